@@ -1,0 +1,15 @@
+//! rgvt's pure logic, shared by the kernel module and the host tests.
+//!
+//! Nothing here knows the kernel: memory comes through [`storage::Alloc`], guest
+//! memory, translation and page tracking through traits the module implements.
+//! The kernel crate compiles these same files as modules of its own root (see
+//! `rust/rgvt.rs`), so code here names its siblings `crate::name` and the module
+//! list below must match the `#[path]` list there (checked by `tests/layout.rs`).
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod storage;

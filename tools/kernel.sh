@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Build (or reuse) the rgvt test kernel and print its build directory (KDIR).
+#
+#   tools/kernel.sh [--debug]
+#
+# The tree is configured from tinyconfig plus tools/kconfig/base.config
+# (and debug.config with --debug), built out of tree (O=) under $RGVT_CACHE,
+# keyed by a hash of the kernel version, the toolchain versions and the config
+# fragments. A matching, finished build is reused as it is.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.env"
+. "$here/lib.sh"
+
+variant=base
+fragments=("$here/kconfig/base.config")
+case "${1:-}" in
+--debug) variant=debug; fragments+=("$here/kconfig/debug.config") ;;
+"") ;;
+*) die "usage: $0 [--debug]" ;;
+esac
+
+"$here/setup.sh" >&2
+
+src=$RGVT_CACHE/src/linux-$KERNEL_PKG_VERSION
+if [[ ! -f "$src/.rgvt-extracted" ]]; then
+	log "extracting $KERNEL_TARBALL"
+	rm -rf "$src" "$src.tmp"
+	mkdir -p "$src.tmp"
+	tar -xJf "$KERNEL_TARBALL" -C "$src.tmp" --strip-components=1
+	touch "$src.tmp/.rgvt-extracted"
+	mv "$src.tmp" "$src"
+fi
+
+key=$({
+	echo "$KERNEL_PKG_VERSION"
+	/usr/bin/rustc --version
+	"$BINDGEN" --version
+	gcc --version | head -n1
+	clang --version | head -n1
+	cat "${fragments[@]}"
+	sed -n '/^# --- build recipe ---$/,$p' "$0"
+} | sha256sum | cut -c1-16)
+out=$RGVT_CACHE/kernel/$variant-$key
+
+if [[ -f "$out/.rgvt-built" ]]; then
+	log "kernel cache hit: $out"
+	echo "$out"
+	exit 0
+fi
+
+# --- build recipe ---
+log "building $variant kernel into $out (cache miss)"
+rm -rf "$out"
+mkdir -p "$out"
+kmake() { make -C "$src" O="$out" "${KMAKE_RUST[@]}" "$@"; }
+kmake -s tinyconfig >&2
+"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}" >/dev/null
+kmake -s olddefconfig >&2
+
+# Some options silently drop out when a dependency is missing: fail loudly.
+lost=0
+for f in "${fragments[@]}"; do
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*) want=$line ;;
+		"# CONFIG_"*" is not set")
+			# "Not set" also holds when the option is hidden altogether.
+			opt=${line#\# }
+			opt=${opt%% *}
+			grep -q "^$opt=" "$out/.config" || continue
+			want=$line
+			;;
+		*) continue ;;
+		esac
+		if ! grep -qxF "$want" "$out/.config"; then
+			opt=${want#\# }
+			opt=${opt%%[= ]*}
+			log "config option lost by olddefconfig: '$want' (have: '$(grep -E "^(# )?$opt[= ]" "$out/.config" || echo unset)')"
+			lost=1
+		fi
+	done <"$f"
+done
+((lost == 0)) || die "kernel config fragment did not survive olddefconfig"
+
+kmake rustavailable >&2
+start=$SECONDS
+kmake -j"$(nproc)" bzImage modules >"$out/build.log" 2>&1 ||
+	{ tail -n 40 "$out/build.log" >&2; die "kernel build failed (log: $out/build.log)"; }
+log "kernel built in $((SECONDS - start)) s"
+touch "$out/.rgvt-built"
+# Older builds of this variant are dead weight: keep only the newest.
+find "$RGVT_CACHE/kernel" -maxdepth 1 -name "$variant-*" ! -path "$out" -exec rm -rf {} +
+echo "$out"
