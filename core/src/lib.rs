@@ -12,4 +12,6 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod cfg_space;
+pub mod parse;
 pub mod storage;

@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of rgvt.ko:
+#
+#   make                   # against the cached test kernel (tools/kernel.sh)
+#   make KDIR=/path/to/kernel/build
+#
+# The kernel tree must have CONFIG_RUST=y and be built by the same rustc
+# (and bindgen) this build uses: pass RUSTC=, BINDGEN= if they differ.
+
+KDIR ?= $(shell $(CURDIR)/tools/kernel.sh)
+RUSTC ?= /usr/bin/rustc
+RUSTDOC ?= /usr/bin/rustdoc
+BINDGEN ?= $(or $(wildcard $(HOME)/.cache/rgvt/bindgen/bin/bindgen),bindgen)
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$(RUSTC) HOSTRUSTC=$(RUSTC) \
+	RUSTDOC=$(RUSTDOC) BINDGEN=$(BINDGEN)
+
+all: modules
+
+modules clean:
+	$(KMAKE) $@
+
+# The same build with clippy as the Rust compiler (the kernel's CLIPPY=1).
+clippy:
+	$(KMAKE) CLIPPY=1 modules
+
+.PHONY: all modules clean clippy

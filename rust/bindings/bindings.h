@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C APIs rgvt needs beyond 6.12's `kernel::bindings`. bindgen turns the
+ * items named in `items` into rust/bindings/generated.rs.
+ */
+#include <linux/debugfs.h>
+#include <linux/mdev.h>
+#include <linux/seq_file.h>
+#include <linux/vfio.h>
+#include <uapi/linux/vfio.h>
+
+#include "helpers.h"

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The core's storage backed by the kernel's `KVec`.
+
+use crate::storage::{Alloc, AllocError, Vector};
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+
+/// Core data structures in the module allocate with `GFP_KERNEL`.
+pub(crate) struct Kernel;
+
+impl Alloc for Kernel {
+    type Vec<T> = KVec<T>;
+}
+
+impl<T> Vector<T> for KVec<T> {
+    fn new() -> Self {
+        KVec::new()
+    }
+
+    fn try_push(&mut self, value: T) -> Result<(), AllocError> {
+        self.push(value, GFP_KERNEL).map_err(|_| AllocError)
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        let last = self.len().checked_sub(1)?;
+        // SAFETY: `last < len`, so the element is initialised; the `set_len`
+        // below gives up the vector's ownership of it, so it is moved out
+        // exactly once.
+        let value = unsafe { core::ptr::read(self.as_ptr().add(last)) };
+        // SAFETY: shrinking the length never exposes uninitialised elements.
+        unsafe { self.set_len(last) };
+        Some(value)
+    }
+
+    fn try_reserve(&mut self, additional: usize) -> Result<(), AllocError> {
+        self.reserve(additional, GFP_KERNEL).map_err(|_| AllocError)
+    }
+}
