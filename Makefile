@@ -11,6 +11,7 @@
 KDIR ?= $(shell $(CURDIR)/tools/kernel.sh)
 RUSTC ?= /usr/bin/rustc
 RUSTDOC ?= /usr/bin/rustdoc
+CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 BINDGEN ?= $(or $(wildcard $(HOME)/.cache/rgvt/bindgen/bin/bindgen),bindgen)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$(RUSTC) HOSTRUSTC=$(RUSTC) \
 	RUSTDOC=$(RUSTDOC) BINDGEN=$(BINDGEN)
@@ -22,6 +23,6 @@ modules clean:
 
 # The same build with clippy as the Rust compiler (the kernel's CLIPPY=1).
 clippy:
-	$(KMAKE) CLIPPY=1 modules
+	$(KMAKE) CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) modules
 
 .PHONY: all modules clean clippy

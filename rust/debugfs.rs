@@ -40,6 +40,11 @@ pub(crate) struct File {
     pub(crate) show: fn(&mut Seq) -> Result,
 }
 
+/// `seq_file` show callback of every rgvt debugfs file.
+///
+/// # Safety
+///
+/// `m` must be a live `seq_file` opened by [`file_open`].
 unsafe extern "C" fn file_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     from_result(|| {
         // SAFETY: `single_open` stored the `&'static File` given at creation
@@ -51,6 +56,11 @@ unsafe extern "C" fn file_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c
     })
 }
 
+/// `open` of every rgvt debugfs file.
+///
+/// # Safety
+///
+/// Called by VFS with a live inode created by [`Dir::add`] and the file being opened.
 unsafe extern "C" fn file_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: debugfs keeps the `data` given to `debugfs_create_file` (a
     // `&'static File`) in `i_private`; `file` is the file being opened.

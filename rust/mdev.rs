@@ -46,6 +46,11 @@ unsafe fn type_of(mtype: *mut bindings::mdev_type) -> &'static vgpu::Type {
     unsafe { (*mtype.cast::<MdevType>()).ty }
 }
 
+/// mdev `probe`: turns a newly created mdev device into a vGPU.
+///
+/// # Safety
+///
+/// `mdev` must be a live mdev device of one of our types (the mdev core's contract).
 unsafe extern "C" fn probe(mdev: *mut bindings::mdev_device) -> c_int {
     from_result(|| {
         let state = state::get()?;
@@ -67,6 +72,11 @@ unsafe extern "C" fn probe(mdev: *mut bindings::mdev_device) -> c_int {
     })
 }
 
+/// mdev `remove`: tears down the vGPU of `mdev`.
+///
+/// # Safety
+///
+/// `mdev` must be a device [`probe`] accepted (the mdev core's contract).
 unsafe extern "C" fn remove(mdev: *mut bindings::mdev_device) {
     let Ok(state) = state::get() else {
         return;
@@ -77,10 +87,20 @@ unsafe extern "C" fn remove(mdev: *mut bindings::mdev_device) {
     drop(reg);
 }
 
+/// mdev `get_available`: how many more vGPUs may be created.
+///
+/// # Safety
+///
+/// Called by the mdev core with one of our types.
 unsafe extern "C" fn get_available(_mtype: *mut bindings::mdev_type) -> c_uint {
     state::get().map_or(0, |s| s.vgpus.lock().available() as c_uint)
 }
 
+/// mdev `show_description`: the type's resources, as GVT-g prints them.
+///
+/// # Safety
+///
+/// `mtype` must be one of our types and `buf` a `PAGE_SIZE` sysfs buffer.
 unsafe extern "C" fn show_description(mtype: *mut bindings::mdev_type, buf: *mut c_char) -> isize {
     from_result(|| {
         // SAFETY: the mdev core only calls us with our types and a
@@ -101,6 +121,11 @@ pub(crate) unsafe fn vgpu_of(dev: *mut bindings::device) -> Result<Arc<Vgpu>> {
     state::get()?.vgpus.lock().find(mdev).ok_or(ENODEV)
 }
 
+/// `release` of the parent device: frees it.
+///
+/// # Safety
+///
+/// `dev` must come from [`new_parent_dev`]; the driver core calls this once.
 unsafe extern "C" fn release_parent_dev(dev: *mut bindings::device) {
     // SAFETY: the parent device was allocated by `KBox` in `new_parent_dev`
     // and the driver core calls `release` once, after the last reference.
@@ -115,32 +140,25 @@ fn new_parent_dev(class: *mut bindings::class) -> Result<*mut bindings::device> 
         (*dev).class = class;
         (*dev).release = Some(release_parent_dev);
     }
-    // SAFETY: `dev` is not registered yet; format and argument are
-    // NUL-terminated static strings.
-    let ret = unsafe {
+    // SAFETY: `dev` is set up and not shared; from here on `put_device`
+    // frees it through `release_parent_dev`.
+    unsafe { bindings::device_initialize(dev) };
+    // SAFETY: `dev` is initialised; format and argument are NUL-terminated
+    // static strings.
+    let mut ret = unsafe {
         bindings::dev_set_name(
             dev,
             kernel::c_str!("%s").as_char_ptr(),
             kernel::c_str!("sim0").as_char_ptr(),
         )
     };
-    // SAFETY: `dev` is set up; on failure `device_register` leaves a
-    // reference for us to drop.
-    let ret = if ret == 0 {
-        unsafe { bindings::device_register(dev) }
-    } else {
-        ret
-    };
+    if ret == 0 {
+        // SAFETY: `dev` is initialised and named.
+        ret = unsafe { bindings::device_add(dev) };
+    }
     if ret != 0 {
-        // SAFETY: drops the initial reference; `release_parent_dev` frees.
-        // Before `device_register` ran, `put_device` would see an
-        // uninitialised kobject, so initialise it first.
-        unsafe {
-            if (*dev).kobj.state_initialized() == 0 {
-                bindings::device_initialize(dev);
-            }
-            bindings::put_device(dev)
-        };
+        // SAFETY: drops the reference of `device_initialize`.
+        unsafe { bindings::put_device(dev) };
         return Err(Error::from_errno(ret));
     }
     Ok(dev)
@@ -182,9 +200,9 @@ impl Parent {
     /// Creates class `rgvt`, device `sim0`, and registers the mdev driver
     /// and parent with every type of [`vgpu::TYPES`].
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        let name = kernel::c_str!("rgvt").as_char_ptr();
         // SAFETY: the name is a NUL-terminated static string.
-        let class =
-            from_err_ptr(unsafe { bindings::class_create(kernel::c_str!("rgvt").as_char_ptr()) })?;
+        let class = from_err_ptr(unsafe { bindings::class_create(name) })?;
         // SAFETY: `class` was created above and is not used after this.
         let class_guard = ScopeGuard::new(|| unsafe { bindings::class_destroy(class) });
 
@@ -232,9 +250,10 @@ impl Parent {
         // SAFETY: `regs` is pinned and outlives the registration (dropped
         // after unregistering in `Drop`).
         kernel::error::to_result(unsafe { bindings::mdev_register_driver(regs.driver.get()) })?;
-        // SAFETY: registered just above; unregistered on the error path only.
-        let driver_guard =
-            ScopeGuard::new(|| unsafe { bindings::mdev_unregister_driver(regs.driver.get()) });
+        let driver_guard = ScopeGuard::new(|| {
+            // SAFETY: registered just above; unregistered on the error path only.
+            unsafe { bindings::mdev_unregister_driver(regs.driver.get()) }
+        });
 
         // SAFETY: all pointers refer to live, pinned objects that outlive the
         // registration; `dev` is registered.

@@ -143,6 +143,11 @@ fn tunable_of(attr: *const bindings::kobj_attribute) -> Result<&'static Tunable>
     TUNABLES.get(i).ok_or(EINVAL)
 }
 
+/// `show` of every tunable.
+///
+/// # Safety
+///
+/// `attr` must be in `KOBJ_ATTRS` and `buf` a `PAGE_SIZE` sysfs buffer.
 unsafe extern "C" fn tunable_show(
     _kobj: *mut bindings::kobject,
     attr: *mut bindings::kobj_attribute,
@@ -157,6 +162,11 @@ unsafe extern "C" fn tunable_show(
     })
 }
 
+/// `store` of every tunable.
+///
+/// # Safety
+///
+/// `buf` must hold `count` readable bytes (sysfs's contract).
 unsafe extern "C" fn tunable_store(
     _kobj: *mut bindings::kobject,
     attr: *mut bindings::kobj_attribute,
@@ -281,6 +291,11 @@ pub(crate) fn vgpu_groups() -> *mut *const bindings::attribute_group {
     VGPU_GROUPS.get().cast()
 }
 
+/// `show` of every file in a vGPU's `rgvt/` group.
+///
+/// # Safety
+///
+/// `dev` must be a live mdev device and `buf` a `PAGE_SIZE` sysfs buffer.
 unsafe extern "C" fn vgpu_show(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,

@@ -55,6 +55,11 @@ unsafe fn vgpu_of<'a>(vdev: *mut bindings::vfio_device) -> &'a Vgpu {
     unsafe { &*(*vdev.cast::<Device>()).vgpu }
 }
 
+/// VFIO `release`: drops the device's reference to its vGPU.
+///
+/// # Safety
+///
+/// `vdev` must be a device of ours whose last user is gone (VFIO's contract).
 unsafe extern "C" fn release(vdev: *mut bindings::vfio_device) {
     // SAFETY: VFIO calls `release` once, on a device of ours, after its last
     // user is gone and before freeing it.
@@ -106,6 +111,11 @@ fn region_write(vgpu: &Vgpu, pos: i64, input: UserSlice, count: usize) -> Result
     }
 }
 
+/// VFIO `read`: a region read by the VMM.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices and `ppos` valid (VFIO's contract).
 unsafe extern "C" fn read(
     vdev: *mut bindings::vfio_device,
     buf: *mut c_char,
@@ -117,6 +127,11 @@ unsafe extern "C" fn read(
     from_result(|| region_read(vgpu, pos, UserSlice::new(buf as usize, count), count))
 }
 
+/// VFIO `write`: a region write by the VMM.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices and `ppos` valid (VFIO's contract).
 unsafe extern "C" fn write(
     vdev: *mut bindings::vfio_device,
     buf: *const c_char,
@@ -145,7 +160,7 @@ impl IoctlArg {
         let mut a = Self {
             bytes: [0; 32],
             minsz,
-            user: arg as usize,
+            user: arg,
         };
         let head = a.bytes.get_mut(..minsz).ok_or(EINVAL)?;
         UserSlice::new(a.user, minsz).reader().read_slice(head)?;
@@ -238,6 +253,11 @@ fn reset(vgpu: &Vgpu) -> Result<c_ulong> {
     Ok(0)
 }
 
+/// VFIO `ioctl`: device ioctls from the VMM.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices (VFIO's contract).
 unsafe extern "C" fn ioctl(vdev: *mut bindings::vfio_device, cmd: c_uint, arg: c_ulong) -> isize {
     // SAFETY: VFIO passes one of our devices.
     let vgpu = unsafe { vgpu_of(vdev) };

@@ -13,6 +13,7 @@ pkgs=(
 	"rust-web-src=$RUSTC_PKG_VERSION"
 	"libstd-rust-web-dev=$RUSTC_PKG_VERSION"
 	"libstd-rust-web-1.85=$RUSTC_PKG_VERSION"
+	"rust-web-clippy=$RUSTC_PKG_VERSION"
 	"clang=$CLANG_PKG_VERSION"
 	"libclang-dev=$CLANG_PKG_VERSION"
 	gcc make flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
