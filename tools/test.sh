@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Run every rgvt test: the README's test command, and what CI runs.
+#
+#   tools/test.sh [--debug] [--kvm]
+#
+#   1. host: rustfmt and clippy (core and module, with the kernel's clippy),
+#      `cargo test` for the core (unit, property and layout tests);
+#   2. kernel: builds the test kernel (cached) and rgvt.ko with no warnings;
+#   3. QEMU: boots it and runs the kselftests (tools/run-kselftests.sh).
+#
+# Ends with one line "total: N passed, N failed, N skipped" and exits non-zero
+# if anything failed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+
+ks_args=() k_args=()
+for a in "$@"; do
+	case "$a" in
+	--debug) ks_args+=("$a") k_args+=("$a") ;;
+	--kvm) ks_args+=("$a") ;;
+	*) die "usage: $0 [--debug] [--kvm]" ;;
+	esac
+done
+
+passed=0 failed=0 skipped=0
+step() { log "== $*"; }
+fail() { log "FAILED: $*"; failed=$((failed + 1)); }
+ok() { passed=$((passed + 1)); }
+
+"$here/setup.sh"
+cd "$root"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+step "rustfmt"
+if cargo fmt --all --check >"$out/fmt" 2>&1 &&
+	rustfmt --edition 2021 --check rust/rgvt.rs >>"$out/fmt" 2>&1; then ok; else
+	cat "$out/fmt" >&2
+	fail "rustfmt (run: cargo fmt --all && rustfmt --edition 2021 rust/rgvt.rs)"
+fi
+
+step "clippy (core, host)"
+if cargo clippy -q --all-targets --all-features -- -D warnings >"$out/clippy" 2>&1; then ok; else
+	cat "$out/clippy" >&2
+	fail "cargo clippy"
+fi
+
+step "cargo test (core)"
+cargo test --all-features 2>&1 | tee "$out/cargo-test" >&2 || true
+read -r cp cf < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$out/cargo-test")
+if grep -q '^test result: FAILED\|^error' "$out/cargo-test" || ((cp == 0)); then
+	fail "cargo test"
+fi
+passed=$((passed + cp)) failed=$((failed + cf))
+
+step "kernel and rgvt.ko (clippy as the compiler, warnings are errors)"
+kdir=$("$here/kernel.sh" "${k_args[@]}")
+make -s clean KDIR="$kdir" >/dev/null 2>&1 || true
+if make clippy KDIR="$kdir" >"$out/kbuild" 2>&1 && ! grep -q '^warning\|^error' "$out/kbuild"; then ok; else
+	cat "$out/kbuild" >&2
+	fail "module build"
+fi
+
+step "kselftests in QEMU"
+"$here/run-kselftests.sh" "${ks_args[@]}" 2>&1 | tee "$out/kselftest" || fail "kselftest run"
+if read -r kp kf ks < <(sed -n 's/^kselftest: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out/kselftest" | tail -n1) &&
+	[[ -n "${kp:-}" ]]; then
+	passed=$((passed + kp)) failed=$((failed + kf)) skipped=$((skipped + ks))
+else
+	fail "kselftest summary missing"
+fi
+
+echo "total: $passed passed, $failed failed, $skipped skipped"
+((failed == 0))
