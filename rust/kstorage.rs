@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The core's storage backed by the kernel's `KVec`.
+//! The core's storage backed by the kernel's `KVVec`.
+//!
+//! `kvmalloc` rather than `kmalloc`: some core arrays are megabytes (a
+//! vGPU's register file), which physically contiguous memory may not have.
 
 use crate::storage::{Alloc, AllocError, Vector};
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::{flags::GFP_KERNEL, Allocator, KVVec, Vec};
 
 /// Core data structures in the module allocate with `GFP_KERNEL`.
 pub(crate) struct Kernel;
 
 impl Alloc for Kernel {
-    type Vec<T> = KVec<T>;
+    type Vec<T> = KVVec<T>;
 }
 
-impl<T> Vector<T> for KVec<T> {
+impl<T, A: Allocator> Vector<T> for Vec<T, A> {
     fn new() -> Self {
-        KVec::new()
+        Vec::new()
     }
 
     fn try_push(&mut self, value: T) -> Result<(), AllocError> {

@@ -15,8 +15,14 @@ use kernel::prelude::*;
 #[path = "../core/src/cfg_space.rs"]
 pub mod cfg_space;
 #[forbid(unsafe_code)]
+#[path = "../core/src/mmio.rs"]
+pub mod mmio;
+#[forbid(unsafe_code)]
 #[path = "../core/src/parse.rs"]
 pub mod parse;
+#[forbid(unsafe_code)]
+#[path = "../core/src/pvinfo.rs"]
+pub mod pvinfo;
 #[forbid(unsafe_code)]
 #[path = "../core/src/storage.rs"]
 pub mod storage;

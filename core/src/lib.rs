@@ -13,5 +13,7 @@
 extern crate std;
 
 pub mod cfg_space;
+pub mod mmio;
 pub mod parse;
+pub mod pvinfo;
 pub mod storage;
