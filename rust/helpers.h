@@ -10,5 +10,6 @@
 #include <linux/vfio.h>
 
 void rgvt_vfio_put_device(struct vfio_device *vdev);
+const char *rgvt_param_backend(void);
 
 #endif /* RGVT_HELPERS_H */

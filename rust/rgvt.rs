@@ -27,6 +27,7 @@ pub mod pvinfo;
 #[path = "../core/src/storage.rs"]
 pub mod storage;
 
+pub mod backend;
 mod bindings;
 mod c_static;
 mod debugfs;
@@ -52,7 +53,9 @@ module! {
 struct Rgvt {
     _debugfs: debugfs::Dir,
     _tunables: sysfs::Tunables,
-    _parent: mdev::Parent,
+    _parent: Option<mdev::Parent>,
+    #[cfg(CONFIG_DRM_I915_GVT)]
+    _i915: Option<backend::i915::Attachment>,
     _state: state::Published,
 }
 
@@ -79,16 +82,48 @@ static VGPUS_FILE: debugfs::File = debugfs::File {
 
 impl kernel::Module for Rgvt {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let kind = backend::Kind::from_param()?;
         let state = state::Published::new()?;
-        let parent = mdev::Parent::new(module)?;
+        #[cfg(CONFIG_DRM_I915_GVT)]
+        let i915 = match kind {
+            backend::Kind::Sim => None,
+            backend::Kind::I915 => Some(
+                backend::i915::Attachment::new()
+                    .inspect_err(|e| pr_err!("i915 backend: cannot attach to i915 ({:?})\n", e))?,
+            ),
+            backend::Kind::Auto => backend::i915::Attachment::new()
+                .inspect_err(|e| {
+                    pr_info!(
+                        "i915 backend not attached ({:?}): another GVT device model owns i915\n",
+                        e
+                    )
+                })
+                .ok(),
+        };
+        #[cfg(not(CONFIG_DRM_I915_GVT))]
+        if kind == backend::Kind::I915 {
+            pr_err!("backend=i915 needs a kernel with CONFIG_DRM_I915_GVT\n");
+            return Err(ENODEV);
+        }
+        // Until the i915 backend offers types, every vGPU lives on sim.
+        let parent = match kind {
+            backend::Kind::I915 => None,
+            _ => Some(mdev::Parent::new(module)?),
+        };
         let tunables = sysfs::Tunables::new()?;
         let debugfs = debugfs::Dir::new(kernel::c_str!("rgvt"));
         debugfs.add(&VGPUS_FILE);
-        pr_info!("loaded: sim backend, {} vGPU types\n", vgpu::TYPES.len());
+        pr_info!(
+            "loaded: backend {:?}, {} vGPU types\n",
+            kind,
+            vgpu::TYPES.len()
+        );
         Ok(Rgvt {
             _debugfs: debugfs,
             _tunables: tunables,
             _parent: parent,
+            #[cfg(CONFIG_DRM_I915_GVT)]
+            _i915: i915,
             _state: state,
         })
     }

@@ -10,3 +10,4 @@
 #include <uapi/linux/vfio.h>
 
 #include "helpers.h"
+#include "i915.h"

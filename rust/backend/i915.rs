@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The i915 backend: rgvt attached to i915 the way kvmgt is.
+//!
+//! i915 calls [`rgvt_i915_init_device`] for each GPU with GVT support once
+//! rgvt registered with `intel_gvt_set_ops()`. The GGTT hooks are complete;
+//! offering vGPU types on an i915 GPU is not, so such a GPU is reported and
+//! left alone (these machines have no Intel GPU to develop it on).
+
+use crate::bindings;
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+
+/// rgvt's registration as i915's GVT device model.
+///
+/// # Invariants
+///
+/// `intel_gvt_set_ops()` succeeded for rgvt's ops; `drop` clears them.
+pub struct Attachment(());
+
+impl Attachment {
+    /// Registers with i915; fails if another device model (kvmgt) holds it.
+    pub fn new() -> Result<Self> {
+        // SAFETY: the ops are a static of rust/i915.c; i915 may call back
+        // at once, into functions that need no state of ours.
+        kernel::error::to_result(unsafe { bindings::rgvt_i915_attach() })?;
+        // INVARIANT: registration succeeded.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant rgvt's ops are registered.
+        unsafe { bindings::rgvt_i915_detach() };
+    }
+}
+
+/// One i915 GPU.
+///
+/// # Invariants
+///
+/// `i915` is a device i915 handed to `init_device` and has not yet taken
+/// back with `clean_device`.
+pub struct I915 {
+    i915: *mut bindings::drm_i915_private,
+}
+
+impl super::Ggtt for I915 {
+    fn entries(&self) -> u64 {
+        // SAFETY: by the type invariant `i915` is live.
+        unsafe { bindings::rgvt_i915_ggtt_entries(self.i915) }
+    }
+
+    fn aperture_size(&self) -> u64 {
+        // SAFETY: by the type invariant `i915` is live.
+        unsafe { bindings::rgvt_i915_aperture_size(self.i915) }
+    }
+
+    fn read(&self, index: u64) -> u64 {
+        // SAFETY: `i915` is live; callers keep `index < entries()`.
+        unsafe { bindings::rgvt_i915_ggtt_read(self.i915, index) }
+    }
+
+    fn write(&self, index: u64, pte: u64) {
+        // SAFETY: `i915` is live; callers keep `index < entries()`.
+        unsafe { bindings::rgvt_i915_ggtt_write(self.i915, index, pte) }
+    }
+
+    fn invalidate(&self) {
+        // SAFETY: by the type invariant `i915` is live.
+        unsafe { bindings::rgvt_i915_ggtt_invalidate(self.i915) }
+    }
+}
+
+/// i915's `init_device` callback: a GVT-capable GPU is there.
+///
+/// # Safety
+///
+/// Called by i915 with a live, GVT-capable device.
+#[no_mangle]
+pub unsafe extern "C" fn rgvt_i915_init_device(i915: *mut bindings::drm_i915_private) -> c_int {
+    // INVARIANT: i915 handed us the device; it stays until `clean_device`.
+    let gpu = I915 { i915 };
+    let ggtt: &dyn super::Ggtt = &gpu;
+    pr_info!(
+        "i915 GPU with GVT support: {} GGTT entries, {} MB aperture; rgvt offers no vGPU types on i915 yet\n",
+        ggtt.entries(),
+        ggtt.aperture_size() >> 20
+    );
+    ENODEV.to_errno()
+}
+
+/// i915's `clean_device` callback: nothing was set up for the device.
+///
+/// # Safety
+///
+/// Called by i915 with a device it earlier passed to `init_device`.
+#[no_mangle]
+pub unsafe extern "C" fn rgvt_i915_clean_device(_i915: *mut bindings::drm_i915_private) {}
