@@ -13,3 +13,5 @@
 extern crate std;
 
 pub mod storage;
+pub mod pte;
+pub mod shadow;
