@@ -12,6 +12,6 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
-pub mod storage;
 pub mod pte;
 pub mod shadow;
+pub mod storage;

@@ -243,6 +243,9 @@ mod tests {
         let g = GgttPte::new(0x42);
         assert!(g.present());
         assert_eq!(g.frame(), 0x42);
-        assert_eq!(GgttPte::from_raw(g.raw() | 0x6).with_frame(7).raw(), (7 << 12) | 0x7);
+        assert_eq!(
+            GgttPte::from_raw(g.raw() | 0x6).with_frame(7).raw(),
+            (7 << 12) | 0x7
+        );
     }
 }

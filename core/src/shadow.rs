@@ -37,7 +37,7 @@ pub use host::{GuestMemory, Host, Store, Track, Translate};
 pub use params::{parse_u64, Param, ParamError, Params, Policy, MAX_PAGES, MAX_POOL};
 
 use crate::pte::{Entry, Level};
-use crate::storage::{AllocError, Alloc, Vector};
+use crate::storage::{Alloc, AllocError, Vector};
 use spt::Spt;
 
 /// Why a shadow operation failed.

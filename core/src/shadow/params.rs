@@ -259,7 +259,10 @@ mod tests {
         );
         assert_eq!(p.set(Param::Policy, b" full "), Ok(()));
         assert_eq!(p.policy, Policy::Full);
-        assert_eq!(Param::from_name(b"static_pages\n"), Some(Param::StaticPages));
+        assert_eq!(
+            Param::from_name(b"static_pages\n"),
+            Some(Param::StaticPages)
+        );
         assert_eq!(parse_u64(b""), Err(ParamError::Invalid));
         p.max_pages = 0;
         assert_eq!(p.validate(), Err(ParamError::Range));

@@ -167,7 +167,10 @@ impl Sim {
 impl GuestMemory for Sim {
     fn read_page(&mut self, gfn: u64, out: &mut [u64]) -> Result<(), Error> {
         let start = self.slot(gfn, 0).ok_or(Error::BadFrame)?;
-        let src = self.memory.get(start..start + ENTRIES).ok_or(Error::BadFrame)?;
+        let src = self
+            .memory
+            .get(start..start + ENTRIES)
+            .ok_or(Error::BadFrame)?;
         let n = out.len().min(ENTRIES);
         out[..n].copy_from_slice(&src[..n]);
         Ok(())
@@ -204,7 +207,10 @@ impl Track for Sim {
     }
 
     fn unprotect(&mut self, gfn: u64) {
-        assert!(self.is_protected(gfn), "unprotect of unprotected gfn {gfn:#x}");
+        assert!(
+            self.is_protected(gfn),
+            "unprotect of unprotected gfn {gfn:#x}"
+        );
         self.track_calls += 1;
         self.protected[gfn as usize] -= 1;
     }

@@ -49,7 +49,13 @@ fn strict() -> Params {
 }
 
 /// A guest write: into guest memory, then through the trap if the page is protected.
-fn write(t: &mut Tables<Std>, sim: &mut Sim, gfn: u64, off: usize, data: &[u8]) -> Result<(), Error> {
+fn write(
+    t: &mut Tables<Std>,
+    sim: &mut Sim,
+    gfn: u64,
+    off: usize,
+    data: &[u8],
+) -> Result<(), Error> {
     if sim.guest_write(gfn, off, data) {
         t.write(sim, gfn, off, data, 0)
     } else {
@@ -57,7 +63,13 @@ fn write(t: &mut Tables<Std>, sim: &mut Sim, gfn: u64, off: usize, data: &[u8]) 
     }
 }
 
-fn write64(t: &mut Tables<Std>, sim: &mut Sim, gfn: u64, index: usize, v: u64) -> Result<(), Error> {
+fn write64(
+    t: &mut Tables<Std>,
+    sim: &mut Sim,
+    gfn: u64,
+    index: usize,
+    v: u64,
+) -> Result<(), Error> {
     write(t, sim, gfn, index * 8, &v.to_le_bytes())
 }
 
@@ -94,7 +106,10 @@ fn build_translate_destroy() {
     let mut sim = guest();
     let (t, root) = tables(&mut sim, Params::default());
     check(&t, &sim, root);
-    assert_eq!(t.translate(&sim, root, va(0, 0, 0, 3)), Target::Frame(HOST_BASE + DATA + 3));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 3)),
+        Target::Frame(HOST_BASE + DATA + 3)
+    );
     assert_eq!(t.translate(&sim, root, va(0, 0, 0, 9)), Target::Scratch);
     assert_eq!(t.counters().pins_now, 8);
     assert_eq!(t.counters().pages_now, 4);
@@ -110,7 +125,12 @@ fn cache_bits_survive_shadowing() {
     let (t, root) = tables(&mut sim, strict());
     let pt_mfn = Entry::from_raw(sim_read(&sim, root, Level::Pd, va(0, 0, 0, 0))).frame();
     let shadow = crate::shadow::Store::read(&sim, pt_mfn, 0).unwrap();
-    assert_eq!(shadow, Entry::from_raw(guest_pte).with_frame(HOST_BASE + DATA).raw());
+    assert_eq!(
+        shadow,
+        Entry::from_raw(guest_pte)
+            .with_frame(HOST_BASE + DATA)
+            .raw()
+    );
     assert_released(t, sim);
 }
 
@@ -132,7 +152,10 @@ fn strict_write_updates_shadow_at_once() {
     let mut sim = guest();
     let (mut t, root) = tables(&mut sim, strict());
     write64(&mut t, &mut sim, PT, 3, ptr(DATA + 50)).unwrap();
-    assert_eq!(t.translate(&sim, root, va(0, 0, 0, 3)), Target::Frame(HOST_BASE + DATA + 50));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 3)),
+        Target::Frame(HOST_BASE + DATA + 50)
+    );
     write64(&mut t, &mut sim, PT, 4, 0).unwrap();
     assert_eq!(t.translate(&sim, root, va(0, 0, 0, 4)), Target::Scratch);
     assert_eq!(t.counters().traps_pt, 2);
@@ -159,15 +182,35 @@ fn half_written_entry_parks_on_scratch() {
     check(&t, &sim, root);
     // High half first works the same way.
     let new = ptr(DATA + 9);
-    write(&mut t, &mut sim, PT, 5 * 8 + 4, &((new >> 32) as u32).to_le_bytes()).unwrap();
+    write(
+        &mut t,
+        &mut sim,
+        PT,
+        5 * 8 + 4,
+        &((new >> 32) as u32).to_le_bytes(),
+    )
+    .unwrap();
     assert_eq!(t.translate(&sim, root, va(0, 0, 0, 5)), Target::Scratch);
     write(&mut t, &mut sim, PT, 5 * 8, &(new as u32).to_le_bytes()).unwrap();
-    assert_eq!(t.translate(&sim, root, va(0, 0, 0, 5)), Target::Frame(HOST_BASE + DATA + 9));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 5)),
+        Target::Frame(HOST_BASE + DATA + 9)
+    );
     // A lone half whose partner never comes is finished before the workload runs.
-    write(&mut t, &mut sim, PT, 6 * 8, &(ptr(DATA + 11) as u32).to_le_bytes()).unwrap();
+    write(
+        &mut t,
+        &mut sim,
+        PT,
+        6 * 8,
+        &(ptr(DATA + 11) as u32).to_le_bytes(),
+    )
+    .unwrap();
     assert_eq!(t.translate(&sim, root, va(0, 0, 0, 6)), Target::Scratch);
     t.before_submit(&mut sim).unwrap();
-    assert_eq!(t.translate(&sim, root, va(0, 0, 0, 6)), Target::Frame(HOST_BASE + DATA + 11));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 6)),
+        Target::Frame(HOST_BASE + DATA + 11)
+    );
     check(&t, &sim, root);
     assert_released(t, sim);
 }
@@ -178,8 +221,14 @@ fn odd_writes_are_rejected_and_resynced() {
     let (mut t, root) = tables(&mut sim, strict());
     let v = ptr(DATA + 20).to_le_bytes();
     assert_eq!(write(&mut t, &mut sim, PT, 8 + 4, &v), Err(Error::BadWrite));
-    assert_eq!(write(&mut t, &mut sim, PT, 3 * 8, &v[..2]), Err(Error::BadWrite));
-    assert_eq!(write(&mut t, &mut sim, PT, 4094, &v[..4]), Err(Error::BadWrite));
+    assert_eq!(
+        write(&mut t, &mut sim, PT, 3 * 8, &v[..2]),
+        Err(Error::BadWrite)
+    );
+    assert_eq!(
+        write(&mut t, &mut sim, PT, 4094, &v[..4]),
+        Err(Error::BadWrite)
+    );
     assert_eq!(t.counters().rejected_writes, 3);
     // Whatever reached guest memory is what the shadow shows.
     check(&t, &sim, root);
@@ -197,7 +246,10 @@ fn shared_page_table_page() {
     assert_eq!(t.counters().pins_now, 8);
     write64(&mut t, &mut sim, PT, 1, ptr(DATA + 30)).unwrap();
     for (b, c) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-        assert_eq!(t.translate(&sim, root, va(0, b, c, 1)), Target::Frame(HOST_BASE + DATA + 30));
+        assert_eq!(
+            t.translate(&sim, root, va(0, b, c, 1)),
+            Target::Frame(HOST_BASE + DATA + 30)
+        );
     }
     // Dropping one reference keeps the page for the others.
     write64(&mut t, &mut sim, PD, 0, 0).unwrap();
@@ -231,23 +283,35 @@ fn huge_pages_split_or_refused() {
     sim.set_entry(PT2, 3, ptr(DATA + 0x33)); // ignored under IPS
     let (mut t, root) = tables(&mut sim, strict());
     for k in 0..512 {
-        assert_eq!(t.translate(&sim, root, va(0, 0, 1, k)), Target::Frame(HOST_BASE + 512 + k));
+        assert_eq!(
+            t.translate(&sim, root, va(0, 0, 1, k)),
+            Target::Frame(HOST_BASE + 512 + k)
+        );
     }
     for k in 0..32 {
-        assert_eq!(t.translate(&sim, root, va(0, 0, 2, k)), Target::Frame(HOST_BASE + 0x100 + k));
+        assert_eq!(
+            t.translate(&sim, root, va(0, 0, 2, k)),
+            Target::Frame(HOST_BASE + 0x100 + k)
+        );
     }
     assert_eq!(t.counters().split_2m, 1);
     assert_eq!(t.counters().pins_now, 8 + 512 + 32);
     // A write to a 64 KB entry moves all 16 shadow entries.
     write64(&mut t, &mut sim, PT2, 16, ptr(0x140)).unwrap();
-    assert_eq!(t.translate(&sim, root, va(0, 0, 2, 17)), Target::Frame(HOST_BASE + 0x141));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 2, 17)),
+        Target::Frame(HOST_BASE + 0x141)
+    );
     write64(&mut t, &mut sim, PT2, 17, ptr(DATA + 0x50)).unwrap();
     check(&t, &sim, root);
     // Dropping the 2 MB entry releases its split page and 512 pins.
     write64(&mut t, &mut sim, PD, 1, 0).unwrap();
     assert_eq!(t.counters().pins_now, 8 + 32);
     // 1 GB entries are refused and map to scratch.
-    assert_eq!(write64(&mut t, &mut sim, PDP, 1, ptr(0) | (1 << 7)), Err(Error::HugePage1G));
+    assert_eq!(
+        write64(&mut t, &mut sim, PDP, 1, ptr(0) | (1 << 7)),
+        Err(Error::HugePage1G)
+    );
     assert_eq!(t.counters().huge_1g, 1);
     assert_eq!(t.translate(&sim, root, va(0, 1, 0, 0)), Target::Scratch);
     check(&t, &sim, root);
@@ -287,8 +351,10 @@ fn page_bound_gives_clear_error_and_leaks_nothing() {
     assert_eq!(sim.protected_frames(), 0);
     // Allocation failures are clean too.
     sim.alloc_budget = Some(2);
-    let mut p = Params::default();
-    p.max_pages = 100;
+    let p = Params {
+        max_pages: 100,
+        ..Params::default()
+    };
     t.set_params(&mut sim, p).unwrap();
     assert_eq!(t.attach(&mut sim, ROOT), Err(Error::Alloc));
     assert_eq!(sim.total_pins(), 0);
@@ -330,7 +396,10 @@ fn reconstruction_runs_before_the_workload_and_not_earlier() {
         write64(&mut t, &mut sim, PT, i, ptr(DATA + 40 + i as u64)).unwrap();
     }
     assert_eq!(t.counters().traps_pt, 2);
-    assert_eq!(t.translate(&sim, root, va(0, 0, 0, 7)), Target::Frame(HOST_BASE + DATA + 7));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 7)),
+        Target::Frame(HOST_BASE + DATA + 7)
+    );
     assert_eq!(t.translate(&sim, root, va(0, 0, 0, 19)), Target::Scratch);
     // ...and covers the very last write once it ran.
     t.before_submit(&mut sim).unwrap();
@@ -393,7 +462,10 @@ fn full_pool_evicts_the_oldest_after_syncing_it() {
     assert!(!t.is_relaxed(PT) && t.is_relaxed(PT2) && t.is_relaxed(PT3));
     assert!(sim.is_protected(PT));
     assert_eq!(t.counters().evictions, 1);
-    assert_eq!(t.translate(&sim, root, va(0, 0, 0, 1)), Target::Frame(HOST_BASE + DATA + 62));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 1)),
+        Target::Frame(HOST_BASE + DATA + 62)
+    );
     t.before_submit(&mut sim).unwrap();
     check(&t, &sim, root);
     assert_eq!(t.counters().relaxed_now, 2);
@@ -461,7 +533,14 @@ fn destroy_releases_every_pin_and_protection() {
     write64(&mut t, &mut sim, PT, 0, ptr(DATA + 1)).unwrap();
     // A relaxed page written behind our back, and a parked half.
     write64(&mut t, &mut sim, PT, 1, ptr(DATA + 2)).unwrap();
-    write(&mut t, &mut sim, PT2, 8, &(ptr(DATA + 3) as u32).to_le_bytes()).unwrap();
+    write(
+        &mut t,
+        &mut sim,
+        PT2,
+        8,
+        &(ptr(DATA + 3) as u32).to_le_bytes(),
+    )
+    .unwrap();
     let pins: u64 = (0..FRAMES).map(|g| u64::from(sim.pins(g))).sum();
     assert_eq!(pins, 3 * 8 + 512);
     assert_eq!(t.counters().pins_now, pins);

@@ -250,7 +250,10 @@ impl<A: Alloc> Tables<A> {
                 host.unprotect(spt.gfn);
             }
         }
-        self.counters.parked_now = self.counters.parked_now.saturating_sub(u64::from(spt.parked));
+        self.counters.parked_now = self
+            .counters
+            .parked_now
+            .saturating_sub(u64::from(spt.parked));
         for &raw in spt.links.iter() {
             self.release(host, Link::from_raw(raw));
         }
