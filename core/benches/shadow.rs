@@ -6,7 +6,8 @@
 //! page-table writes themselves are not timed: they cost the same under every
 //! policy. Host services (pin, protect, guest reads) are the in-memory
 //! simulator's, so real KVM/VFIO costs for those are not included.
-//! Prints a table and asserts nothing.
+//! `RGVT_THRESHOLD` and `RGVT_WINDOW_NS` override the dynamic/segmented
+//! tunables for tuning runs. Prints a table and asserts nothing.
 
 use rgvt_core::pte::{Entry, ENTRIES};
 use rgvt_core::shadow::sim::Sim;
@@ -46,7 +47,7 @@ impl Trace {
     fn frames(self) -> u64 {
         match self {
             Trace::Massive => 12,
-            Trace::Normal => 400,
+            Trace::Normal => 2000,
             Trace::Mixed => 60,
         }
     }
@@ -93,7 +94,7 @@ impl Run {
         }
         let params = Params {
             policy,
-            ..Params::default()
+            ..params()
         };
         let mut t = Tables::<Std>::new(&mut sim, params).expect("tables");
         t.attach(&mut sim, ROOT).expect("attach");
@@ -132,6 +133,20 @@ impl Run {
         r.expect("submit");
         self.now = (self.now / FRAME_NS + 1) * FRAME_NS;
     }
+}
+
+/// Defaults, with `RGVT_THRESHOLD` and `RGVT_WINDOW_NS` overriding the dynamic tunables.
+fn params() -> Params {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let mut p = Params::default();
+    if let Some(t) = env("RGVT_THRESHOLD") {
+        p.threshold = u32::try_from(t).unwrap_or(p.threshold);
+    }
+    if let Some(w) = env("RGVT_WINDOW_NS") {
+        p.window_ns = w;
+    }
+    p.validate().expect("RGVT_THRESHOLD / RGVT_WINDOW_NS out of range");
+    p
 }
 
 fn run(trace: Trace, policy: Policy) -> Result {
@@ -179,7 +194,7 @@ fn main() {
         .or_else(|| std::env::var("RGVT_EXIT_NS").ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-    let d = Params::default();
+    let d = params();
     println!(
         "rgvt shadow benchmark: {PT_PAGES} PT pages mapped; mediation time = measured CPU time in \
          trap emulation + before-submit hook + traps x {:.2} us VM-exit cost (fixed, charged per trap; \
@@ -187,8 +202,8 @@ fn main() {
         exit_ns as f64 / 1000.0
     );
     println!(
-        "defaults: threshold {} writes / window {} us, static_pages {}, pool_pages {}; \
-         host services are the in-memory simulator's.",
+        "params: threshold {} writes / window {} us, static_pages {}, pool_pages {} \
+         (RGVT_THRESHOLD, RGVT_WINDOW_NS override); host services are the in-memory simulator's.",
         d.threshold,
         d.window_ns / 1000,
         d.static_pages,
