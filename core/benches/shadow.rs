@@ -92,10 +92,7 @@ impl Run {
                 sim.set_entry(FIRST_PT + p, i as usize, Entry::pointer(data).raw());
             }
         }
-        let params = Params {
-            policy,
-            ..params()
-        };
+        let params = Params { policy, ..params() };
         let mut t = Tables::<Std>::new(&mut sim, params).expect("tables");
         t.attach(&mut sim, ROOT).expect("attach");
         Run {
@@ -145,7 +142,8 @@ fn params() -> Params {
     if let Some(w) = env("RGVT_WINDOW_NS") {
         p.window_ns = w;
     }
-    p.validate().expect("RGVT_THRESHOLD / RGVT_WINDOW_NS out of range");
+    p.validate()
+        .expect("RGVT_THRESHOLD / RGVT_WINDOW_NS out of range");
     p
 }
 

@@ -283,7 +283,7 @@ fn run(policy: Policy, layout: Vec<(u64, usize, u64)>, ops: Vec<Op>) -> Result<(
 
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: 48,
+        cases: 96,
         failure_persistence: None,
         ..ProptestConfig::default()
     }
