@@ -21,8 +21,14 @@ pub mod mmio;
 #[path = "../core/src/parse.rs"]
 pub mod parse;
 #[forbid(unsafe_code)]
+#[path = "../core/src/pte.rs"]
+pub mod pte;
+#[forbid(unsafe_code)]
 #[path = "../core/src/pvinfo.rs"]
 pub mod pvinfo;
+#[forbid(unsafe_code)]
+#[path = "../core/src/shadow.rs"]
+pub mod shadow;
 #[forbid(unsafe_code)]
 #[path = "../core/src/storage.rs"]
 pub mod storage;

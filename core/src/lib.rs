@@ -15,5 +15,7 @@ extern crate std;
 pub mod cfg_space;
 pub mod mmio;
 pub mod parse;
+pub mod pte;
 pub mod pvinfo;
+pub mod shadow;
 pub mod storage;
