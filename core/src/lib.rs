@@ -12,4 +12,6 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod balloon;
+pub mod gm;
 pub mod storage;
