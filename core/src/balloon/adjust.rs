@@ -49,6 +49,9 @@ pub fn reduction_split(
     if s < q {
         return Err(Error::BelowMinimum);
     }
+    if p.checked_add(s).is_none() {
+        return Err(Error::Invalid);
+    }
     // count(i) = others in [p, p+i) plus others in [p+s+i-q, p+s).
     let mut count: u32 = (p + s - q..p + s).map(&others).sum();
     let (mut best, mut max) = (0, count);

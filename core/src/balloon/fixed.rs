@@ -32,7 +32,9 @@ impl Milli {
             if !b.is_ascii_digit() {
                 return Err(Error::Invalid);
             }
-            v += u32::from(b - b'0') * scale;
+            v = v
+                .checked_add(u32::from(b - b'0') * scale)
+                .ok_or(Error::Invalid)?;
             scale /= 10;
         }
         Ok(Milli(v))
@@ -127,6 +129,7 @@ mod tests {
             (b"2.000", 2000),
             (b"0.001", 1),
             (b"0", 0),
+            (b"4294967.295", u32::MAX),
         ] {
             assert_eq!(Milli::parse(s), Ok(Milli(v)), "{s:?}");
         }
@@ -139,6 +142,7 @@ mod tests {
             b"1e3",
             b"0.5x",
             b"4294968",
+            b"4294967.999",
             b"1..0",
             b"\n",
         ] {

@@ -112,25 +112,25 @@ pub struct Usage {
 
 /// Chooses which vGPU to shrink by how many slots in `regime`, or nothing.
 ///
-/// Trim takes, among the vGPUs holding at least the average number of slots, the one with the
-/// lowest utilization (more slots, then lower id, on ties). Tight takes the vGPU with the most
-/// slots above its minimum (lower id on ties), regardless of utilization.
+/// Trim reads gBalloon's "holds much GM and has the lowest utilization" as the most idle GM,
+/// `slots × (1 − util)`, and needs at least one idle slot (lower utilization, then lower id, on
+/// ties). Tight takes the vGPU with the most slots above its minimum (lower id on ties),
+/// regardless of utilization.
 pub fn choose_shrink<I>(p: &Params, regime: Regime, usage: I) -> Option<(VgpuId, u32)>
 where
-    I: Iterator<Item = Usage> + Clone,
+    I: Iterator<Item = Usage>,
 {
-    let (n, total) = usage
-        .clone()
-        .fold((0u64, 0u64), |(n, t), u| (n + 1, t + u64::from(u.slots)));
     let can = |u: &Usage| u.eligible && u.slots > u.min;
+    // Idle GM in thousandths of a slot; util is at most 1.0.
+    let idle = |u: &Usage| u64::from(u.slots) * u64::from(1000 - u.util.0.min(1000));
     match regime {
         Regime::Off | Regime::Grow => None,
         Regime::Trim => usage
-            .filter(|u| can(u) && u64::from(u.slots) * n >= total)
+            .filter(|u| can(u) && idle(u) >= 1000)
             .min_by(|a, b| {
-                a.util
-                    .cmp(&b.util)
-                    .then(b.slots.cmp(&a.slots))
+                idle(b)
+                    .cmp(&idle(a))
+                    .then(a.util.cmp(&b.util))
                     .then(a.vgpu.cmp(&b.vgpu))
             })
             .map(|u| (u.vgpu, 1)),
@@ -219,17 +219,15 @@ mod tests {
             u(4, 9, 6, 50, false),
         ];
         let p = params();
-        // Average 8.2 slots: only vGPU0 holds much GM (3 is at its minimum, 4 busy).
+        // vGPU1 has the most idle GM (7.2 slots); vGPU3 is at its minimum, vGPU4 busy.
         assert_eq!(
             choose_shrink(&p, Regime::Trim, all.iter().copied()),
-            Some((id(0), 1))
-        );
-        // Average 8.4: vGPU1 now holds much GM too and has the lower utilization.
-        let all2 = [all[0], u(1, 9, 6, 100, true), all[2], all[3], all[4]];
-        assert_eq!(
-            choose_shrink(&p, Regime::Trim, all2.iter().copied()),
             Some((id(1), 1))
         );
+        // Fully used vGPUs are left alone in Trim.
+        let busy = [u(0, 10, 6, 1000, true), u(1, 8, 6, 950, true)];
+        assert_eq!(choose_shrink(&p, Regime::Trim, busy.iter().copied()), None);
+        let all2 = [all[0], u(1, 9, 6, 100, true), all[2], all[3], all[4]];
         assert_eq!(
             choose_shrink(&p, Regime::Tight, all2.iter().copied()),
             Some((id(0), 2))

@@ -379,3 +379,84 @@ fn tight_regime_rejects_and_shrinks_two() {
     let d = bl.step(&mut gm, &sample(0), |_| Milli(0));
     assert_eq!((d.regime, d.rejected, d.shrink), (Regime::Off, 1, None));
 }
+
+#[derive(Debug, Clone)]
+enum GuestOp {
+    Request(usize, u32, u32, u32),
+    Ack(usize, Option<u32>),
+    Refuse(usize, Option<u32>),
+    Step(u64, u32),
+}
+
+fn guest_op() -> impl Strategy<Value = GuestOp> {
+    prop_oneof![
+        3 => (0..4usize, 0..4u32, prop_oneof![0..4u32, any::<u32>()], any::<u32>())
+            .prop_map(|(v, s, q, e)| GuestOp::Request(v, s, q, e)),
+        3 => (0..4usize, prop::option::of(any::<u32>())).prop_map(|(v, s)| GuestOp::Ack(v, s)),
+        1 => (0..4usize, prop::option::of(any::<u32>())).prop_map(|(v, s)| GuestOp::Refuse(v, s)),
+        3 => (0..2200u64, 0..=1000u32).prop_map(|(w, u)| GuestOp::Step(w, u)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Whatever the guests write, nobody loses slots it has not released, every request is
+    /// answered by the next period, and the minimum holds.
+    #[test]
+    fn protocol_never_takes_unreleased_memory(
+        contiguous in any::<bool>(),
+        ops in prop::collection::vec(guest_op(), 1..80),
+    ) {
+        let mut gm = Gm::<crate::storage::Std>::new(layout(10), contiguous).unwrap();
+        let ids = [
+            gm.create(64 * 1024, 2, 2).unwrap(),
+            gm.create(64 * 1024, 3, 1).unwrap(),
+            gm.create(64 * 1024, 2, 1).unwrap(),
+            gm.create(64 * 1024, 4, 2).unwrap(),
+        ];
+        let mut bl = Balloon::<crate::storage::Std>::new(Params {
+            w_max: Milli::ONE,
+            ..Params::default()
+        })
+        .unwrap();
+        for op in ops {
+            let before: Vec<SlotSet> = ids.iter().map(|&id| gm.vgpu(id).unwrap().slots).collect();
+            let mut released: Option<(usize, Resize)> = None;
+            match op {
+                GuestOp::Request(v, seq, q, e) => {
+                    let _ = bl.request(&gm, ids[v], seq, q, e);
+                }
+                GuestOp::Ack(v, seq) => {
+                    let seq = seq.unwrap_or(bl.channel(ids[v]).seq());
+                    if let Ok(Ack::Release(plan)) = bl.ack(&mut gm, ids[v], seq) {
+                        released = Some((v, plan));
+                    }
+                }
+                GuestOp::Refuse(v, seq) => {
+                    let seq = seq.unwrap_or(bl.channel(ids[v]).seq());
+                    let _ = bl.refuse(ids[v], seq);
+                }
+                GuestOp::Step(w, u) => {
+                    let _ = bl.step(&mut gm, &sample(w), |_| Milli(u));
+                    for &id in &ids {
+                        prop_assert_eq!(bl.channel(id).pending(), None);
+                    }
+                }
+            }
+            for (i, &id) in ids.iter().enumerate() {
+                let v = gm.vgpu(id).unwrap();
+                prop_assert!(v.count() >= v.min);
+                let lost = before[i].difference(&v.slots);
+                match released {
+                    Some((r, plan)) if r == i => {
+                        prop_assert_eq!(lost, plan.delta);
+                        prop_assert_eq!(v.slots, plan.after());
+                    }
+                    _ => prop_assert!(lost.is_empty()),
+                }
+                prop_assert!(bl.channel(id).keep(v.slots).is_subset(&v.slots));
+            }
+        }
+    }
+}

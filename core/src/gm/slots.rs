@@ -449,26 +449,37 @@ impl<A: Alloc> Slots<A> {
     }
 
     fn pick(&self, count: u32, exclude: &SlotSet, most: bool) -> SlotSet {
-        let mut chosen = SlotSet::new();
-        // Selection by repeated scans: O(count * M) with M <= 256 and no allocation.
-        for _ in 0..count {
-            let mut best: Option<(u32, u32)> = None;
-            for s in 0..self.m {
-                if exclude.contains(s) || chosen.contains(s) {
-                    continue;
-                }
-                let n = self.sharers(s);
-                let better = match best {
-                    None => true,
-                    Some((_, b)) => (most && n > b) || (!most && n < b),
-                };
-                if better {
-                    best = Some((s, n));
-                }
+        // Counting selection in two passes over M: a histogram of sharer counts (0..=64) finds
+        // the threshold count, then slots are taken in index order. 130 bytes of stack.
+        let key = |s: u32| {
+            let n = self.sharers(s) as usize;
+            if most {
+                MAX_VGPUS as usize - n
+            } else {
+                n
             }
-            match best {
-                Some((s, _)) => chosen.insert(s),
-                None => break,
+        };
+        let mut hist = [0u16; MAX_VGPUS as usize + 1];
+        for s in (0..self.m).filter(|&s| !exclude.contains(s)) {
+            hist[key(s)] += 1;
+        }
+        let (mut below, mut threshold) = (0u32, hist.len());
+        for (k, &n) in hist.iter().enumerate() {
+            if below + u32::from(n) >= count {
+                threshold = k;
+                break;
+            }
+            below += u32::from(n);
+        }
+        let mut at_threshold = count.saturating_sub(below);
+        let mut chosen = SlotSet::new();
+        for s in (0..self.m).filter(|&s| !exclude.contains(s)) {
+            let k = key(s);
+            if k < threshold {
+                chosen.insert(s);
+            } else if k == threshold && at_threshold > 0 {
+                chosen.insert(s);
+                at_threshold -= 1;
             }
         }
         chosen
