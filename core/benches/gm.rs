@@ -7,7 +7,7 @@
 //! steal time and evictions come from the model's own constants, printed with the table.
 //! Prints tables and asserts nothing.
 
-use rgvt_core::balloon::{Ack, Balloon, Load, Milli, Params, Sample, Source};
+use rgvt_core::balloon::{Acked, Balloon, Load, Milli, Params, Sample, Source};
 use rgvt_core::gm::layout::{Config, Layout, MB};
 use rgvt_core::gm::{Gm, Slots, VgpuId};
 use rgvt_core::storage::{Alloc, AllocError, Vector};
@@ -207,7 +207,7 @@ fn run(static_slots: Option<u32>) -> Outcome {
                 }
                 rgvt_core::balloon::Status::Idle => {}
                 _ => {
-                    if let Ok(Ack::Release(_)) = bl.ack(&mut gm, id, seq) {
+                    if let Ok(Acked::Released { .. }) = bl.ack(&mut gm, id, seq) {
                         o.releases += 1;
                     }
                 }

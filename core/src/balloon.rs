@@ -19,9 +19,23 @@ pub use params::{Params, Tunable};
 pub use policy::{Load, Regime, Sample, Source};
 pub use protocol::{Ack, Channel, Reject, Status};
 
-use crate::gm::slots::{Resize, MAX_VGPUS};
+use crate::gm::slots::{Resize, SlotSet, MAX_VGPUS};
 use crate::gm::{Error, Gm, VgpuId};
 use crate::storage::{Alloc, Vector};
+
+/// What an acknowledgement changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acked {
+    /// Nothing: a grant or rejection was taken note of. Publish `Idle`.
+    Done,
+    /// The guest released memory and the reduction was applied: publish the new `avail_rs`.
+    Released {
+        /// The reduction applied.
+        plan: Resize,
+        /// Released slots whose physical entries were the vGPU's: point them at scratch.
+        scrub: SlotSet,
+    },
+}
 
 /// A reduction the policy started in one period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +113,20 @@ impl<A: Alloc> Balloon<A> {
         &self.channels[id.index()]
     }
 
+    /// Returns the host-written PV fields of vGPU `id` as `(offset, value)` pairs.
+    pub fn pv_fields<B: Alloc>(
+        &self,
+        gm: &Gm<B>,
+        id: VgpuId,
+    ) -> Result<[(u32, u32); protocol::HOST_FIELDS], Error> {
+        Ok(protocol::host_fields(
+            gm.layout(),
+            &gm.avail_rs(id)?,
+            gm.vgpu(id)?.slots,
+            &self.channels[id.index()],
+        ))
+    }
+
     /// Resets vGPU `id`'s channel; call on create and destroy.
     pub fn reset(&mut self, id: VgpuId) {
         self.channels[id.index()] = Channel::new();
@@ -127,13 +155,15 @@ impl<A: Alloc> Balloon<A> {
     }
 
     /// Takes the guest's acknowledgement of answer `seq`; a release is applied to `gm` here.
-    pub fn ack<B: Alloc>(&mut self, gm: &mut Gm<B>, id: VgpuId, seq: u32) -> Result<Ack, Error> {
+    pub fn ack<B: Alloc>(&mut self, gm: &mut Gm<B>, id: VgpuId, seq: u32) -> Result<Acked, Error> {
         let c = &mut self.channels[id.index()];
-        let a = c.ack(seq)?;
-        if let Ack::Release(plan) = a {
-            gm.resize(&plan)?;
+        match c.ack(seq)? {
+            Ack::Done => Ok(Acked::Done),
+            Ack::Release(plan) => Ok(Acked::Released {
+                plan,
+                scrub: gm.resize(&plan)?,
+            }),
         }
-        Ok(a)
     }
 
     /// Takes the guest's refusal to release memory: it keeps all of it.
@@ -143,6 +173,9 @@ impl<A: Alloc> Balloon<A> {
 
     /// Runs one period: classifies Φ, answers waiting requests (most evictions first), and
     /// starts at most one release. `util(id)` is the share of a vGPU's high GM in use.
+    ///
+    /// Grants are applied to `gm` here; if the running vGPU grew, call [`Gm::sync_running`]
+    /// before publishing the new PV fields.
     pub fn step<B: Alloc>(
         &mut self,
         gm: &mut Gm<B>,

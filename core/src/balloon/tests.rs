@@ -121,11 +121,16 @@ fn run(m: u32, contiguous: bool, ops: &[Op]) {
             },
             Op::Destroy(i) => {
                 if let Some(id) = pick(&ids, i) {
-                    gm.destroy(id).unwrap();
+                    let freed = gm.destroy(id).unwrap();
                     ids.retain(|&x| x != id);
-                    for o in owner.iter_mut().filter(|o| **o == Some(id)) {
-                        *o = None;
+                    let mut scrub = SlotSet::new();
+                    for (s, o) in owner.iter_mut().enumerate() {
+                        if *o == Some(id) {
+                            *o = None;
+                            scrub.insert(s as u32);
+                        }
                     }
+                    assert_eq!(freed.scrub, scrub);
                 }
             }
             Op::Expand(i, q) => {
@@ -141,6 +146,20 @@ fn run(m: u32, contiguous: bool, ops: &[Op]) {
                         }
                         gm.resize(&plan).unwrap();
                         assert_eq!(gm.vgpu(id).unwrap().count(), s + q);
+                        if gm.running() == Some(id) {
+                            // The running vGPU grew: its new slots are copied in at once.
+                            let mut copied = SlotSet::new();
+                            gm.sync_running(|first, e| {
+                                copied.insert(l.slot_of_index(first).unwrap());
+                                phys[first as usize..first as usize + e.len()].copy_from_slice(e);
+                            })
+                            .unwrap();
+                            assert!(plan.delta.is_subset(&copied));
+                            for x in copied.iter() {
+                                owner[x as usize] = Some(id);
+                            }
+                            assert!(gm.copy_set(id).unwrap().is_empty());
+                        }
                     }
                     Err(e) => assert!(s + q > m && e == Error::NoSpace, "{e:?}"),
                 }
@@ -155,12 +174,15 @@ fn run(m: u32, contiguous: bool, ops: &[Op]) {
                         } else {
                             check_pick(&gm, &plan);
                         }
-                        gm.resize(&plan).unwrap();
+                        let scrub = gm.resize(&plan).unwrap();
+                        let mut expected = SlotSet::new();
                         for s in plan.delta.iter() {
                             if owner[s as usize] == Some(id) {
                                 owner[s as usize] = None;
+                                expected.insert(s);
                             }
                         }
+                        assert_eq!(scrub, expected);
                     }
                     Err(e) => assert!(v.count() < q + v.min && e == Error::BelowMinimum),
                 }
@@ -326,7 +348,7 @@ fn grow_regime_grants_and_publishes() {
         2 * before.nonmappable_size
     );
     let seq = bl.channel(a).seq();
-    assert_eq!(bl.ack(&mut gm, a, seq), Ok(Ack::Done));
+    assert_eq!(bl.ack(&mut gm, a, seq), Ok(Acked::Done));
     // Impossible requests are answered at once.
     assert_eq!(bl.request(&gm, a, 2, 9, 1), Err(Reject::Unsatisfiable));
     assert_eq!(bl.channel(a).status(), Status::Rejected);
@@ -342,13 +364,25 @@ fn trim_regime_shrinks_only_after_release() {
     let s = d.shrink.unwrap();
     assert_eq!((s.vgpu, s.slots), (b, 1));
     assert_eq!(bl.channel(b).status(), Status::Release);
-    // Nothing is taken until the guest releases it.
+    // Nothing is taken until the guest releases it; the PV page shows what it keeps.
     assert_eq!(gm.vgpu(b).unwrap().count(), 4);
+    let f = bl.pv_fields(&gm, b).unwrap();
+    let get = |off: u32| f.iter().find(|x| x.0 == off).unwrap().1;
+    assert_eq!(get(protocol::PV_BALLOON_STATUS), Status::Release as u32);
+    assert_eq!(get(protocol::PV_AVAIL_RS_NONMAPPABLE_SIZE), 4 * 64 * 1024);
+    assert_eq!(get(protocol::PV_BALLOON_KEEP_SIZE), 3 * 64 * 1024);
+    let map = get(protocol::PV_BALLOON_SLOT_MAP);
+    assert_eq!(map.count_ones(), 3);
+    assert_eq!(get(protocol::PV_BALLOON_SLOT_BASE), 1024 * 1024);
+    assert_eq!(get(protocol::PV_BALLOON_SLOT_SIZE), 64 * 1024);
     // The next period does not start a second release for b.
     let d = bl.step(&mut gm, &sample(500), util);
     assert_ne!(d.shrink.map(|s| s.vgpu), Some(b));
     let seq = bl.channel(b).seq();
-    assert!(matches!(bl.ack(&mut gm, b, seq), Ok(Ack::Release(_))));
+    assert!(matches!(
+        bl.ack(&mut gm, b, seq),
+        Ok(Acked::Released { .. })
+    ));
     assert_eq!(gm.vgpu(b).unwrap().count(), 3);
     let _ = (a, c);
 }
@@ -429,7 +463,7 @@ proptest! {
                 }
                 GuestOp::Ack(v, seq) => {
                     let seq = seq.unwrap_or(bl.channel(ids[v]).seq());
-                    if let Ok(Ack::Release(plan)) = bl.ack(&mut gm, ids[v], seq) {
+                    if let Ok(Acked::Released { plan, .. }) = bl.ack(&mut gm, ids[v], seq) {
                         released = Some((v, plan));
                     }
                 }

@@ -46,6 +46,15 @@ pub struct Copied {
     pub entries: u64,
 }
 
+/// What a destroyed vGPU leaves for the backend to clean up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freed {
+    /// The vGPU's share of GM as it was (its low-GM range is to be scrubbed).
+    pub vgpu: Vgpu,
+    /// Slots whose physical entries were the vGPU's.
+    pub scrub: SlotSet,
+}
+
 /// One vGPU's private GTT: its own entries for its low GM and for each slot it holds.
 ///
 /// # Invariants
@@ -151,26 +160,33 @@ impl<A: Alloc> Gm<A> {
     }
 
     /// Destroys vGPU `id`; the physical slots it owned become ownerless.
-    pub fn destroy(&mut self, id: VgpuId) -> Result<(), Error> {
-        self.slots.destroy(id)?;
+    ///
+    /// Returns what the backend must point at the scratch page before the guest's pages are
+    /// unpinned: the vGPU's low GM and the slots whose physical entries were its own.
+    pub fn destroy(&mut self, id: VgpuId) -> Result<Freed, Error> {
+        let vgpu = self.slots.destroy(id)?;
         self.private[id.index()] = None;
-        for o in self.owner.iter_mut() {
+        let mut scrub = SlotSet::new();
+        for (s, o) in self.owner.iter_mut().enumerate() {
             if *o as usize == id.index() {
                 *o = NO_OWNER;
+                scrub.insert(s as u32);
             }
         }
         if self.running == Some(id) {
             self.running = None;
         }
-        Ok(())
+        Ok(Freed { vgpu, scrub })
     }
 
     /// Applies a planned resize, growing or shrinking the private GTT with it.
     ///
-    /// Growing allocates the new slots' entries first so a failed allocation changes nothing.
-    /// A shrink must only be applied once the guest has released the memory
-    /// (`crate::balloon::protocol`).
-    pub fn resize(&mut self, plan: &Resize) -> Result<(), Error> {
+    /// Growing allocates the new slots' entries first so a failed allocation changes nothing;
+    /// if the vGPU is running, the new slots are not yet its own in the physical GGTT, so call
+    /// [`Gm::sync_running`] before the guest learns of them. A shrink must only be applied once
+    /// the guest has released the memory (`crate::balloon::protocol`); it returns the released
+    /// slots whose physical entries were the vGPU's, to point at the scratch page.
+    pub fn resize(&mut self, plan: &Resize) -> Result<SlotSet, Error> {
         let per_slot = self.layout.entries_per_slot() as usize;
         let p = self
             .private
@@ -206,19 +222,21 @@ impl<A: Alloc> Gm<A> {
             }
             return Err(e);
         }
+        let mut scrub = SlotSet::new();
         if !plan.grow {
             for s in plan.delta.iter() {
                 if let Some(c) = p.high.get_mut(s as usize) {
                     c.clear();
                 }
-                // The physical slot still maps the vGPU's pages; whoever runs there next copies
-                // its own entries over them.
+                // The physical slot still maps the vGPU's pages until the backend scrubs it;
+                // whoever runs there next copies its own entries over them anyway.
                 if self.owner[s as usize] as usize == plan.vgpu.index() {
                     self.owner[s as usize] = NO_OWNER;
+                    scrub.insert(s);
                 }
             }
         }
-        Ok(())
+        Ok(scrub)
     }
 
     /// Returns the ranges vGPU `id`'s guest may use, for `vgt_if.avail_rs`.
@@ -331,6 +349,15 @@ impl<A: Alloc> Gm<A> {
         Ok(c)
     }
 
+    /// Copies the running vGPU's entries into any slot it holds but does not own (after it grew),
+    /// through `sink(first_ggtt_index, entries)`.
+    pub fn sync_running<F: FnMut(u64, &[u64])>(&mut self, sink: F) -> Result<Copied, Error> {
+        match self.running {
+            Some(r) => self.switch_to(r, sink),
+            None => Ok(Copied::default()),
+        }
+    }
+
     /// Prepares vGPU `next` ahead of its switch-in (gScale's predictive copy): copies its entries
     /// into the slots it needs that the running vGPU does not hold, so the switch itself only
     /// copies the slots both hold.
@@ -421,7 +448,7 @@ mod tests {
             0
         );
         assert_eq!(gm.copy_set(a).unwrap(), SlotSet::range(2, 4));
-        gm.destroy(b).unwrap();
+        assert_eq!(gm.destroy(b).unwrap().scrub, SlotSet::range(2, 8));
         assert_eq!(gm.owner(5), None);
         assert_eq!(gm.running(), None);
         let _ = MB;

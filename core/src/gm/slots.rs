@@ -133,6 +133,16 @@ impl SlotSet {
         }
     }
 
+    /// Returns the set as eight 32-bit words, slot `s` at bit `s % 32` of word `s / 32`.
+    pub fn words32(&self) -> [u32; WORDS * 2] {
+        let mut w = [0; WORDS * 2];
+        for (i, &x) in self.0.iter().enumerate() {
+            w[2 * i] = x as u32;
+            w[2 * i + 1] = (x >> 32) as u32;
+        }
+        w
+    }
+
     /// Returns the slots in increasing order.
     pub fn iter(&self) -> Iter {
         Iter {
@@ -347,6 +357,32 @@ impl<A: Alloc> Slots<A> {
         Ok(v)
     }
 
+    /// Returns how many more vGPUs with `low_size` bytes of low GM fit, for the mdev type's
+    /// `available_instances`; high GM is shared, so low GM and free ids bound the count.
+    pub fn available(&self, low_size: u64) -> u32 {
+        if low_size == 0 {
+            return 0;
+        }
+        let (mut cursor, mut fit) = (self.low_base, 0u64);
+        loop {
+            // The next range at or after the cursor; ranges never overlap.
+            let next = self
+                .iter()
+                .map(|(_, v)| (v.low_base, v.low_base + v.low_size))
+                .filter(|&(b, _)| b >= cursor)
+                .min();
+            let gap_end = next.map_or(self.low_end, |(b, _)| b);
+            fit += (gap_end - cursor) / low_size;
+            match next {
+                Some((_, end)) => cursor = end,
+                None => break,
+            }
+        }
+        let free_ids = self.vgpus.iter().filter(|v| v.is_none()).count() as u64;
+        // Bounded by MAX_VGPUS.
+        fit.min(free_ids) as u32
+    }
+
     /// Applies a planned resize, or fails with [`Error::Stale`] if the vGPU changed since.
     pub fn apply(&mut self, plan: &Resize) -> Result<(), Error> {
         let m = self.m;
@@ -514,6 +550,8 @@ mod tests {
         assert_eq!(s.last(), Some(200));
         assert!(SlotSet::new().is_run());
         assert!(SlotSet::range(5, 6).is_subset(&s));
+        let w = s.words32();
+        assert_eq!((w[0], w[6]), (0b110_1000, 1 << 8));
     }
 
     #[test]
@@ -529,10 +567,13 @@ mod tests {
         assert_eq!(m.occupants(6), b.bit() | c.bit());
         assert_eq!(m.get(b).unwrap().low_base, 128 * MB);
         // Low GM (192 MB for guests) is full.
+        assert_eq!(m.available(4096), 0);
         assert_eq!(m.create(4096, 1, 1), Err(Error::NoSpace));
         m.destroy(b).unwrap();
         assert_eq!(m.occupants(6), c.bit());
+        assert_eq!((m.available(64 * MB), m.available(32 * MB)), (1, 2));
         let d = m.create(32 * MB, 2, 1).unwrap();
+        assert_eq!(m.available(32 * MB), 1);
         assert_eq!(m.get(d).unwrap().low_base, 128 * MB);
         assert_eq!(m.get(d).unwrap().slots, SlotSet::range(4, 6));
         assert_eq!(m.create(64 * MB, 11, 1), Err(Error::NoSpace));
