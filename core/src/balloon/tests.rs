@@ -115,10 +115,19 @@ fn run(m: u32, contiguous: bool, ops: &[Op]) {
     let pick = |ids: &Vec<VgpuId>, i: usize| ids.get(i % ids.len().max(1)).copied();
     for op in ops {
         match *op {
-            Op::Create { pages, slots, min } => match gm.create(pages * 4096, slots, min) {
-                Ok(id) => ids.push(id),
-                Err(e) => assert!(matches!(e, Error::NoSpace | Error::TooManyVgpus), "{e:?}"),
-            },
+            Op::Create { pages, slots, min } => {
+                let fits = gm.slots().available(pages * 4096) > 0 && slots <= m;
+                match gm.create(pages * 4096, slots, min) {
+                    Ok(id) => {
+                        assert!(fits);
+                        ids.push(id)
+                    }
+                    Err(e) => assert!(
+                        !fits && matches!(e, Error::NoSpace | Error::TooManyVgpus),
+                        "{e:?}"
+                    ),
+                }
+            }
             Op::Destroy(i) => {
                 if let Some(id) = pick(&ids, i) {
                     let freed = gm.destroy(id).unwrap();
