@@ -113,7 +113,8 @@ impl<A: Alloc> Balloon<A> {
         &self.channels[id.index()]
     }
 
-    /// Returns the host-written PV fields of vGPU `id` as `(offset, value)` pairs.
+    /// Returns the host-written balloon PV fields of vGPU `id` as `(offset, value)` pairs
+    /// (`avail_rs` comes from [`Gm::avail_rs`]).
     pub fn pv_fields<B: Alloc>(
         &self,
         gm: &Gm<B>,
@@ -121,7 +122,6 @@ impl<A: Alloc> Balloon<A> {
     ) -> Result<[(u32, u32); protocol::HOST_FIELDS], Error> {
         Ok(protocol::host_fields(
             gm.layout(),
-            &gm.avail_rs(id)?,
             gm.vgpu(id)?.slots,
             &self.channels[id.index()],
         ))

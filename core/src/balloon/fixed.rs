@@ -101,12 +101,12 @@ fn digits(s: &[u8]) -> Result<u32, Error> {
 }
 
 /// Parses a decimal `u32` such as `"500\n"`.
-pub fn parse_u32(bytes: &[u8]) -> Result<u32, Error> {
+pub(crate) fn parse_u32(bytes: &[u8]) -> Result<u32, Error> {
     digits(trim(bytes))
 }
 
 /// Parses a boolean the way `kstrtobool` does: `1 y Y on` and `0 n N off`.
-pub fn parse_bool(bytes: &[u8]) -> Result<bool, Error> {
+pub(crate) fn parse_bool(bytes: &[u8]) -> Result<bool, Error> {
     match trim(bytes) {
         b"1" | b"y" | b"Y" | b"on" | b"ON" | b"On" => Ok(true),
         b"0" | b"n" | b"N" | b"off" | b"OFF" | b"Off" => Ok(false),

@@ -10,7 +10,6 @@
 //! `struct vgt_if`'s reserved areas: host-to-guest fields in `rsv3` (top half page), guest-to-host
 //! fields in `rsv7` (bottom half). Every field is a little-endian `u32`.
 
-use crate::gm::ggtt::AvailRs;
 use crate::gm::layout::Layout;
 use crate::gm::slots::{Resize, SlotSet};
 use crate::gm::Error;
@@ -288,39 +287,21 @@ impl Channel {
     }
 }
 
-/// `vgt_if.avail_rs.mappable_gmadr.base`, GVT-g's field.
-pub const PV_AVAIL_RS_MAPPABLE_BASE: u32 = 0x40;
-/// `vgt_if.avail_rs.mappable_gmadr.size`.
-pub const PV_AVAIL_RS_MAPPABLE_SIZE: u32 = 0x44;
-/// `vgt_if.avail_rs.nonmappable_gmadr.base`.
-pub const PV_AVAIL_RS_NONMAPPABLE_BASE: u32 = 0x48;
-/// `vgt_if.avail_rs.nonmappable_gmadr.size`.
-pub const PV_AVAIL_RS_NONMAPPABLE_SIZE: u32 = 0x4c;
-
 /// Number of host-written fields [`host_fields`] returns.
-pub const HOST_FIELDS: usize = 19;
+pub const HOST_FIELDS: usize = 15;
 
-/// Returns every host-written PV field of one vGPU as `(offset, value)` pairs, for the backend
-/// to store into the PV info page (`avail_rs` first, then the balloon fields).
+/// Returns the host-written balloon fields of one vGPU as `(offset, value)` pairs, for the
+/// backend to store into the PV info page next to `avail_rs` (from `Gm::avail_rs`).
 ///
-/// `avail` and `held` are the vGPU's current ranges and slots; during a release the keep range
-/// and slot map show what the guest keeps, while `avail_rs` still shows what it holds.
-pub fn host_fields(
-    layout: &Layout,
-    avail: &AvailRs,
-    held: SlotSet,
-    channel: &Channel,
-) -> [(u32, u32); HOST_FIELDS] {
+/// `held` is the vGPU's current slot set; during a release the keep range and slot map show
+/// what the guest keeps, while `avail_rs` still shows what it holds.
+pub fn host_fields(layout: &Layout, held: SlotSet, channel: &Channel) -> [(u32, u32); HOST_FIELDS] {
     let keep = channel.keep(held);
     let keep_base = layout.slot_addr(keep.first().unwrap_or(0));
     let keep_end = layout.slot_addr(keep.last().map_or(0, |l| l + 1));
     let map = keep.words32();
     // Layouts keep GM below 4 GB, so addresses and sizes fit in u32.
     let mut f = [
-        (PV_AVAIL_RS_MAPPABLE_BASE, avail.mappable_base),
-        (PV_AVAIL_RS_MAPPABLE_SIZE, avail.mappable_size),
-        (PV_AVAIL_RS_NONMAPPABLE_BASE, avail.nonmappable_base),
-        (PV_AVAIL_RS_NONMAPPABLE_SIZE, avail.nonmappable_size),
         (PV_BALLOON_VERSION, PV_BALLOON_VERSION_1),
         (PV_BALLOON_STATUS, channel.status() as u32),
         (PV_BALLOON_SEQ, channel.seq()),
@@ -328,17 +309,18 @@ pub fn host_fields(
         (PV_BALLOON_KEEP_SIZE, (keep_end - keep_base) as u32),
         (PV_BALLOON_SLOT_SIZE, layout.config().slot_size as u32),
         (PV_BALLOON_SLOT_BASE, layout.high_base() as u32),
-        (0, 0),
-        (0, 0),
-        (0, 0),
-        (0, 0),
-        (0, 0),
-        (0, 0),
-        (0, 0),
-        (0, 0),
+        // The slot map's eight words, filled in below.
+        (PV_BALLOON_SLOT_MAP, 0),
+        (PV_BALLOON_SLOT_MAP, 0),
+        (PV_BALLOON_SLOT_MAP, 0),
+        (PV_BALLOON_SLOT_MAP, 0),
+        (PV_BALLOON_SLOT_MAP, 0),
+        (PV_BALLOON_SLOT_MAP, 0),
+        (PV_BALLOON_SLOT_MAP, 0),
+        (PV_BALLOON_SLOT_MAP, 0),
     ];
     for (i, w) in map.iter().enumerate() {
-        f[11 + i] = (PV_BALLOON_SLOT_MAP + 4 * i as u32, *w);
+        f[7 + i] = (PV_BALLOON_SLOT_MAP + 4 * i as u32, *w);
     }
     f
 }

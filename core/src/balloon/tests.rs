@@ -378,7 +378,7 @@ fn trim_regime_shrinks_only_after_release() {
     let f = bl.pv_fields(&gm, b).unwrap();
     let get = |off: u32| f.iter().find(|x| x.0 == off).unwrap().1;
     assert_eq!(get(protocol::PV_BALLOON_STATUS), Status::Release as u32);
-    assert_eq!(get(protocol::PV_AVAIL_RS_NONMAPPABLE_SIZE), 4 * 64 * 1024);
+    assert_eq!(gm.avail_rs(b).unwrap().nonmappable_size, 4 * 64 * 1024);
     assert_eq!(get(protocol::PV_BALLOON_KEEP_SIZE), 3 * 64 * 1024);
     let map = get(protocol::PV_BALLOON_SLOT_MAP);
     assert_eq!(map.count_ones(), 3);
