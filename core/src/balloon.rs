@@ -193,7 +193,7 @@ impl<A: Alloc> Balloon<A> {
     ) -> Decision {
         let p = self.params;
         let load = Load::new(&p, sample);
-        let regime = policy::Regime::of(&p, load.phi);
+        let regime = Regime::of(&p, load.phi);
         let mut d = Decision {
             period: self.period,
             source: sample.source,
