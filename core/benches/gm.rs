@@ -139,7 +139,7 @@ fn run(static_slots: Option<u32>) -> Outcome {
     let mut next = 0usize;
     let mut ms = 0;
     while ms < total_ms {
-        // One 16 ms quantum: predictive copy of the vGPU after the next, then the switch.
+        // One 16 ms quantum: switch in the next vGPU, then prepare the one after it.
         let cur = ids[next];
         let c = gm.switch_to(cur, |_, e| {
             black_box(e);
@@ -196,6 +196,15 @@ fn run(static_slots: Option<u32>) -> Outcome {
         }
         let d = bl.step(&mut gm, &sample, |id| util[id.index()]);
         o.grants += d.granted;
+        // The running vGPU may have grown: its new slots are copied in before the guest knows.
+        let s = gm
+            .sync_running(|_, e| {
+                black_box(e);
+            })
+            .unwrap();
+        o.entries += s.entries;
+        o.on_switch += s.entries;
+        copy_ns += s.entries * NS_PER_ENTRY;
         // Guests answer at once: they ack grants, and release if they can spare the slots.
         for (v, &id) in ids.iter().enumerate() {
             let ch = *bl.channel(id);
