@@ -82,6 +82,47 @@ pub struct Decision {
     pub withdrawn: u32,
 }
 
+impl core::fmt::Display for Decision {
+    /// Prints one debugfs log line, e.g. `period=3 source=measured w=0.2 c=0.01 phi=0.5
+    /// regime=trim granted=1/2 rejected=0 shrink=4:1(L1,R0) withdrawn=0`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let source = match self.source {
+            Source::Measured => "measured",
+            Source::Modeled => "modeled",
+        };
+        let regime = match self.regime {
+            Regime::Off => "off",
+            Regime::Grow => "grow",
+            Regime::Trim => "trim",
+            Regime::Tight => "tight",
+        };
+        write!(
+            f,
+            "period={} source={source} w={} c={} phi={} regime={regime} granted={}/{} \
+             rejected={} shrink=",
+            self.period,
+            self.load.w,
+            self.load.c,
+            self.load.phi,
+            self.granted,
+            self.granted_slots,
+            self.rejected
+        )?;
+        match self.shrink {
+            Some(s) => write!(
+                f,
+                "{}:{}(L{},R{})",
+                s.vgpu.index(),
+                s.slots,
+                s.left,
+                s.right
+            )?,
+            None => f.write_str("-")?,
+        }
+        write!(f, " withdrawn={}", self.withdrawn)
+    }
+}
+
 /// The balloon of one parent device: tunables and one protocol channel per vGPU id.
 ///
 /// # Invariants

@@ -373,6 +373,11 @@ fn trim_regime_shrinks_only_after_release() {
     let s = d.shrink.unwrap();
     assert_eq!((s.vgpu, s.slots), (b, 1));
     assert_eq!(bl.channel(b).status(), Status::Release);
+    assert_eq!(
+        std::format!("{}", bl.step(&mut gm, &sample(0), |_| Milli(0))),
+        "period=1 source=modeled w=0.0 c=0.0 phi=0.0 regime=grow granted=0/0 rejected=0 \
+         shrink=- withdrawn=0"
+    );
     // Nothing is taken until the guest releases it; the PV page shows what it keeps.
     assert_eq!(gm.vgpu(b).unwrap().count(), 4);
     let f = bl.pv_fields(&gm, b).unwrap();

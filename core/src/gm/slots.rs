@@ -152,6 +152,37 @@ impl SlotSet {
     }
 }
 
+impl core::fmt::Display for SlotSet {
+    /// Prints the set as runs, `0-3,7,9-10`, or `-` when empty (for sysfs and debugfs).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut run: Option<(u32, u32)> = None;
+        let mut first = true;
+        let mut put = |f: &mut core::fmt::Formatter<'_>, (a, b): (u32, u32)| {
+            let sep = if first { "" } else { "," };
+            first = false;
+            if a == b {
+                write!(f, "{sep}{a}")
+            } else {
+                write!(f, "{sep}{a}-{b}")
+            }
+        };
+        for s in self.iter() {
+            run = match run {
+                Some((a, b)) if b + 1 == s => Some((a, s)),
+                Some(r) => {
+                    put(f, r)?;
+                    Some((s, s))
+                }
+                None => Some((s, s)),
+            };
+        }
+        match run {
+            Some(r) => put(f, r),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 /// The slots of a [`SlotSet`] in increasing order.
 #[derive(Debug, Clone)]
 pub struct Iter {
@@ -550,6 +581,9 @@ mod tests {
         assert_eq!(s.last(), Some(200));
         assert!(SlotSet::new().is_run());
         assert!(SlotSet::range(5, 6).is_subset(&s));
+        assert_eq!(std::format!("{s}"), "3,5-6,200");
+        assert_eq!(std::format!("{}", SlotSet::new()), "-");
+        assert_eq!(std::format!("{}", SlotSet::range(0, 4)), "0-3");
         let w = s.words32();
         assert_eq!((w[0], w[6]), (0b110_1000, 1 << 8));
     }
