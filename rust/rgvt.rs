@@ -12,8 +12,14 @@ use kernel::prelude::*;
 // The pure core: no kernel types, no unsafe. Keep this list equal to the
 // `pub mod` list of core/src/lib.rs (checked by core/tests/layout.rs).
 #[forbid(unsafe_code)]
+#[path = "../core/src/balloon.rs"]
+pub mod balloon;
+#[forbid(unsafe_code)]
 #[path = "../core/src/cfg_space.rs"]
 pub mod cfg_space;
+#[forbid(unsafe_code)]
+#[path = "../core/src/gm.rs"]
+pub mod gm;
 #[forbid(unsafe_code)]
 #[path = "../core/src/mmio.rs"]
 pub mod mmio;

@@ -12,7 +12,9 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod balloon;
 pub mod cfg_space;
+pub mod gm;
 pub mod mmio;
 pub mod parse;
 pub mod pte;

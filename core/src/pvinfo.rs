@@ -7,6 +7,8 @@
 //! here, once, so the MMIO path cannot let a guest rewrite its own
 //! allocation.
 
+use crate::balloon::protocol as balloon;
+
 /// MMIO offset of the PV info page.
 pub const VGT_PVINFO_PAGE: u32 = 0x78000;
 /// Size of the PV info page.
@@ -83,6 +85,12 @@ pub enum G2v {
     ExeclistContextCreate,
     /// An execlist context is going away.
     ExeclistContextDestroy,
+    /// Runtime ballooning: the guest asks for slots (rgvt extension).
+    BalloonRequest,
+    /// Runtime ballooning: the guest acknowledges a grant or a release.
+    BalloonAck,
+    /// Runtime ballooning: the guest refuses to release.
+    BalloonRefuse,
 }
 
 impl G2v {
@@ -95,6 +103,9 @@ impl G2v {
             5 => Self::PpgttL4Destroy,
             6 => Self::ExeclistContextCreate,
             7 => Self::ExeclistContextDestroy,
+            balloon::G2V_BALLOON_REQUEST => Self::BalloonRequest,
+            balloon::G2V_BALLOON_ACK => Self::BalloonAck,
+            balloon::G2V_BALLOON_REFUSE => Self::BalloonRefuse,
             _ => return None,
         })
     }
@@ -141,6 +152,10 @@ pub fn access(offset: u32) -> Access {
         DISPLAY_READY | CURSOR_X_HOT | CURSOR_Y_HOT | EXECLIST_CTX_DESC_LO
         | EXECLIST_CTX_DESC_HI => Access::Guest,
         o if (PDP..PDP + 32).contains(&o) => Access::Guest,
+        // The balloon request words (rgvt's extension, in `rsv7`).
+        o if (balloon::PV_BALLOON_REQ_SLOTS..=balloon::PV_BALLOON_ACK_SEQ).contains(&o) => {
+            Access::Guest
+        }
         // Everything else, including the reserved words of both halves, is
         // the host's: GVT-g drops such writes too.
         _ => Access::ReadOnly,
@@ -181,7 +196,7 @@ mod tests {
             assert_eq!(access(o), Access::ReadOnly, "{o:#x}");
         }
         let guest = (off::GUEST_HALF..VGT_PVINFO_SIZE).step_by(4);
-        assert_eq!(guest.filter(|o| access(*o) != Access::ReadOnly).count(), 14);
+        assert_eq!(guest.filter(|o| access(*o) != Access::ReadOnly).count(), 18);
         assert_eq!(access(off::AVAIL_RS_MAPPABLE_BASE), Access::ReadOnly);
         assert_eq!(access(off::AVAIL_RS_FENCE_NUM + 2), Access::ReadOnly);
         assert_eq!(access(off::G2V_NOTIFY), Access::Notify);
@@ -219,5 +234,8 @@ mod tests {
         assert_eq!(G2v::from_raw(4), Some(G2v::PpgttL4Create));
         assert_eq!(G2v::from_raw(1), None);
         assert_eq!(G2v::from_raw(8), None);
+        assert_eq!(G2v::from_raw(0x81), Some(G2v::BalloonAck));
+        assert_eq!(access(balloon::PV_BALLOON_ACK_SEQ), Access::Guest);
+        assert_eq!(access(balloon::PV_BALLOON_SEQ), Access::ReadOnly);
     }
 }

