@@ -38,6 +38,9 @@ pub mod shadow;
 #[forbid(unsafe_code)]
 #[path = "../core/src/storage.rs"]
 pub mod storage;
+#[forbid(unsafe_code)]
+#[path = "../core/src/vggtt.rs"]
+pub mod vggtt;
 
 pub mod backend;
 mod bindings;

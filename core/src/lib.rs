@@ -21,3 +21,4 @@ pub mod pte;
 pub mod pvinfo;
 pub mod shadow;
 pub mod storage;
+pub mod vggtt;
