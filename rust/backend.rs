@@ -8,6 +8,7 @@
 
 #[cfg(CONFIG_DRM_I915_GVT)]
 pub mod i915;
+pub mod sim;
 
 use crate::bindings;
 use kernel::prelude::*;

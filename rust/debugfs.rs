@@ -2,12 +2,13 @@
 
 //! debugfs: `/sys/kernel/debug/rgvt/`, read-only views into rgvt's state.
 //!
-//! Unstable by definition. Each file is a static [`File`] whose `show`
-//! formats the whole contents; `seq_file` handles buffering and offsets.
+//! Unstable by definition. A file is a type implementing [`Show`]: its
+//! `show` formats the whole contents from the data the file was created
+//! with; `seq_file` handles buffering and offsets.
 
 use crate::bindings;
-use crate::c_static::CStatic;
 use core::fmt;
+use core::marker::PhantomData;
 use kernel::error::from_result;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
@@ -32,49 +33,58 @@ impl fmt::Write for Seq {
     }
 }
 
-/// One debugfs file: a name and the function that prints it.
-pub(crate) struct File {
-    /// File name inside `/sys/kernel/debug/rgvt/`.
-    pub(crate) name: &'static CStr,
+/// What a debugfs file shows.
+pub(crate) trait Show: 'static {
+    /// What the file is created with and shows.
+    type Data: Sync + 'static;
+
     /// Prints the whole file.
-    pub(crate) show: fn(&mut Seq) -> Result,
+    fn show(data: &Self::Data, m: &mut Seq) -> fmt::Result;
 }
 
-/// `seq_file` show callback of every rgvt debugfs file.
+/// `seq_file` show callback of files of type `F`.
 ///
 /// # Safety
 ///
-/// `m` must be a live `seq_file` opened by [`file_open`].
-unsafe extern "C" fn file_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+/// `m` must be a live `seq_file` opened by [`file_open::<F>`].
+unsafe extern "C" fn file_show<F: Show>(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     from_result(|| {
-        // SAFETY: `single_open` stored the `&'static File` given at creation
-        // as `private`.
-        let file = unsafe { &*(*m).private.cast::<File>() };
+        // SAFETY: `single_open` stored the `&F::Data` given to `Dir::add`
+        // as `private`; it outlives the file (contract of `Dir::add`).
+        let data = unsafe { &*(*m).private.cast::<F::Data>() };
         // INVARIANT: `m` is the seq_file of this call.
-        (file.show)(&mut Seq { m })?;
+        F::show(data, &mut Seq { m }).map_err(|_| EFBIG)?;
         Ok(0)
     })
 }
 
-/// `open` of every rgvt debugfs file.
+/// `open` of files of type `F`.
 ///
 /// # Safety
 ///
-/// Called by VFS with a live inode created by [`Dir::add`] and the file being opened.
-unsafe extern "C" fn file_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    // SAFETY: debugfs keeps the `data` given to `debugfs_create_file` (a
-    // `&'static File`) in `i_private`; `file` is the file being opened.
-    unsafe { bindings::single_open(file, Some(file_show), (*inode).i_private) }
+/// Called by VFS with a live inode created by [`Dir::add::<F>`] and the
+/// file being opened.
+unsafe extern "C" fn file_open<F: Show>(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: debugfs keeps the `data` given to `debugfs_create_file` in
+    // `i_private`; `file` is the file being opened.
+    unsafe { bindings::single_open(file, Some(file_show::<F>), (*inode).i_private) }
 }
 
-static FOPS: CStatic<bindings::file_operations> = CStatic::new(bindings::file_operations {
-    open: Some(file_open),
-    read: Some(bindings::seq_read),
-    llseek: Some(bindings::seq_lseek),
-    release: Some(bindings::single_release),
-    // SAFETY: all zeroes is a valid `file_operations` (no other callbacks).
-    ..unsafe { core::mem::zeroed() }
-});
+struct Fops<F>(PhantomData<F>);
+
+impl<F: Show> Fops<F> {
+    const OPS: bindings::file_operations = bindings::file_operations {
+        open: Some(file_open::<F>),
+        read: Some(bindings::seq_read),
+        llseek: Some(bindings::seq_lseek),
+        release: Some(bindings::single_release),
+        // SAFETY: all zeroes is a valid `file_operations` (no other callbacks).
+        ..unsafe { core::mem::zeroed() }
+    };
+}
 
 /// A debugfs directory, removed with everything in it on drop.
 ///
@@ -93,31 +103,35 @@ unsafe impl Send for Dir {}
 unsafe impl Sync for Dir {}
 
 impl Dir {
-    /// Creates `/sys/kernel/debug/<name>/`.
+    /// Creates `name` under `parent` (the debugfs root when `None`).
     ///
     /// debugfs failures are not errors for the driver (as in C): a missing
     /// directory just means no files.
-    pub(crate) fn new(name: &'static CStr) -> Self {
-        // SAFETY: the name is a NUL-terminated static string; a null parent
-        // means the debugfs root.
-        let dentry =
-            unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
+    pub(crate) fn new(name: &CStr, parent: Option<&Dir>) -> Self {
+        let parent = parent.map_or(core::ptr::null_mut(), |p| p.dentry);
+        // SAFETY: the name is NUL-terminated (debugfs copies it); `parent`
+        // is null or a debugfs directory.
+        let dentry = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), parent) };
         // INVARIANT: `dentry` is what `debugfs_create_dir` returned.
         Self { dentry }
     }
 
-    /// Adds a read-only file.
-    pub(crate) fn add(&self, file: &'static File) {
+    /// Adds a read-only file of type `F` showing `data`.
+    ///
+    /// # Safety
+    ///
+    /// `data` must stay valid until this directory is dropped.
+    pub(crate) unsafe fn add<F: Show>(&self, name: &CStr, data: &F::Data) {
         // SAFETY: `self.dentry` is a debugfs directory (or an error pointer,
-        // which debugfs accepts); `file` and `FOPS` are statics, so they
-        // outlive the file.
+        // which debugfs accepts); the fops are a promoted constant; `data`
+        // outlives the file per the contract.
         unsafe {
             bindings::debugfs_create_file(
-                file.name.as_char_ptr(),
+                name.as_char_ptr(),
                 0o444,
                 self.dentry,
-                (file as *const File).cast_mut().cast(),
-                FOPS.get(),
+                (data as *const F::Data).cast_mut().cast(),
+                &Fops::<F>::OPS,
             )
         };
     }

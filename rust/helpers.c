@@ -21,3 +21,42 @@ const char *rgvt_param_backend(void)
 {
 	return backend;
 }
+
+static unsigned int sim_gm_mb = 4096;
+module_param(sim_gm_mb, uint, 0444);
+MODULE_PARM_DESC(sim_gm_mb, "sim backend: graphics memory in MB, 512..4096 (default: 4096)");
+
+static unsigned int sim_aperture_mb = 256;
+module_param(sim_aperture_mb, uint, 0444);
+MODULE_PARM_DESC(sim_aperture_mb, "sim backend: aperture (low GM) in MB, a power of two (default: 256)");
+
+unsigned int rgvt_param_sim_gm_mb(void)
+{
+	return sim_gm_mb;
+}
+
+unsigned int rgvt_param_sim_aperture_mb(void)
+{
+	return sim_aperture_mb;
+}
+
+unsigned long rgvt_page_to_pfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+void rgvt_pfn_read(unsigned long pfn, size_t offset, void *buf, size_t len)
+{
+	void *va = kmap_local_pfn(pfn);
+
+	memcpy(buf, va + offset, len);
+	kunmap_local(va);
+}
+
+void rgvt_pfn_write(unsigned long pfn, size_t offset, const void *buf, size_t len)
+{
+	void *va = kmap_local_pfn(pfn);
+
+	memcpy(va + offset, buf, len);
+	kunmap_local(va);
+}

@@ -7,9 +7,16 @@
 #define RGVT_HELPERS_H
 
 #include <linux/device.h>
+#include <linux/highmem.h>
 #include <linux/vfio.h>
 
 void rgvt_vfio_put_device(struct vfio_device *vdev);
 const char *rgvt_param_backend(void);
+unsigned int rgvt_param_sim_gm_mb(void);
+unsigned int rgvt_param_sim_aperture_mb(void);
+unsigned long rgvt_page_to_pfn(struct page *page);
+/* Copy within one host page frame; offset + len must not pass its end. */
+void rgvt_pfn_read(unsigned long pfn, size_t offset, void *buf, size_t len);
+void rgvt_pfn_write(unsigned long pfn, size_t offset, const void *buf, size_t len);
 
 #endif /* RGVT_HELPERS_H */

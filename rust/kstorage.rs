@@ -7,6 +7,7 @@
 
 use crate::storage::{Alloc, AllocError, Vector};
 use kernel::alloc::{flags::GFP_KERNEL, Allocator, KVVec, Vec};
+use kernel::error::code::ENOMEM;
 
 /// Core data structures in the module allocate with `GFP_KERNEL`.
 pub(crate) struct Kernel;
@@ -37,5 +38,11 @@ impl<T, A: Allocator> Vector<T> for Vec<T, A> {
 
     fn try_reserve(&mut self, additional: usize) -> Result<(), AllocError> {
         self.reserve(additional, GFP_KERNEL).map_err(|_| AllocError)
+    }
+}
+
+impl From<AllocError> for kernel::error::Error {
+    fn from(_: AllocError) -> Self {
+        ENOMEM
     }
 }

@@ -7,11 +7,14 @@
 //! core call [`probe`]; `echo 1 > /sys/bus/mdev/devices/<uuid>/remove` (or
 //! unloading rgvt) calls [`remove`].
 
+use crate::backend::Ggtt;
 use crate::bindings;
+use crate::inspect;
 use crate::state;
 use crate::sysfs::PageBuf;
 use crate::vfio;
-use crate::vgpu::{self, Vgpu};
+use crate::vgpu::Vgpu;
+use crate::vgpu_type::{VgpuType, TYPES};
 use core::mem::offset_of;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::error::{from_err_ptr, from_result};
@@ -21,7 +24,7 @@ use kernel::str::CStr;
 use kernel::sync::Arc;
 use kernel::types::{Opaque, ScopeGuard};
 
-const NR_TYPES: usize = vgpu::TYPES.len();
+const NR_TYPES: usize = TYPES.len();
 
 /// An mdev type of ours: the C object and the type it describes.
 ///
@@ -32,7 +35,7 @@ const NR_TYPES: usize = vgpu::TYPES.len();
 #[repr(C)]
 struct MdevType {
     raw: Opaque<bindings::mdev_type>,
-    ty: &'static vgpu::Type,
+    ty: &'static VgpuType,
 }
 
 /// Returns the vGPU type of an mdev type of ours.
@@ -40,7 +43,7 @@ struct MdevType {
 /// # Safety
 ///
 /// `mtype` must be one of the types registered by [`Parent::new`].
-unsafe fn type_of(mtype: *mut bindings::mdev_type) -> &'static vgpu::Type {
+unsafe fn type_of(mtype: *mut bindings::mdev_type) -> &'static VgpuType {
     // SAFETY: per the contract and the invariant of `MdevType`, `mtype`
     // points into a live `MdevType`; `ty` is never written after creation.
     unsafe { (*mtype.cast::<MdevType>()).ty }
@@ -62,13 +65,33 @@ unsafe extern "C" fn probe(mdev: *mut bindings::mdev_device) -> c_int {
         let uuid = unsafe { CStr::from_char_ptr((*dev).kobj.name) };
 
         let mut vgpus = state.vgpus.lock();
-        if vgpus.available() == 0 {
+        if vgpus.available(ty) == 0 {
             return Err(ENOSPC);
         }
-        let vgpu = Arc::pin_init(Vgpu::new(vgpus.free_id(), uuid, ty)?, GFP_KERNEL)?;
-        let reg = vfio::Registration::new(dev, vgpu.clone())?;
-        vgpus.insert(mdev as usize, vgpu, reg)?;
-        Ok(0)
+        vgpus.reserve()?;
+        let gm_id = ty.create(&mut vgpus.gm).map_err(state::gm_errno)?;
+        vgpus.balloon.reset(gm_id);
+        let gpu = &state.gpu;
+        let r = Vgpu::new(
+            &vgpus.gm,
+            gm_id,
+            uuid,
+            ty,
+            gpu.aperture_size(),
+            gpu.scratch_mfn(),
+        )
+        .and_then(|init| Arc::pin_init(init, GFP_KERNEL))
+        .and_then(|vgpu| {
+            let reg = vfio::Registration::new(dev, vgpu.clone())?;
+            // SAFETY: the directory goes into the same entry as `vgpu`,
+            // which drops it first.
+            let dir = unsafe { inspect::vgpu_dir(&state.debugfs, &vgpu) }?;
+            vgpus.insert(mdev as usize, vgpu, reg, dir)
+        });
+        if r.is_err() {
+            vgpus.destroy(gpu, gm_id);
+        }
+        r.map(|()| 0)
     })
 }
 
@@ -81,10 +104,14 @@ unsafe extern "C" fn remove(mdev: *mut bindings::mdev_device) {
     let Ok(state) = state::get() else {
         return;
     };
-    let reg = state.vgpus.lock().take(mdev as usize);
-    // Unregistering waits for user space to close the device: not under
-    // the lock.
-    drop(reg);
+    let taken = state.vgpus.lock().take(mdev as usize);
+    if let Some(entry) = taken {
+        let gm_id = entry.vgpu.gm_id;
+        // Unregistering waits for user space to close the device (which
+        // drops the vGPU's pins): not under the lock.
+        drop(entry);
+        state.vgpus.lock().destroy(&state.gpu, gm_id);
+    }
 }
 
 /// mdev `get_available`: how many more vGPUs may be created.
@@ -92,8 +119,10 @@ unsafe extern "C" fn remove(mdev: *mut bindings::mdev_device) {
 /// # Safety
 ///
 /// Called by the mdev core with one of our types.
-unsafe extern "C" fn get_available(_mtype: *mut bindings::mdev_type) -> c_uint {
-    state::get().map_or(0, |s| s.vgpus.lock().available() as c_uint)
+unsafe extern "C" fn get_available(mtype: *mut bindings::mdev_type) -> c_uint {
+    // SAFETY: the mdev core only calls us with our types.
+    let ty = unsafe { type_of(mtype) };
+    state::get().map_or(0, |s| s.vgpus.lock().available(ty) as c_uint)
 }
 
 /// mdev `show_description`: the type's resources, as GVT-g prints them.
@@ -198,7 +227,7 @@ unsafe impl Sync for Parent {}
 
 impl Parent {
     /// Creates class `rgvt`, device `sim0`, and registers the mdev driver
-    /// and parent with every type of [`vgpu::TYPES`].
+    /// and parent with every type of [`TYPES`].
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
         let name = kernel::c_str!("rgvt").as_char_ptr();
         // SAFETY: the name is a NUL-terminated static string.
@@ -227,11 +256,11 @@ impl Parent {
         };
         let types = core::array::from_fn(|i| MdevType {
             raw: Opaque::new(bindings::mdev_type {
-                sysfs_name: vgpu::TYPES[i].name.as_char_ptr(),
-                pretty_name: vgpu::TYPES[i].name.as_char_ptr(),
+                sysfs_name: TYPES[i].name.as_ptr().cast(),
+                pretty_name: TYPES[i].name.as_ptr().cast(),
                 ..Default::default()
             }),
-            ty: &vgpu::TYPES[i],
+            ty: &TYPES[i],
         });
         let regs = KBox::pin_init(
             pin_init!(Regs {

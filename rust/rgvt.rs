@@ -41,11 +41,15 @@ pub mod storage;
 #[forbid(unsafe_code)]
 #[path = "../core/src/vggtt.rs"]
 pub mod vggtt;
+#[forbid(unsafe_code)]
+#[path = "../core/src/vgpu_type.rs"]
+pub mod vgpu_type;
 
 pub mod backend;
 mod bindings;
 mod c_static;
 mod debugfs;
+mod inspect;
 mod kstorage;
 mod mdev;
 mod state;
@@ -63,37 +67,15 @@ module! {
 
 /// The loaded module.
 ///
-/// Fields drop in order: the views into the state first (debugfs, sysfs),
-/// then the mdev parent (which removes every vGPU), then the state itself.
+/// Fields drop in order: the tunables first, then the mdev parent (which
+/// removes every vGPU), then the state with its debugfs directory.
 struct Rgvt {
-    _debugfs: debugfs::Dir,
     _tunables: sysfs::Tunables,
     _parent: Option<mdev::Parent>,
     #[cfg(CONFIG_DRM_I915_GVT)]
     _i915: Option<backend::i915::Attachment>,
     _state: state::Published,
 }
-
-/// `/sys/kernel/debug/rgvt/vgpus`: one line per live vGPU.
-static VGPUS_FILE: debugfs::File = debugfs::File {
-    name: kernel::c_str!("vgpus"),
-    show: |m| {
-        use core::fmt::Write;
-        let vgpus = state::get()?.vgpus.lock();
-        let r = writeln!(m, "id uuid type").and_then(|()| {
-            vgpus.iter().try_for_each(|v| {
-                writeln!(
-                    m,
-                    "{} {} {}",
-                    v.id,
-                    v.uuid_str(),
-                    v.ty.name.to_str().unwrap_or("?")
-                )
-            })
-        });
-        r.map_err(|_| EFBIG)
-    },
-};
 
 impl kernel::Module for Rgvt {
     fn init(module: &'static ThisModule) -> Result<Self> {
@@ -126,15 +108,12 @@ impl kernel::Module for Rgvt {
             _ => Some(mdev::Parent::new(module)?),
         };
         let tunables = sysfs::Tunables::new()?;
-        let debugfs = debugfs::Dir::new(kernel::c_str!("rgvt"));
-        debugfs.add(&VGPUS_FILE);
         pr_info!(
             "loaded: backend {:?}, {} vGPU types\n",
             kind,
-            vgpu::TYPES.len()
+            vgpu_type::TYPES.len()
         );
         Ok(Rgvt {
-            _debugfs: debugfs,
             _tunables: tunables,
             _parent: parent,
             #[cfg(CONFIG_DRM_I915_GVT)]

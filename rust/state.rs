@@ -1,42 +1,75 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Module-wide state: the live vGPUs and the limits on them.
+//! Module-wide state: the GPU, its graphics memory, the live vGPUs and the
+//! tunables.
 //!
 //! C calls into rgvt through callbacks that carry no pointer back to the
 //! module object (sysfs attributes of `/sys/kernel/rgvt`, mdev type
 //! attributes), so the state is published once at load time and found
 //! through [`get`].
+//!
+//! Locking: a vGPU's own lock (`Vgpu::inner`) is taken before the parent
+//! lock ([`State::vgpus`]), never after.
 
+use crate::backend::sim::{self, Sim};
+use crate::backend::Ggtt;
+use crate::balloon::{self, Balloon};
+use crate::debugfs;
+use crate::gm::layout::{Config, Layout, MB};
+use crate::gm::slots::VgpuId;
+use crate::gm::{self, Gm};
+use crate::kstorage::Kernel;
+use crate::shadow;
 use crate::vfio;
 use crate::vgpu::Vgpu;
+use crate::vgpu_type::VgpuType;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
-/// The most vGPUs `max_vgpus` may allow.
-pub(crate) const MAX_VGPUS_LIMIT: usize = 64;
+/// The most vGPUs `max_vgpus` may allow (the slot map's limit).
+pub(crate) const MAX_VGPUS_LIMIT: usize = gm::slots::MAX_VGPUS as usize;
 /// How many vGPUs may exist at once unless the administrator says otherwise.
 pub(crate) const MAX_VGPUS_DEFAULT: usize = 32;
+/// Low GM at the start of the aperture kept for the host (GVT-g keeps the
+/// host's share too).
+const LOW_RESERVED: u64 = 64 * MB;
+/// High GM slot size (gScale).
+const SLOT_SIZE: u64 = 64 * MB;
 
-/// One live vGPU and its VFIO registration.
-struct Entry {
+/// One live vGPU with its VFIO registration and debugfs directory.
+///
+/// Fields drop in order: the debugfs files that show the vGPU first, then
+/// the VFIO device (waiting for user space to close it), then the vGPU.
+pub(crate) struct Entry {
+    /// `/sys/kernel/debug/rgvt/vgpu<N>/`.
+    _debugfs: debugfs::Dir,
+    /// The VFIO device.
+    _vfio: vfio::Registration,
+    /// The vGPU.
+    pub(crate) vgpu: Arc<Vgpu>,
     /// The mdev device the vGPU was created for, as a key.
     mdev: usize,
-    vgpu: Arc<Vgpu>,
-    vfio: vfio::Registration,
 }
 
-/// The vGPUs, under [`State::vgpus`].
+/// The parent's graphics memory and vGPUs, under [`State::vgpus`].
 pub(crate) struct Vgpus {
     entries: KVec<Entry>,
     max: usize,
+    /// Slots, private GTTs and the physical slot owners.
+    pub(crate) gm: Gm<Kernel>,
+    /// Ballooning parameters and per-vGPU protocol state.
+    pub(crate) balloon: Balloon<Kernel>,
+    /// Shadow page-table parameters new vGPUs start with.
+    pub(crate) shadow: shadow::Params,
 }
 
 impl Vgpus {
-    /// How many more vGPUs may be created now.
-    pub(crate) fn available(&self) -> usize {
-        self.max.saturating_sub(self.entries.len())
+    /// How many more vGPUs of `ty` may be created now.
+    pub(crate) fn available(&self, ty: &VgpuType) -> usize {
+        let room = self.max.saturating_sub(self.entries.len());
+        room.min(ty.available(&self.gm) as usize)
     }
 
     /// The limit on live vGPUs.
@@ -53,35 +86,41 @@ impl Vgpus {
         Ok(())
     }
 
-    /// The smallest vGPU id not in use; ids start at 1 as GVT-g's do.
-    pub(crate) fn free_id(&self) -> u32 {
-        (1u32..)
-            .find(|id| !self.entries.iter().any(|e| e.vgpu.id == *id))
-            .unwrap_or(0)
+    /// Makes room for one more vGPU, so that [`Vgpus::insert`] cannot fail.
+    pub(crate) fn reserve(&mut self) -> Result {
+        if self.entries.len() >= self.max {
+            return Err(ENOSPC);
+        }
+        self.entries.reserve(1, GFP_KERNEL)?;
+        Ok(())
     }
 
-    /// Adds a vGPU; fails with `-ENOSPC` when the limit is reached.
+    /// Adds a vGPU after [`Vgpus::reserve`].
     pub(crate) fn insert(
         &mut self,
         mdev: usize,
         vgpu: Arc<Vgpu>,
         vfio: vfio::Registration,
+        debugfs: debugfs::Dir,
     ) -> Result {
-        if self.available() == 0 {
-            return Err(ENOSPC);
-        }
-        self.entries.push(Entry { mdev, vgpu, vfio }, GFP_KERNEL)?;
+        let e = Entry {
+            _debugfs: debugfs,
+            _vfio: vfio,
+            vgpu,
+            mdev,
+        };
+        self.entries.push(e, GFP_KERNEL)?;
         Ok(())
     }
 
-    /// Takes the vGPU of `mdev` out of the list; the caller drops the
-    /// returned registration outside the lock, since that waits for user
+    /// Takes the vGPU of `mdev` out of the list; the caller drops it
+    /// outside the lock, since dropping the VFIO registration waits for user
     /// space to close the device.
-    pub(crate) fn take(&mut self, mdev: usize) -> Option<vfio::Registration> {
+    pub(crate) fn take(&mut self, mdev: usize) -> Option<Entry> {
         let i = self.entries.iter().position(|e| e.mdev == mdev)?;
         let last = self.entries.len() - 1;
         self.entries.swap(i, last);
-        crate::storage::Vector::pop(&mut self.entries).map(|e| e.vfio)
+        crate::storage::Vector::pop(&mut self.entries)
     }
 
     /// Returns the vGPU of the mdev device at address `mdev`.
@@ -96,12 +135,56 @@ impl Vgpus {
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Vgpu>> {
         self.entries.iter().map(|e| &e.vgpu)
     }
+
+    /// Stores `pte` as vGPU `id`'s entry `index`, and in the physical GGTT
+    /// when the vGPU's entries are the ones there. Returns whether the
+    /// physical GGTT changed.
+    pub(crate) fn install(&mut self, gpu: &Sim, id: VgpuId, index: u64, pte: u64) -> bool {
+        match self.gm.write(id, index, pte) {
+            Ok(gm::ggtt::Write::Through) => {
+                gpu.write(index, pte);
+                true
+            }
+            // Either the slot's physical entries are another vGPU's (the
+            // switch-in copy brings ours), or the index is not the vGPU's.
+            Ok(gm::ggtt::Write::Private) | Err(_) => false,
+        }
+    }
+
+    /// Frees vGPU `id`'s GM and points the physical entries it left at
+    /// scratch.
+    pub(crate) fn destroy(&mut self, gpu: &Sim, id: VgpuId) {
+        self.balloon.reset(id);
+        let Ok(freed) = self.gm.destroy(id) else {
+            return;
+        };
+        let scratch = gpu.scratch_pte();
+        let low = freed.vgpu.low_base / 4096..(freed.vgpu.low_base + freed.vgpu.low_size) / 4096;
+        for index in low {
+            gpu.write(index, scratch);
+        }
+        let per_slot = self.gm.layout().entries_per_slot();
+        for s in freed.scrub.iter() {
+            let first = self.gm.layout().slot_index(s);
+            for index in first..first + per_slot {
+                gpu.write(index, scratch);
+            }
+        }
+        gpu.invalidate();
+    }
 }
 
 /// Everything the callbacks share.
+///
+/// `debugfs` is first so that its files, which show the rest, go first.
 #[pin_data]
 pub(crate) struct State {
-    /// The live vGPUs.
+    /// `/sys/kernel/debug/rgvt/`.
+    pub(crate) debugfs: debugfs::Dir,
+    /// The GPU (sim backend).
+    #[pin]
+    pub(crate) gpu: Sim,
+    /// GM, vGPUs and tunables.
     #[pin]
     pub(crate) vgpus: Mutex<Vgpus>,
 }
@@ -120,6 +203,18 @@ pub(crate) fn get() -> Result<&'static State> {
     Ok(unsafe { &*p })
 }
 
+/// Maps a core GM error to an errno.
+pub(crate) fn gm_errno(e: gm::Error) -> Error {
+    match e {
+        gm::Error::NoSpace | gm::Error::TooManyVgpus => ENOSPC,
+        gm::Error::NoVgpu => ENOENT,
+        gm::Error::Busy => EBUSY,
+        gm::Error::Stale => EAGAIN,
+        gm::Error::NoMemory => ENOMEM,
+        gm::Error::Invalid | gm::Error::OutOfRange | gm::Error::BelowMinimum => EINVAL,
+    }
+}
+
 /// Owns the state and keeps it published while alive.
 ///
 /// # Invariants
@@ -131,14 +226,34 @@ pub(crate) struct Published {
 }
 
 impl Published {
-    /// Allocates the state and publishes it.
+    /// Builds the GPU and its GM, and publishes the state.
     pub(crate) fn new() -> Result<Self> {
+        let cfg = sim::Config::from_params()?;
+        let layout = Layout::new(Config {
+            gm_size: cfg.gm_size,
+            low_size: cfg.aperture,
+            low_reserved: LOW_RESERVED,
+            high_reserved: 0,
+            slot_size: SLOT_SIZE,
+        })
+        .map_err(gm_errno)?;
+        let vgpus = Vgpus {
+            entries: KVec::new(),
+            max: MAX_VGPUS_DEFAULT,
+            gm: Gm::new(layout, true).map_err(gm_errno)?,
+            balloon: Balloon::new(balloon::params::Params::default()).map_err(gm_errno)?,
+            shadow: shadow::Params::default(),
+        };
         let state = KBox::pin_init(
-            pin_init!(State {
-                vgpus <- kernel::new_mutex!(Vgpus { entries: KVec::new(), max: MAX_VGPUS_DEFAULT }),
-            }),
+            try_pin_init!(State {
+                debugfs: debugfs::Dir::new(kernel::c_str!("rgvt"), None),
+                gpu <- Sim::new(cfg)?,
+                vgpus <- kernel::new_mutex!(vgpus),
+            }? Error),
             GFP_KERNEL,
         )?;
+        // SAFETY: the files are in `state.debugfs`, which `state` drops first.
+        unsafe { crate::inspect::add_global(&state.debugfs, &state) };
         let p: *const State = &*state;
         // INVARIANT: `state` is pinned in its box and lives as long as `self`.
         STATE.store(p.cast_mut(), Ordering::Release);

@@ -7,11 +7,14 @@
 //! structures are built from the table at compile time and one pair of
 //! trampolines finds the row from the attribute's address.
 
+use crate::balloon::params::Tunable as BalloonTunable;
 use crate::bindings;
 use crate::c_static::CStatic;
+use crate::gm::slots::SlotSet;
+use crate::shadow;
 use crate::state::{self, State};
 use crate::vgpu::Vgpu;
-use core::fmt;
+use core::fmt::{self, Write};
 use kernel::error::from_result;
 use kernel::ffi::c_char;
 use kernel::prelude::*;
@@ -74,28 +77,72 @@ fn emit(r: fmt::Result) -> Result {
 }
 
 /// One tunable file of `/sys/kernel/rgvt/`.
-struct Tunable {
-    name: &'static CStr,
-    show: fn(&State, &mut PageBuf) -> Result,
-    /// Validates and applies a write; on error the old value stays.
-    store: fn(&State, &[u8]) -> Result,
+#[derive(Clone, Copy)]
+enum Tunable {
+    /// `max_vgpus`: how many vGPUs may live at once.
+    MaxVgpus,
+    /// A shadow page-table parameter (policy, relax threshold, ...).
+    Shadow(shadow::Param),
+    /// A ballooning parameter (period, T1, T2, on/off, ...).
+    Balloon(BalloonTunable),
 }
 
-const TUNABLES: [Tunable; 1] = [Tunable {
-    name: kernel::c_str!("max_vgpus"),
-    show: |s, b| {
-        emit(fmt::Write::write_fmt(
-            b,
-            format_args!("{}\n", s.vgpus.lock().max()),
-        ))
-    },
-    store: |s, input| {
-        let max = crate::parse::parse_u64_in(input, 1, state::MAX_VGPUS_LIMIT as u64)
-            .map_err(|_| EINVAL)?;
-        s.vgpus.lock().set_max(max as usize)
-    },
-}];
-const NR_TUNABLES: usize = TUNABLES.len();
+impl Tunable {
+    const fn name(self) -> &'static core::ffi::CStr {
+        match self {
+            Tunable::MaxVgpus => c"max_vgpus",
+            Tunable::Shadow(p) => p.name(),
+            Tunable::Balloon(t) => t.name(),
+        }
+    }
+
+    fn show(self, s: &State, b: &mut PageBuf) -> Result {
+        let v = s.vgpus.lock();
+        let r = match self {
+            Tunable::MaxVgpus => write!(b, "{}", v.max()),
+            Tunable::Shadow(p) => v.shadow.show(p, b),
+            Tunable::Balloon(t) => v.balloon.params().show(t, b),
+        };
+        emit(r.and_then(|()| b.write_str("\n")))
+    }
+
+    /// Validates and applies a write; on error the old value stays.
+    fn store(self, s: &State, input: &[u8]) -> Result {
+        let mut v = s.vgpus.lock();
+        match self {
+            Tunable::MaxVgpus => {
+                let max = crate::parse::parse_u64_in(input, 1, state::MAX_VGPUS_LIMIT as u64)
+                    .map_err(|_| EINVAL)?;
+                v.set_max(max as usize)
+            }
+            // New vGPUs start with these; the PPGTT shadow of running ones
+            // follows when the engine submits through it.
+            Tunable::Shadow(p) => v.shadow.set(p, input).map_err(|_| EINVAL),
+            Tunable::Balloon(t) => v.balloon.store(t, input).map_err(|_| EINVAL),
+        }
+    }
+}
+
+const NR_SHADOW: usize = shadow::Param::ALL.len();
+const NR_BALLOON: usize = BalloonTunable::ALL.len();
+const NR_TUNABLES: usize = 1 + NR_SHADOW + NR_BALLOON;
+
+const fn tunables() -> [Tunable; NR_TUNABLES] {
+    let mut t = [Tunable::MaxVgpus; NR_TUNABLES];
+    let mut i = 0;
+    while i < NR_SHADOW {
+        t[1 + i] = Tunable::Shadow(shadow::Param::ALL[i]);
+        i += 1;
+    }
+    i = 0;
+    while i < NR_BALLOON {
+        t[1 + NR_SHADOW + i] = Tunable::Balloon(BalloonTunable::ALL[i]);
+        i += 1;
+    }
+    t
+}
+
+const TUNABLES: [Tunable; NR_TUNABLES] = tunables();
 
 const fn kobj_attrs() -> [bindings::kobj_attribute; NR_TUNABLES] {
     // SAFETY: `kobj_attribute` is plain C data for which all zeroes is valid
@@ -103,7 +150,7 @@ const fn kobj_attrs() -> [bindings::kobj_attribute; NR_TUNABLES] {
     let mut attrs: [bindings::kobj_attribute; NR_TUNABLES] = unsafe { core::mem::zeroed() };
     let mut i = 0;
     while i < NR_TUNABLES {
-        attrs[i].attr.name = TUNABLES[i].name.as_char_ptr();
+        attrs[i].attr.name = TUNABLES[i].name().as_ptr().cast();
         attrs[i].attr.mode = 0o644;
         attrs[i].show = Some(tunable_show);
         attrs[i].store = Some(tunable_store);
@@ -137,10 +184,10 @@ static TUNABLE_GROUP: CStatic<bindings::attribute_group> =
     });
 
 /// Finds the table row of a `kobj_attribute` from `KOBJ_ATTRS`.
-fn tunable_of(attr: *const bindings::kobj_attribute) -> Result<&'static Tunable> {
+fn tunable_of(attr: *const bindings::kobj_attribute) -> Result<Tunable> {
     let base = KOBJ_ATTRS.get() as usize;
     let i = (attr as usize).wrapping_sub(base) / core::mem::size_of::<bindings::kobj_attribute>();
-    TUNABLES.get(i).ok_or(EINVAL)
+    TUNABLES.get(i).copied().ok_or(EINVAL)
 }
 
 /// `show` of every tunable.
@@ -157,7 +204,7 @@ unsafe extern "C" fn tunable_show(
         let t = tunable_of(attr)?;
         // SAFETY: sysfs passes a `PAGE_SIZE` buffer to `show`.
         let mut out = unsafe { PageBuf::new(buf) };
-        (t.show)(state::get()?, &mut out)?;
+        t.show(state::get()?, &mut out)?;
         Ok(out.len())
     })
 }
@@ -177,7 +224,7 @@ unsafe extern "C" fn tunable_store(
         let t = tunable_of(attr)?;
         // SAFETY: sysfs passes `count` readable bytes in `buf`.
         let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
-        (t.store)(state::get()?, input)?;
+        t.store(state::get()?, input)?;
         Ok(count as isize)
     })
 }
@@ -237,13 +284,88 @@ impl Drop for Tunables {
 /// One file of the per-vGPU `rgvt/` group.
 struct VgpuFile {
     name: &'static CStr,
-    show: fn(&Vgpu, &mut PageBuf) -> Result,
+    show: fn(&State, &Vgpu, &mut PageBuf) -> Result,
 }
 
-const VGPU_FILES: [VgpuFile; 1] = [VgpuFile {
-    name: kernel::c_str!("vgpu_id"),
-    show: |v, b| emit(fmt::Write::write_fmt(b, format_args!("{}\n", v.id))),
-}];
+/// Prints a slot set as a list of ranges, like a cpulist: `3-8,12`.
+fn write_slots(b: &mut PageBuf, slots: &SlotSet) -> fmt::Result {
+    let mut first = true;
+    let mut run: Option<(u32, u32)> = None;
+    let flush = |b: &mut PageBuf, r: (u32, u32), first: &mut bool| {
+        let sep = if *first { "" } else { "," };
+        *first = false;
+        if r.0 == r.1 {
+            write!(b, "{sep}{}", r.0)
+        } else {
+            write!(b, "{sep}{}-{}", r.0, r.1)
+        }
+    };
+    for s in slots.iter() {
+        run = match run {
+            Some((a, z)) if z + 1 == s => Some((a, s)),
+            Some(r) => {
+                flush(b, r, &mut first)?;
+                Some((s, s))
+            }
+            None => Some((s, s)),
+        };
+    }
+    if let Some(r) = run {
+        flush(b, r, &mut first)?;
+    }
+    b.write_str("\n")
+}
+
+fn gm_show(
+    s: &State,
+    v: &Vgpu,
+    b: &mut PageBuf,
+    f: impl FnOnce(&crate::gm::ggtt::AvailRs) -> u32,
+) -> Result {
+    let rs = s
+        .vgpus
+        .lock()
+        .gm
+        .avail_rs(v.gm_id)
+        .map_err(state::gm_errno)?;
+    emit(writeln!(b, "{:#x}", f(&rs)))
+}
+
+const VGPU_FILES: [VgpuFile; 6] = [
+    VgpuFile {
+        name: kernel::c_str!("vgpu_id"),
+        show: |_, v, b| emit(writeln!(b, "{}", v.id)),
+    },
+    VgpuFile {
+        name: kernel::c_str!("low_gm_base"),
+        show: |s, v, b| gm_show(s, v, b, |rs| rs.mappable_base),
+    },
+    VgpuFile {
+        name: kernel::c_str!("low_gm_size"),
+        show: |s, v, b| gm_show(s, v, b, |rs| rs.mappable_size),
+    },
+    VgpuFile {
+        name: kernel::c_str!("high_gm_base"),
+        show: |s, v, b| gm_show(s, v, b, |rs| rs.nonmappable_base),
+    },
+    VgpuFile {
+        name: kernel::c_str!("high_gm_size"),
+        show: |s, v, b| gm_show(s, v, b, |rs| rs.nonmappable_size),
+    },
+    VgpuFile {
+        name: kernel::c_str!("slots"),
+        show: |s, v, b| {
+            let set = s
+                .vgpus
+                .lock()
+                .gm
+                .vgpu(v.gm_id)
+                .map_err(state::gm_errno)?
+                .slots;
+            emit(write_slots(b, &set))
+        },
+    },
+];
 const NR_VGPU_FILES: usize = VGPU_FILES.len();
 
 const fn dev_attrs() -> [bindings::device_attribute; NR_VGPU_FILES] {
@@ -311,7 +433,7 @@ unsafe extern "C" fn vgpu_show(
         let vgpu = unsafe { crate::mdev::vgpu_of(dev) }?;
         // SAFETY: sysfs passes a `PAGE_SIZE` buffer to `show`.
         let mut out = unsafe { PageBuf::new(buf) };
-        (file.show)(&vgpu, &mut out)?;
+        (file.show)(state::get()?, &vgpu, &mut out)?;
         Ok(out.len())
     })
 }

@@ -7,13 +7,19 @@
 //! on IOVAs the VMM mapped. Every region access and ioctl argument comes from
 //! an untrusted user: sizes, offsets and `argsz` are checked before use.
 
+use crate::backend::Ggtt;
 use crate::bindings;
 use crate::c_static::CStatic;
-use crate::vgpu::{self, Vgpu};
+use crate::cfg_space::PCI_CFG_SPACE_SIZE;
+use crate::mmio::{self, Target};
+use crate::pte::GgttPte;
+use crate::shadow::{self, Translate};
+use crate::state::{self, State};
+use crate::vgpu::{self, Inner, Vgpu, GTT_PAGE_SIZE};
 use core::mem::offset_of;
 use core::ptr::NonNull;
 use kernel::error::{from_err_ptr, from_result};
-use kernel::ffi::{c_char, c_uint, c_ulong};
+use kernel::ffi::{c_char, c_int, c_uint, c_ulong};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
@@ -78,37 +84,234 @@ fn region_of(pos: i64) -> Result<(u32, usize)> {
     Ok((index, (pos & VFIO_PCI_OFFSET_MASK) as usize))
 }
 
-/// The largest single access to the configuration space region.
-const CFG_ACCESS_MAX: usize = crate::cfg_space::PCI_CFG_SPACE_SIZE;
+/// The largest access copied in one step (a region access loops over them).
+const ACCESS_CHUNK: usize = 256;
 
-fn region_read(vgpu: &Vgpu, pos: i64, out: UserSlice, count: usize) -> Result<isize> {
-    let (index, offset) = region_of(pos)?;
+/// Guest frames pinned through VFIO, as the core's [`Translate`].
+///
+/// # Invariants
+///
+/// `vdev` is one of our devices, open (VFIO only calls the ops that build
+/// a `Pins` between `open_device` and the end of `close_device`).
+struct Pins {
+    vdev: *mut bindings::vfio_device,
+}
+
+impl Translate for Pins {
+    fn pin(&mut self, gfn: u64) -> core::result::Result<u64, shadow::Error> {
+        // IOVA = guest physical address (kvmgt's convention).
+        let iova = gfn
+            .checked_mul(GTT_PAGE_SIZE)
+            .ok_or(shadow::Error::BadFrame)?;
+        let mut page: *mut bindings::page = core::ptr::null_mut();
+        let prot = (bindings::IOMMU_READ | bindings::IOMMU_WRITE) as i32;
+        // SAFETY: by the type invariant `vdev` is open; `page` receives one
+        // page pointer.
+        let n = unsafe { bindings::vfio_pin_pages(self.vdev, iova, 1, prot, &mut page) };
+        if n != 1 || page.is_null() {
+            // The VMM never mapped this frame: not the guest's memory.
+            return Err(shadow::Error::BadFrame);
+        }
+        // SAFETY: `page` was just pinned and stays so until `unpin`.
+        Ok(unsafe { bindings::rgvt_page_to_pfn(page) } as u64)
+    }
+
+    fn unpin(&mut self, gfn: u64) {
+        // SAFETY: `vdev` is open and `gfn` was pinned by `pin` (the core
+        // unpins only what it pinned).
+        unsafe { bindings::vfio_unpin_pages(self.vdev, gfn * GTT_PAGE_SIZE, 1) };
+    }
+}
+
+/// Points every GGTT entry of `vgpu` at scratch (private and physical).
+fn scrub_entries(state: &State, vgpu: &Vgpu) -> Result {
+    let mut parent = state.vgpus.lock();
+    let scratch = state.gpu.scratch_pte();
+    for r in vgpu::ggtt_ranges(&parent.gm, vgpu.gm_id)?.iter() {
+        for index in r.start..r.start + r.len {
+            parent.install(&state.gpu, vgpu.gm_id, index, scratch);
+        }
+    }
+    state.gpu.invalidate();
+    Ok(())
+}
+
+/// Drops every pin and starts the GGTT of `vgpu` over: all entries on
+/// scratch, the guest's view empty, the ranges the vGPU owns now.
+fn reset_ggtt(
+    state: &State,
+    vdev: *mut bindings::vfio_device,
+    vgpu: &Vgpu,
+    inner: &mut Inner,
+) -> Result {
+    // INVARIANT: called from open, close and reset, while `vdev` is open.
+    let mut pins = Pins { vdev };
+    inner.ggtt.release(&mut pins);
+    inner.counters.resets += 1;
+    scrub_entries(state, vgpu)?;
+    if inner.open {
+        let ranges = vgpu::ggtt_ranges(&state.vgpus.lock().gm, vgpu.gm_id)?;
+        inner.ggtt.set_ranges(&mut pins, &ranges)?;
+    }
+    Ok(())
+}
+
+fn bar0_access(
+    state: &State,
+    vdev: *mut bindings::vfio_device,
+    vgpu: &Vgpu,
+    offset: u64,
+    data: &mut [u8],
+    write: bool,
+) -> Result {
+    let mut inner = vgpu.inner.lock();
+    let target = match mmio::decode(offset, data.len()) {
+        Ok(t) => t,
+        Err(_) => {
+            inner.counters.bar0_bad += 1;
+            return Err(EINVAL);
+        }
+    };
+    match target {
+        Target::Mmio(o) if write => {
+            // Notifications are counted by the register file; acting on
+            // them (PPGTT create, balloon requests) comes with the engine.
+            let _ = inner.vregs.write(o, data);
+        }
+        Target::Mmio(o) => inner.vregs.read(o, data),
+        Target::Ggtt { index, offset } if write => {
+            let mut raw = [0u8; 8];
+            raw[..data.len()].copy_from_slice(data);
+            let value = u64::from_le_bytes(raw);
+            // INVARIANT: region accesses only come while the device is open.
+            let mut pins = Pins { vdev };
+            if let Some(pte) = inner
+                .ggtt
+                .write(&mut pins, index, offset, data.len(), value)
+            {
+                if state
+                    .vgpus
+                    .lock()
+                    .install(&state.gpu, vgpu.gm_id, index, pte)
+                {
+                    state.gpu.invalidate();
+                }
+            }
+        }
+        Target::Ggtt { index, offset } => {
+            let v = inner.ggtt.read(index, offset, data.len());
+            let len = data.len();
+            data.copy_from_slice(&v.to_le_bytes()[..len]);
+        }
+    }
+    Ok(())
+}
+
+/// A VMM access to the aperture: through the vGPU's own GGTT entries to
+/// the guest pages they map, within the vGPU's low GM only.
+fn bar2_access(state: &State, vgpu: &Vgpu, offset: u64, data: &mut [u8], write: bool) -> Result {
+    let mut inner = vgpu.inner.lock();
+    let end = offset.checked_add(data.len() as u64).ok_or(EINVAL)?;
+    if offset < vgpu.low_base || end > vgpu.low_base + vgpu.low_size {
+        inner.counters.bar2_out_of_range += 1;
+        return Err(EINVAL);
+    }
+    let parent = state.vgpus.lock();
+    let scratch = state.gpu.scratch_mfn();
+    let mut done = 0;
+    while done < data.len() {
+        let addr = offset + done as u64;
+        let in_page = (addr % GTT_PAGE_SIZE) as usize;
+        let n = (data.len() - done).min(GTT_PAGE_SIZE as usize - in_page);
+        let chunk = &mut data[done..done + n];
+        let pte = GgttPte::from_raw(
+            parent
+                .gm
+                .read(vgpu.gm_id, addr / GTT_PAGE_SIZE)
+                .unwrap_or(0),
+        );
+        if !pte.present() || pte.frame() == scratch {
+            inner.counters.bar2_scratch += 1;
+            if !write {
+                chunk.fill(0);
+            }
+        } else {
+            let pfn = pte.frame() as usize;
+            // SAFETY: the frame comes from the vGPU's own entry, which only
+            // ever holds frames pinned for it (held while the entry does,
+            // under the vGPU lock we hold); `in_page + n` stays in the page.
+            unsafe {
+                if write {
+                    bindings::rgvt_pfn_write(pfn, in_page, chunk.as_ptr().cast(), n)
+                } else {
+                    bindings::rgvt_pfn_read(pfn, in_page, chunk.as_mut_ptr().cast(), n)
+                }
+            }
+            inner.counters.bar2_accesses += 1;
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// One region access of at most [`ACCESS_CHUNK`] bytes.
+fn region_access(
+    vdev: *mut bindings::vfio_device,
+    vgpu: &Vgpu,
+    index: u32,
+    offset: u64,
+    data: &mut [u8],
+    write: bool,
+) -> Result {
+    let state = state::get()?;
     match index {
         bindings::VFIO_PCI_CONFIG_REGION_INDEX => {
-            let mut data = [0u8; CFG_ACCESS_MAX];
-            let data = data.get_mut(..count).ok_or(EINVAL)?;
-            vgpu.cfg.lock().read(offset, data).map_err(|_| EINVAL)?;
-            out.writer().write_slice(data)?;
-            Ok(count as isize)
+            let mut inner = vgpu.inner.lock();
+            let offset = usize::try_from(offset).map_err(|_| EINVAL)?;
+            let r = if write {
+                inner.cfg.write(offset, data)
+            } else {
+                inner.cfg.read(offset, data)
+            };
+            r.map_err(|_| EINVAL)
         }
-        // BAR0 (MMIO, GGTT) and BAR2 (aperture) are emulated by the
-        // sim backend work that follows; until then they are not readable.
+        bindings::VFIO_PCI_BAR0_REGION_INDEX => bar0_access(state, vdev, vgpu, offset, data, write),
+        bindings::VFIO_PCI_BAR2_REGION_INDEX => bar2_access(state, vgpu, offset, data, write),
         _ => Err(EINVAL),
     }
 }
 
-fn region_write(vgpu: &Vgpu, pos: i64, input: UserSlice, count: usize) -> Result<isize> {
+/// A `read` or `write` on the device fd: BAR0 and config accesses are one
+/// register or entry; BAR2 accesses are split in chunks.
+fn rw(
+    vdev: *mut bindings::vfio_device,
+    vgpu: &Vgpu,
+    pos: i64,
+    user: UserSlice,
+    count: usize,
+    write: bool,
+) -> Result<isize> {
     let (index, offset) = region_of(pos)?;
-    match index {
-        bindings::VFIO_PCI_CONFIG_REGION_INDEX => {
-            let mut data = [0u8; CFG_ACCESS_MAX];
-            let data = data.get_mut(..count).ok_or(EINVAL)?;
-            input.reader().read_slice(data)?;
-            vgpu.cfg.lock().write(offset, data).map_err(|_| EINVAL)?;
-            Ok(count as isize)
-        }
-        _ => Err(EINVAL),
+    let chunked = index == bindings::VFIO_PCI_BAR2_REGION_INDEX;
+    if count == 0 || (!chunked && count > ACCESS_CHUNK) {
+        return Err(EINVAL);
     }
+    let (mut reader, mut writer) = user.reader_writer();
+    let mut buf = [0u8; ACCESS_CHUNK];
+    let mut done = 0;
+    while done < count {
+        let n = (count - done).min(ACCESS_CHUNK);
+        let data = &mut buf[..n];
+        if write {
+            reader.read_slice(data)?;
+        }
+        region_access(vdev, vgpu, index, (offset + done) as u64, data, write)?;
+        if !write {
+            writer.write_slice(data)?;
+        }
+        done += n;
+    }
+    Ok(count as isize)
 }
 
 /// VFIO `read`: a region read by the VMM.
@@ -124,7 +327,16 @@ unsafe extern "C" fn read(
 ) -> isize {
     // SAFETY: VFIO passes one of our devices and a valid position pointer.
     let (vgpu, pos) = unsafe { (vgpu_of(vdev), *ppos) };
-    from_result(|| region_read(vgpu, pos, UserSlice::new(buf as usize, count), count))
+    from_result(|| {
+        rw(
+            vdev,
+            vgpu,
+            pos,
+            UserSlice::new(buf as usize, count),
+            count,
+            false,
+        )
+    })
 }
 
 /// VFIO `write`: a region write by the VMM.
@@ -140,7 +352,84 @@ unsafe extern "C" fn write(
 ) -> isize {
     // SAFETY: VFIO passes one of our devices and a valid position pointer.
     let (vgpu, pos) = unsafe { (vgpu_of(vdev), *ppos) };
-    from_result(|| region_write(vgpu, pos, UserSlice::new(buf as usize, count), count))
+    from_result(|| {
+        rw(
+            vdev,
+            vgpu,
+            pos,
+            UserSlice::new(buf as usize, count),
+            count,
+            true,
+        )
+    })
+}
+
+/// VFIO `open_device`: the first open; the GGTT starts empty.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices (VFIO's contract).
+unsafe extern "C" fn open_device(vdev: *mut bindings::vfio_device) -> c_int {
+    // SAFETY: VFIO passes one of our devices.
+    let vgpu = unsafe { vgpu_of(vdev) };
+    from_result(|| {
+        let state = state::get()?;
+        let mut inner = vgpu.inner.lock();
+        inner.open = true;
+        if let Err(e) = reset_ggtt(state, vdev, vgpu, &mut inner) {
+            inner.open = false;
+            return Err(e);
+        }
+        Ok(0)
+    })
+}
+
+/// VFIO `close_device`: the last close; every pin is dropped.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices (VFIO's contract).
+unsafe extern "C" fn close_device(vdev: *mut bindings::vfio_device) {
+    // SAFETY: VFIO passes one of our devices.
+    let vgpu = unsafe { vgpu_of(vdev) };
+    let Ok(state) = state::get() else {
+        return;
+    };
+    let mut inner = vgpu.inner.lock();
+    inner.open = false;
+    // Releasing pins cannot fail; only re-scrubbing can, on allocation.
+    if reset_ggtt(state, vdev, vgpu, &mut inner).is_err() {
+        pr_warn!("{}: could not scrub GGTT entries on close\n", vgpu);
+    }
+}
+
+/// VFIO `dma_unmap`: the VMM unmapped guest memory that entries may pin.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices (VFIO's contract).
+unsafe extern "C" fn dma_unmap(vdev: *mut bindings::vfio_device, iova: u64, length: u64) {
+    // SAFETY: VFIO passes one of our devices.
+    let vgpu = unsafe { vgpu_of(vdev) };
+    let Ok(state) = state::get() else {
+        return;
+    };
+    let mut inner = vgpu.inner.lock();
+    inner.counters.dma_unmaps += 1;
+    let first = iova / GTT_PAGE_SIZE;
+    let last = iova.saturating_add(length).div_ceil(GTT_PAGE_SIZE);
+    // INVARIANT: VFIO only notifies devices that are open.
+    let mut pins = Pins { vdev };
+    let mut parent = state.vgpus.lock();
+    let mut changed = false;
+    inner
+        .ggtt
+        .unmap(&mut pins, first, last - first, |index, pte| {
+            changed |= parent.install(&state.gpu, vgpu.gm_id, index, pte);
+        });
+    if changed {
+        state.gpu.invalidate();
+    }
 }
 
 /// An ioctl argument: the first `minsz` bytes of a VFIO uAPI structure.
@@ -205,17 +494,15 @@ fn get_info(arg: c_ulong) -> Result<c_ulong> {
     a.write_back()
 }
 
-fn get_region_info(arg: c_ulong) -> Result<c_ulong> {
+fn get_region_info(arg: c_ulong, aperture: u64) -> Result<c_ulong> {
     type T = bindings::vfio_region_info;
     let mut a = IoctlArg::read(arg, offset_of!(T, offset) + 8)?;
     let index = a.get_u32(offset_of!(T, index));
     let rw = bindings::VFIO_REGION_INFO_FLAG_READ | bindings::VFIO_REGION_INFO_FLAG_WRITE;
     let (flags, size) = match index {
-        bindings::VFIO_PCI_CONFIG_REGION_INDEX => (rw, CFG_ACCESS_MAX as u64),
-        // Sized now so a VMM can lay out the BARs; accesses come with the
-        // register file and aperture emulation.
-        bindings::VFIO_PCI_BAR0_REGION_INDEX => (0, vgpu::BAR0_SIZE),
-        bindings::VFIO_PCI_BAR2_REGION_INDEX => (0, vgpu::BAR2_SIZE),
+        bindings::VFIO_PCI_CONFIG_REGION_INDEX => (rw, PCI_CFG_SPACE_SIZE as u64),
+        bindings::VFIO_PCI_BAR0_REGION_INDEX => (rw, mmio::BAR0_SIZE),
+        bindings::VFIO_PCI_BAR2_REGION_INDEX => (rw, aperture),
         i if i < bindings::VFIO_PCI_NUM_REGIONS => (0, 0),
         _ => return Err(EINVAL),
     };
@@ -248,8 +535,14 @@ fn set_irqs(arg: c_ulong) -> Result<c_ulong> {
     Err(EINVAL)
 }
 
-fn reset(vgpu: &Vgpu) -> Result<c_ulong> {
-    *vgpu.cfg.lock() = Vgpu::reset_cfg_space()?;
+/// `VFIO_DEVICE_RESET`: configuration space, registers and GGTT as new.
+fn reset(vdev: *mut bindings::vfio_device, vgpu: &Vgpu) -> Result<c_ulong> {
+    let state = state::get()?;
+    let mut inner = vgpu.inner.lock();
+    inner.cfg = vgpu::reset_cfg_space(state.gpu.aperture_size())?;
+    let pv = vgpu::published(&state.vgpus.lock().gm, vgpu.gm_id, vgpu.ty)?;
+    inner.vregs = mmio::Vregs::new(&pv)?;
+    reset_ggtt(state, vdev, vgpu, &mut inner)?;
     Ok(0)
 }
 
@@ -264,10 +557,10 @@ unsafe extern "C" fn ioctl(vdev: *mut bindings::vfio_device, cmd: c_uint, arg: c
     from_result(|| {
         let r = match cmd {
             VFIO_DEVICE_GET_INFO => get_info(arg),
-            VFIO_DEVICE_GET_REGION_INFO => get_region_info(arg),
+            VFIO_DEVICE_GET_REGION_INFO => get_region_info(arg, state::get()?.gpu.aperture_size()),
             VFIO_DEVICE_GET_IRQ_INFO => get_irq_info(arg),
             VFIO_DEVICE_SET_IRQS => set_irqs(arg),
-            VFIO_DEVICE_RESET => reset(vgpu),
+            VFIO_DEVICE_RESET => reset(vdev, vgpu),
             _ => Err(ENOTTY),
         }?;
         Ok(r as isize)
@@ -280,6 +573,9 @@ static OPS: CStatic<bindings::vfio_device_ops> = CStatic::new(bindings::vfio_dev
     read: Some(read),
     write: Some(write),
     ioctl: Some(ioctl),
+    open_device: Some(open_device),
+    close_device: Some(close_device),
+    dma_unmap: Some(dma_unmap),
     #[cfg(CONFIG_IOMMUFD)]
     bind_iommufd: Some(bindings::vfio_iommufd_emulated_bind),
     #[cfg(CONFIG_IOMMUFD)]

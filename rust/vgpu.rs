@@ -1,123 +1,164 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A vGPU: what the mdev type promised and the device's emulated state.
+//! A vGPU: its identity, its share of GM and its emulated device state.
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
+use crate::gm::slots::VgpuId;
+use crate::gm::Gm;
+use crate::kstorage::Kernel;
+use crate::mmio::{Vregs, BAR0_SIZE};
+use crate::pvinfo;
+use crate::vggtt::{Range, VGgtt};
+use crate::vgpu_type::VgpuType;
 use core::fmt;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Mutex;
 
-/// Size of BAR0: 2 MB of MMIO registers, then the GGTT entries from 8 MB.
-pub(crate) const BAR0_SIZE: u64 = 16 << 20;
-/// Size of BAR2, the aperture window (the sim backend's low GM).
-pub(crate) const BAR2_SIZE: u64 = 256 << 20;
+/// Bytes of GM behind one GGTT entry.
+pub(crate) const GTT_PAGE_SIZE: u64 = 4096;
+/// The length of a UUID in its canonical text form.
+pub(crate) const UUID_LEN: usize = 36;
 
-/// A vGPU type, as GVT-g defines its `GVTg_V5_*` types.
-pub(crate) struct Type {
-    /// The directory name after `rgvt-` and the `name` attribute.
-    pub(crate) name: &'static CStr,
-    /// Low (mappable) graphics memory, in MB.
-    pub(crate) low_gm_mb: u32,
-    /// High graphics memory, in MB.
-    pub(crate) high_gm_mb: u32,
-    /// Fence registers.
-    pub(crate) fence: u32,
-    /// Display resolution of the virtual EDID.
-    pub(crate) resolution: &'static str,
-    /// Scheduling weight (GVT-g: 16 / instances).
-    pub(crate) weight: u32,
+/// Device-level counters (the register file and the GGTT keep their own).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Counters {
+    /// BAR0 accesses refused: bad size, alignment or offset.
+    pub(crate) bar0_bad: u64,
+    /// BAR2 reads and writes that reached a guest page.
+    pub(crate) bar2_accesses: u64,
+    /// BAR2 accesses through an entry on the scratch page (reads give
+    /// zeroes, writes are dropped).
+    pub(crate) bar2_scratch: u64,
+    /// BAR2 accesses outside the vGPU's low GM, refused.
+    pub(crate) bar2_out_of_range: u64,
+    /// `dma_unmap` notifications from the VMM.
+    pub(crate) dma_unmaps: u64,
+    /// Device resets (`VFIO_DEVICE_RESET`, open, close).
+    pub(crate) resets: u64,
 }
 
-impl Type {
-    /// Writes the `description` attribute exactly as GVT-g prints it.
-    pub(crate) fn describe(&self, w: &mut impl fmt::Write) -> fmt::Result {
-        write!(
-            w,
-            "low_gm_size: {}MB\nhigh_gm_size: {}MB\nfence: {}\nresolution: {}\nweight: {}\n",
-            self.low_gm_mb, self.high_gm_mb, self.fence, self.resolution, self.weight
-        )
+impl Counters {
+    /// Calls `f` with each counter's name and value, for debugfs.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+        f("bar0_bad", self.bar0_bad);
+        f("bar2_accesses", self.bar2_accesses);
+        f("bar2_scratch", self.bar2_scratch);
+        f("bar2_out_of_range", self.bar2_out_of_range);
+        f("dma_unmaps", self.dma_unmaps);
+        f("resets", self.resets);
     }
 }
 
-/// The types every parent offers, GVT-g's gen9 (`V5`) table.
-pub(crate) static TYPES: [Type; 4] = [
-    Type {
-        name: kernel::c_str!("V5_8"),
-        low_gm_mb: 64,
-        high_gm_mb: 384,
-        fence: 4,
-        resolution: "1024x768",
-        weight: 2,
-    },
-    Type {
-        name: kernel::c_str!("V5_4"),
-        low_gm_mb: 128,
-        high_gm_mb: 512,
-        fence: 4,
-        resolution: "1920x1200",
-        weight: 4,
-    },
-    Type {
-        name: kernel::c_str!("V5_2"),
-        low_gm_mb: 256,
-        high_gm_mb: 1024,
-        fence: 4,
-        resolution: "1920x1200",
-        weight: 8,
-    },
-    Type {
-        name: kernel::c_str!("V5_1"),
-        low_gm_mb: 512,
-        high_gm_mb: 2048,
-        fence: 4,
-        resolution: "1920x1200",
-        weight: 16,
-    },
-];
-
-/// The length of a UUID in its canonical text form.
-pub(crate) const UUID_LEN: usize = 36;
+/// What the vGPU's lock protects.
+pub(crate) struct Inner {
+    /// The PCI configuration space the VMM sees.
+    pub(crate) cfg: ConfigSpace,
+    /// BAR0's MMIO registers, with the PV info page.
+    pub(crate) vregs: Vregs<Kernel>,
+    /// The guest's view of its GGTT entries and the pins behind them.
+    pub(crate) ggtt: VGgtt<Kernel>,
+    /// Whether a VMM has the device open (pins are only held while it has).
+    pub(crate) open: bool,
+    /// Counters.
+    pub(crate) counters: Counters,
+}
 
 /// One virtual GPU.
 #[pin_data]
 pub(crate) struct Vgpu {
-    /// Small id, unique among live vGPUs (GVT-g's `vgpu_id`).
+    /// Small id, unique among live vGPUs, from 1 (GVT-g's `vgpu_id`).
     pub(crate) id: u32,
+    /// The vGPU in the slot map.
+    pub(crate) gm_id: VgpuId,
     /// The mdev UUID, as the mdev core named the device.
     pub(crate) uuid: [u8; UUID_LEN],
     /// What the vGPU was created as.
-    pub(crate) ty: &'static Type,
-    /// The PCI configuration space the VMM sees.
+    pub(crate) ty: &'static VgpuType,
+    /// Its low GM (aperture) range in bytes: fixed for its lifetime.
+    pub(crate) low_base: u64,
+    /// Size of the low GM range in bytes.
+    pub(crate) low_size: u64,
+    /// The emulated device.
     #[pin]
-    pub(crate) cfg: Mutex<ConfigSpace>,
+    pub(crate) inner: Mutex<Inner>,
+}
+
+/// The configuration space of a freshly reset vGPU with an aperture of
+/// `aperture` bytes.
+pub(crate) fn reset_cfg_space(aperture: u64) -> Result<ConfigSpace> {
+    let bars = [
+        Bar {
+            index: 0,
+            kind: BarKind::Mem64 {
+                prefetchable: false,
+            },
+            size: BAR0_SIZE,
+        },
+        Bar {
+            index: 2,
+            kind: BarKind::Mem64 { prefetchable: true },
+            size: aperture,
+        },
+    ];
+    ConfigSpace::new(&Identity::INTEL_SKL_GT2, &bars).map_err(|_| EINVAL)
+}
+
+/// What the PV info page tells the guest about vGPU `id`.
+pub(crate) fn published(gm: &Gm<Kernel>, id: VgpuId, ty: &VgpuType) -> Result<pvinfo::Published> {
+    let rs = gm.avail_rs(id).map_err(crate::state::gm_errno)?;
+    Ok(pvinfo::Published {
+        vgt_id: id.index() as u32 + 1,
+        mappable: pvinfo::GmRange {
+            base: rs.mappable_base,
+            size: rs.mappable_size,
+        },
+        nonmappable: pvinfo::GmRange {
+            base: rs.nonmappable_base,
+            size: rs.nonmappable_size,
+        },
+        fence_num: ty.fence,
+    })
+}
+
+/// The GGTT entry ranges vGPU `id` owns: its low GM, then its slot runs.
+pub(crate) fn ggtt_ranges(gm: &Gm<Kernel>, id: VgpuId) -> Result<KVec<Range>> {
+    let v = gm.vgpu(id).map_err(crate::state::gm_errno)?;
+    let layout = gm.layout();
+    let mut ranges = KVec::new();
+    ranges.push(
+        Range {
+            start: v.low_base / GTT_PAGE_SIZE,
+            len: v.low_size / GTT_PAGE_SIZE,
+        },
+        GFP_KERNEL,
+    )?;
+    let per_slot = layout.entries_per_slot();
+    for s in v.slots.iter() {
+        let start = layout.slot_index(s);
+        match ranges.last_mut() {
+            Some(r) if r.start + r.len == start => r.len += per_slot,
+            _ => ranges.push(
+                Range {
+                    start,
+                    len: per_slot,
+                },
+                GFP_KERNEL,
+            )?,
+        }
+    }
+    Ok(ranges)
 }
 
 impl Vgpu {
-    /// The configuration space of a freshly reset vGPU.
-    pub(crate) fn reset_cfg_space() -> Result<ConfigSpace> {
-        let bars = [
-            Bar {
-                index: 0,
-                kind: BarKind::Mem64 {
-                    prefetchable: false,
-                },
-                size: BAR0_SIZE,
-            },
-            Bar {
-                index: 2,
-                kind: BarKind::Mem64 { prefetchable: true },
-                size: BAR2_SIZE,
-            },
-        ];
-        ConfigSpace::new(&Identity::INTEL_SKL_GT2, &bars).map_err(|_| EINVAL)
-    }
-
-    /// Creates a vGPU of type `ty` named by `uuid`.
+    /// Creates vGPU `gm_id` (already placed in `gm`) named by `uuid`.
     pub(crate) fn new(
-        id: u32,
+        gm: &Gm<Kernel>,
+        gm_id: VgpuId,
         uuid: &CStr,
-        ty: &'static Type,
+        ty: &'static VgpuType,
+        aperture: u64,
+        scratch_mfn: u64,
     ) -> Result<impl PinInit<Self, Error>> {
         let name = uuid.as_bytes();
         let mut text = [0u8; UUID_LEN];
@@ -125,17 +166,45 @@ impl Vgpu {
             return Err(EINVAL);
         }
         text.copy_from_slice(name);
-        let cfg = Self::reset_cfg_space()?;
+        let v = gm.vgpu(gm_id).map_err(crate::state::gm_errno)?;
+        let (low_base, low_size) = (v.low_base, v.low_size);
+        let inner = Inner {
+            cfg: reset_cfg_space(aperture)?,
+            vregs: Vregs::new(&published(gm, gm_id, ty)?)?,
+            ggtt: VGgtt::new(scratch_mfn),
+            open: false,
+            counters: Counters::default(),
+        };
         Ok(try_pin_init!(Self {
-            id,
+            id: gm_id.index() as u32 + 1,
+            gm_id,
             uuid: text,
             ty,
-            cfg <- kernel::new_mutex!(cfg),
+            low_base,
+            low_size,
+            inner <- kernel::new_mutex!(inner),
         }? Error))
     }
 
     /// The UUID as text.
     pub(crate) fn uuid_str(&self) -> &str {
         core::str::from_utf8(&self.uuid).unwrap_or("?")
+    }
+
+    /// The type's name as text.
+    pub(crate) fn type_name(&self) -> &str {
+        self.ty.name.to_str().unwrap_or("?")
+    }
+}
+
+impl fmt::Display for Vgpu {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "vgpu{} ({} {})",
+            self.id,
+            self.type_name(),
+            self.uuid_str()
+        )
     }
 }

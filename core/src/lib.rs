@@ -22,3 +22,4 @@ pub mod pvinfo;
 pub mod shadow;
 pub mod storage;
 pub mod vggtt;
+pub mod vgpu_type;

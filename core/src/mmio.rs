@@ -83,6 +83,16 @@ pub struct Stats {
     pub g2v_notify: u64,
 }
 
+impl Stats {
+    /// Calls `f` with each counter's name and value, for debugfs.
+    pub fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+        f("mmio_reads", self.reads);
+        f("mmio_writes", self.writes);
+        f("pvinfo_ro_dropped", self.pvinfo_ro_dropped);
+        f("g2v_notify", self.g2v_notify);
+    }
+}
+
 /// The MMIO registers of one vGPU.
 ///
 /// # Invariants

@@ -4,6 +4,7 @@
  * items named in `items` into rust/bindings/generated.rs.
  */
 #include <linux/debugfs.h>
+#include <linux/iommu.h>
 #include <linux/mdev.h>
 #include <linux/seq_file.h>
 #include <linux/vfio.h>

@@ -87,17 +87,17 @@ impl Tunable {
     ];
 
     /// Returns the sysfs file name.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static core::ffi::CStr {
         match self {
-            Tunable::Enabled => "balloon",
-            Tunable::PeriodMs => "balloon_period_ms",
-            Tunable::T1 => "balloon_t1",
-            Tunable::T2 => "balloon_t2",
-            Tunable::WMax => "balloon_w_max",
-            Tunable::CMax => "balloon_c_max",
-            Tunable::ShrinkTight => "balloon_shrink_slots",
-            Tunable::ShrinkTimeout => "balloon_shrink_timeout",
-            Tunable::Scattered => "slots_scattered",
+            Tunable::Enabled => c"balloon",
+            Tunable::PeriodMs => c"balloon_period_ms",
+            Tunable::T1 => c"balloon_t1",
+            Tunable::T2 => c"balloon_t2",
+            Tunable::WMax => c"balloon_w_max",
+            Tunable::CMax => c"balloon_c_max",
+            Tunable::ShrinkTight => c"balloon_shrink_slots",
+            Tunable::ShrinkTimeout => c"balloon_shrink_timeout",
+            Tunable::Scattered => c"slots_scattered",
         }
     }
 }
@@ -176,7 +176,7 @@ mod tests {
         assert!(!p.enabled);
         let mut out = String::new();
         for t in Tunable::ALL {
-            out.push_str(t.name());
+            out.push_str(t.name().to_str().unwrap());
             out.push('=');
             p.show(t, &mut out).unwrap();
             out.push(' ');

@@ -134,7 +134,9 @@ impl Layout {
     /// Returns the slot holding GM address `addr`, if it is in the shared high GM.
     pub fn slot_of_addr(&self, addr: u64) -> Option<u32> {
         let off = addr.checked_sub(self.high_base())?;
-        let slot = off / self.cfg.slot_size;
+        // `checked_div`: a panicking division is a path objtool cannot follow
+        // in the kernel build (and `Layout::new` already refuses size 0).
+        let slot = off.checked_div(self.cfg.slot_size)?;
         if slot < u64::from(self.slots) {
             // `slot < M <= MAX_SLOTS` fits in u32.
             Some(slot as u32)

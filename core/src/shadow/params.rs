@@ -84,21 +84,21 @@ impl Param {
     ];
 
     /// The sysfs file name.
-    pub const fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static core::ffi::CStr {
         match self {
-            Param::Policy => "policy",
-            Param::Threshold => "threshold",
-            Param::WindowNs => "window_ns",
-            Param::StaticPages => "static_pages",
-            Param::PoolPages => "pool_pages",
-            Param::MaxPages => "max_pages",
+            Param::Policy => c"policy",
+            Param::Threshold => c"relax_threshold",
+            Param::WindowNs => c"relax_window_ns",
+            Param::StaticPages => c"static_pages",
+            Param::PoolPages => c"pool_pages",
+            Param::MaxPages => c"max_shadow_pages",
         }
     }
 
     /// Finds a tunable by its sysfs file name.
     pub fn from_name(bytes: &[u8]) -> Option<Param> {
         let name = crate::parse::trim(bytes);
-        Param::ALL.into_iter().find(|p| p.name().as_bytes() == name)
+        Param::ALL.into_iter().find(|p| p.name().to_bytes() == name)
     }
 
     /// Inclusive range of a numeric tunable (`None` for the policy).
@@ -208,6 +208,20 @@ impl Params {
     }
 }
 
+impl Params {
+    /// Prints the value of `p` as its sysfs file shows it (no newline).
+    pub fn show(&self, p: Param, f: &mut impl core::fmt::Write) -> core::fmt::Result {
+        match p {
+            Param::Policy => f.write_str(self.policy.name()),
+            Param::Threshold => write!(f, "{}", self.threshold),
+            Param::WindowNs => write!(f, "{}", self.window_ns),
+            Param::StaticPages => write!(f, "{}", self.static_pages),
+            Param::PoolPages => write!(f, "{}", self.pool_pages),
+            Param::MaxPages => write!(f, "{}", self.max_pages),
+        }
+    }
+}
+
 /// Parses a decimal `u64` as written to sysfs (see [`crate::parse`]).
 fn parse_u64(bytes: &[u8]) -> Result<u64, ParamError> {
     crate::parse::parse_u64(bytes).map_err(|_| ParamError::Invalid)
@@ -242,8 +256,8 @@ mod tests {
         assert_eq!(p.set(Param::Policy, b" full "), Ok(()));
         assert_eq!(p.policy, Policy::Full);
         assert_eq!(
-            Param::from_name(b"static_pages\n"),
-            Some(Param::StaticPages)
+            Param::from_name(b"relax_threshold\n"),
+            Some(Param::Threshold)
         );
         assert_eq!(parse_u64(b""), Err(ParamError::Invalid));
         p.max_pages = 0;

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sim backend: a software GPU whose GGTT is an array in host memory,
+//! in the gen8 PTE format, sized by the `sim_gm_mb` and `sim_aperture_mb`
+//! parameters (4 GB of GM with a 256 MB aperture by default, as in the
+//! gBalloon testbed).
+
+use crate::bindings;
+use crate::pte::GgttPte;
+use crate::storage::Vector;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
+use kernel::alloc::KVVec;
+use kernel::page::Page;
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+
+/// Bytes of GM one GGTT entry maps.
+const GTT_PAGE_SIZE: u64 = 4096;
+/// The GGTT window of BAR0 holds 1M entries: at most 4 GB of GM.
+const GM_MB_MAX: u32 = 4096;
+const GM_MB_MIN: u32 = 512;
+
+/// The software GPU.
+#[pin_data]
+pub struct Sim {
+    #[pin]
+    ggtt: Mutex<KVVec<u64>>,
+    aperture: u64,
+    /// The page every invalid entry points at.
+    scratch: Page,
+    scratch_mfn: u64,
+    invalidations: AtomicU64,
+}
+
+/// The simulated GPU's size.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Graphics memory in bytes.
+    pub gm_size: u64,
+    /// Aperture (low GM) in bytes.
+    pub aperture: u64,
+}
+
+impl Config {
+    /// Reads and checks the `sim_gm_mb` and `sim_aperture_mb` parameters.
+    pub fn from_params() -> Result<Self> {
+        // SAFETY: plain reads of module parameters.
+        let (gm_mb, ap_mb) = unsafe {
+            (
+                bindings::rgvt_param_sim_gm_mb(),
+                bindings::rgvt_param_sim_aperture_mb(),
+            )
+        };
+        if !(GM_MB_MIN..=GM_MB_MAX).contains(&gm_mb)
+            || !ap_mb.is_power_of_two()
+            || ap_mb < 128
+            || ap_mb >= gm_mb
+        {
+            pr_err!(
+                "sim: sim_gm_mb must be {}..{} and sim_aperture_mb a power of two from 128 below it\n",
+                GM_MB_MIN,
+                GM_MB_MAX
+            );
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            gm_size: u64::from(gm_mb) << 20,
+            aperture: u64::from(ap_mb) << 20,
+        })
+    }
+}
+
+impl Sim {
+    /// Builds the GPU; every entry starts on scratch.
+    pub fn new(config: Config) -> Result<impl PinInit<Self, Error>> {
+        let scratch = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        // SAFETY: `scratch` is a live page we own.
+        let scratch_mfn = unsafe { bindings::rgvt_page_to_pfn(scratch.as_ptr()) } as u64;
+        let entries = config.gm_size / GTT_PAGE_SIZE;
+        let aperture = config.aperture;
+        let mut ggtt = KVVec::new();
+        Vector::try_resize(&mut ggtt, entries as usize, GgttPte::new(scratch_mfn).raw())
+            .map_err(|_| ENOMEM)?;
+        Ok(try_pin_init!(Self {
+            ggtt <- kernel::new_mutex!(ggtt),
+            aperture,
+            scratch,
+            scratch_mfn,
+            invalidations: AtomicU64::new(0),
+        }? Error))
+    }
+
+    /// The host frame of the scratch page.
+    pub fn scratch_mfn(&self) -> u64 {
+        self.scratch_mfn
+    }
+
+    /// The PTE of an unused entry: present, on the scratch page (as i915's).
+    pub fn scratch_pte(&self) -> u64 {
+        GgttPte::new(self.scratch_mfn).raw()
+    }
+
+    /// GGTT invalidations so far (the sim has no TLB; the count is what a
+    /// real GPU would have been asked to do).
+    pub fn invalidations(&self) -> u64 {
+        self.invalidations.load(Ordering::Relaxed)
+    }
+
+    /// Reads the scratch page (for tests of what invalid entries reach).
+    pub fn scratch(&self) -> &Page {
+        &self.scratch
+    }
+}
+
+impl super::Ggtt for Sim {
+    fn entries(&self) -> u64 {
+        self.ggtt.lock().len() as u64
+    }
+
+    fn aperture_size(&self) -> u64 {
+        self.aperture
+    }
+
+    fn read(&self, index: u64) -> u64 {
+        let g = self.ggtt.lock();
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| g.get(i).copied())
+            .unwrap_or(0)
+    }
+
+    fn write(&self, index: u64, pte: u64) {
+        let mut g = self.ggtt.lock();
+        if let Some(e) = usize::try_from(index).ok().and_then(|i| g.get_mut(i)) {
+            *e = pte;
+        }
+    }
+
+    fn invalidate(&self) {
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+}
