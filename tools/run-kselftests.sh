@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Run rgvt's kselftests inside QEMU and judge the run.
 #
-#   tools/run-kselftests.sh [--debug] [--kvm] [--module KO [--parent NAME]] [--timeout SECS]
+#   tools/run-kselftests.sh [--debug] [--kvm] [--module KO [--parent NAME]]
+#                           [--extra-module KO]... [--timeout SECS]
 #
 #   --debug        the debug kernel (kmemleak, lockdep, SLUB debug, KFENCE)
 #   --kvm          boot with KVM instead of TCG
 #   --module KO    test this module instead of building rgvt.ko (e.g. the kernel
 #                  tree's samples/vfio-mdev/mtty.ko as a stand-in); --parent
 #                  names its mdev parent device (default: the module's name)
+#   --extra-module KO  also load KO after the module, before the tests (a test
+#                  helper or fault-injection module)
 #   --timeout S    kill the guest after S seconds (default 900)
 #
 # Builds the kernel (cached), rgvt.ko, the selftests (static) and an initramfs,
@@ -26,9 +29,10 @@ variant=kselftest
 qemu_args=()
 module=
 parent=
+extra=()
 timeout=900
 
-usage() { die "usage: $0 [--debug] [--kvm] [--module KO [--parent NAME]] [--timeout SECS]"; }
+usage() { die "usage: $0 [--debug] [--kvm] [--module KO [--parent NAME]] [--extra-module KO]... [--timeout SECS]"; }
 
 while (($#)); do
 	case "$1" in
@@ -36,6 +40,7 @@ while (($#)); do
 	--kvm) qemu_args+=(--kvm) ;;
 	--module) module=$(realpath "${2:?}"); shift ;;
 	--parent) parent=${2:?}; shift ;;
+	--extra-module) extra+=("$(realpath "${2:?}")"); shift ;;
 	--timeout) timeout=${2:?}; shift ;;
 	*) usage ;;
 	esac
@@ -70,9 +75,14 @@ build_selftests() {
 }
 
 build_initramfs() {
+	local ko files=()
 	write_guest_env "$work/env" "$module" "$parent"
+	for ko in "${extra[@]}"; do
+		files+=(-f "$ko:/lib/modules/extra/$(basename "$ko")")
+		echo "export RGVT_EXTRA_KOS=\"\${RGVT_EXTRA_KOS:-}/lib/modules/extra/$(basename "$ko") \"" >>"$work/env"
+	done
 	"$here/initramfs.sh" -o "$work/initramfs.cpio.gz" -i "$here/guest/init.sh" \
-		"${GUEST_FILES[@]}" \
+		"${GUEST_FILES[@]}" "${files[@]}" \
 		-f "$here/guest/kselftests.sh:/etc/rgvt/job.sh" \
 		-f "$work/env:/etc/rgvt/env" \
 		-f "$module:/lib/modules/$(basename "$module")" \

@@ -7,6 +7,10 @@
 rc=0
 kmemleak_baseline
 module_load || { dump_dmesg; exit 1; }
+for ko in ${RGVT_EXTRA_KOS:-}; do
+	insmod "$ko" || { echo "RGVT-MODULE-LOAD-FAILED $ko"; dump_dmesg; exit 1; }
+	echo "# loaded $ko"
+done
 
 # The kernel's kselftest runner, as run_kselftest.sh uses it.
 BASE_DIR=/kselftest
