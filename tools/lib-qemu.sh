@@ -50,6 +50,7 @@ write_guest_env() {
 }
 
 # The initramfs.sh arguments every guest job needs.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 GUEST_FILES=(
 	-f "$RGVT_ROOT/tools/guest/lib.sh:/etc/rgvt/lib.sh"
 	-f "$RGVT_ROOT/tools/guest/timeout:/usr/bin/timeout"

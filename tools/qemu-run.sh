@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/lib.sh
 . "$here/lib.sh"
 
-accel=(-accel tcg -cpu qemu64,+svm)
+accel=(-accel tcg -cpu "qemu64,+svm")
 timeout=600
 logfile=$here/../build/qemu/console.log
 quiet=0

@@ -67,9 +67,9 @@ build_selftests() {
 	"${mk[@]}" >&2 || die "selftest build failed"
 	"${mk[@]}" emit_tests COLLECTION=rgvt >"$stage/kselftest-list.txt"
 	local t
-	for t in $(sed -n 's/^rgvt://p' "$stage/kselftest-list.txt"); do
+	while IFS= read -r t; do
 		cp "$work/bin/$t" "$stage/rgvt/"
-	done
+	done < <(sed -n 's/^rgvt://p' "$stage/kselftest-list.txt")
 	cp "$RGVT_ROOT/selftests/rgvt/settings" "$RGVT_ROOT/selftests/rgvt/config" "$stage/rgvt/"
 	cp "$ksft/kselftest/runner.sh" "$ksft/kselftest/ktap_helpers.sh" "$stage/kselftest/"
 }

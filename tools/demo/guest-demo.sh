@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2317 # the steps are called through $step
 # Guest side of tools/demo.sh: load rgvt, create vGPUs of different types,
 # show what the module reports, remove them and unload.
 #
@@ -62,24 +63,35 @@ create_one() {
 	fi
 }
 
+# The mdev devices that exist, one UUID per line.
+mdevs() {
+	for d in "$DEVICES"/*; do
+		[ -e "$d" ] && basename "$d"
+	done
+}
+
 step_create() {
 	title "create vGPUs"
-	echo "$DEMO_VGPUS" | while read -r suffix count; do
-		type=$(basename "$(ls -d "$TYPES"/*"$suffix" 2>/dev/null | head -n1)")
-		[ -d "$TYPES/$type" ] || { echo "no type *$suffix"; continue; }
+	while read -r suffix count; do
+		type=
+		for t in "$TYPES"/*"$suffix"; do
+			[ -d "$t" ] && type=$(basename "$t") && break
+		done
+		[ -n "$type" ] || { echo "no type *$suffix"; continue; }
 		i=0
 		while [ "$i" -lt "$count" ]; do
 			create_one "$type" || break
 			i=$((i + 1))
 		done
-	done
-	created=$(ls "$DEVICES" 2>/dev/null | tr '\n' ' ')
+	done <<-EOF
+		$DEMO_VGPUS
+	EOF
 }
 
 step_list() {
 	title "vGPUs (sysfs)"
 	printf '%-38s %-8s %-12s %s\n' UUID VGPU_ID TYPE IOMMU_GROUP
-	for u in $created; do
+	for u in $(mdevs); do
 		d=$DEVICES/$u
 		printf '%-38s %-8s %-12s %s\n' "$u" "$(val "$d/rgvt/vgpu_id")" \
 			"$(basename "$(readlink "$d/mdev_type")")" "$(basename "$(readlink "$d/iommu_group")")"
@@ -97,7 +109,7 @@ step_remove() {
 	for u in $created; do
 		echo 1 >"$DEVICES/$u/remove" && echo "removed $u"
 	done
-	echo "left: $(ls "$DEVICES" | wc -l) mdev devices"
+	echo "left: $(mdevs | wc -l) mdev devices"
 }
 
 step_unload() {
