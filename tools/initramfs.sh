@@ -52,11 +52,11 @@ make_skeleton() {
 		mkdir -p "$stage/$d"
 	done
 	cp "$busybox" "$stage/bin/busybox"
+	# Absolute links: they resolve inside the guest.
 	while IFS= read -r applet; do
 		[[ "$applet" == bin/busybox ]] && continue
-		mkdir -p "$stage/$(dirname "$applet")"
-		# Relative to the root so the link resolves inside the guest.
-		ln -sf "/bin/busybox" "$stage/$applet"
+		[[ -d "$stage/${applet%/*}" ]] || mkdir -p "$stage/${applet%/*}"
+		ln -s /bin/busybox "$stage/$applet"
 	done < <("$busybox" --list-full)
 	install -m 0755 "$init" "$stage/init"
 }
