@@ -57,18 +57,34 @@ qemu=(
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 )
 
+# Copy the console to the log (and stdout), without the serial port's CRs,
+# and note when /init started: the kernel's own uptime is unreliable under TCG.
+capture() {
+	local line boot=
+	while IFS= read -r line || [[ -n "$line" ]]; do
+		line=${line%$'\r'}
+		if [[ -z "$boot" && "$line" == RGVT-GUEST-BOOTED* ]]; then
+			boot=$EPOCHREALTIME
+			echo "$boot" >"$logfile.booted"
+		fi
+		printf '%s\n' "$line" >&3
+		((quiet)) || printf '%s\n' "$line"
+	done
+}
+
 log "booting $(basename "$kdir") (${accel[*]}), timeout ${timeout}s, log $logfile"
-start=$SECONDS
-# Serial output has CRLF line ends; keep the log plain text.
+rm -f "$logfile.booted"
+t0=$EPOCHREALTIME
 set +e
-if ((quiet)); then
-	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r$//' >"$logfile"
-else
-	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r$//' | tee "$logfile"
-fi
+timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 | capture 3>"$logfile"
 qrc=${PIPESTATUS[0]}
 set -e
-elapsed=$((SECONDS - start))
+t1=$EPOCHREALTIME
+elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+if [[ -f "$logfile.booted" ]]; then
+	boot=$(awk -v a="$t0" -v b="$(cat "$logfile.booted")" 'BEGIN { printf "%.2f", b - a }')
+	rm -f "$logfile.booted"
+fi
 
 if ((qrc == 124 || qrc == 137)); then
 	log "guest timed out after ${timeout}s and was killed (log: $logfile)"
@@ -78,7 +94,7 @@ fi
 
 booted=$(sed -n 's/^RGVT-GUEST-BOOTED uptime=\(.*\)$/\1/p' "$logfile" | head -n1)
 done_rc=$(sed -n 's/^RGVT-GUEST-DONE rc=\([0-9]*\)$/\1/p' "$logfile" | tail -n1)
-log "guest: init after ${booted:-?} of kernel uptime, whole run ${elapsed}s"
+log "guest: /init started ${boot:-?}s after QEMU did (kernel uptime ${booted:-?}), whole run ${elapsed}s"
 if [[ -z "$done_rc" ]]; then
 	log "guest stopped without finishing its job (panic or crash?): see $logfile"
 	exit 125
