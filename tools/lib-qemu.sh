@@ -21,8 +21,16 @@ build_module() {
 	local kdir=$1
 	[[ -f "$RGVT_ROOT/Makefile" ]] ||
 		die "no top-level Makefile in $RGVT_ROOT: rgvt.ko cannot be built here (use --module PATH)"
+	local stamp=$RGVT_ROOT/build/module-kdir
+	# Objects built against another kernel tree are not rebuilt by kbuild on
+	# their own (the base and debug trees differ in Rust metadata): clean first.
+	if [[ "$(cat "$stamp" 2>/dev/null)" != "$kdir" ]]; then
+		make -s -C "$RGVT_ROOT" KDIR="$kdir" "${KMAKE_RUST[@]}" clean >&2
+	fi
 	log "building rgvt.ko against $kdir"
 	make -C "$RGVT_ROOT" KDIR="$kdir" "${KMAKE_RUST[@]}" >&2 || die "rgvt.ko build failed"
+	mkdir -p "${stamp%/*}"
+	echo "$kdir" >"$stamp"
 	[[ -f "$RGVT_ROOT/rgvt.ko" ]] || die "the build did not produce $RGVT_ROOT/rgvt.ko"
 	echo "$RGVT_ROOT/rgvt.ko"
 }
