@@ -162,6 +162,17 @@ static inline int rgvt_write(const char *path, const char *str)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/*
+ * Write a line to the kernel log. Around a test that makes the kernel print a
+ * backtrace on purpose, write "rgvt-selftest: expect-trace-begin" and
+ * "...-end": the host's splat scan (tools/lib-qemu.sh) allows "Call Trace:"
+ * between the two (never BUG or WARNING).
+ */
+static inline int rgvt_kmsg(const char *line)
+{
+	return rgvt_write("/dev/kmsg", line);
+}
+
 /* A random (version 4) UUID in its 36-character text form. */
 static inline int rgvt_uuid(char out[RGVT_UUID_LEN + 1])
 {
