@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by rgvt's kselftests: sysfs files, UUIDs, the mdev
+ * lifecycle, opening the VFIO device the way a VMM does (group/container
+ * API) and loading or unloading the module.
+ *
+ * Every helper returns 0 (or a count) on success and -errno on failure, so a
+ * test can say EXPECT_EQ(-EINVAL, rgvt_write(...)).
+ *
+ * The module under test comes from the environment the guest's /init sets:
+ *   RGVT_MODULE  module name (default "rgvt")
+ *   RGVT_PARENT  mdev parent device (default "sim0")
+ *   RGVT_KO      path of the .ko, to insert it again (default /lib/modules/rgvt.ko)
+ * A stand-in mdev driver (mtty) can be tested with the same binaries; the
+ * rgvt-only checks then skip (see rgvt_is_rgvt()).
+ */
+#ifndef RGVT_SELFTEST_UTIL_H
+#define RGVT_SELFTEST_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/vfio.h>
+
+#define RGVT_SYSFS	"/sys/kernel/rgvt"
+#define RGVT_DEBUGFS	"/sys/kernel/debug/rgvt"
+#define RGVT_CLASS	"/sys/class/rgvt"
+#define MDEV_BUS_CLASS	"/sys/class/mdev_bus"
+#define MDEV_DEVICES	"/sys/bus/mdev/devices"
+#define VFIO_CONTAINER	"/dev/vfio/vfio"
+
+#define RGVT_UUID_LEN	36
+#define RGVT_MAX_TYPES	16
+#define RGVT_NAME_LEN	64
+
+static inline const char *rgvt_getenv(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static inline const char *rgvt_module(void)
+{
+	return rgvt_getenv("RGVT_MODULE", "rgvt");
+}
+
+static inline const char *rgvt_parent(void)
+{
+	return rgvt_getenv("RGVT_PARENT", "sim0");
+}
+
+static inline const char *rgvt_ko(void)
+{
+	return rgvt_getenv("RGVT_KO", "/lib/modules/rgvt.ko");
+}
+
+/* False when a stand-in mdev driver (mtty) is under test instead of rgvt. */
+static inline bool rgvt_is_rgvt(void)
+{
+	return !strcmp(rgvt_module(), "rgvt");
+}
+
+static inline bool rgvt_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* snprintf into a PATH_MAX buffer; a truncated path is a bug in the test. */
+static inline char *rgvt_path(char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static inline char *rgvt_path(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX)
+		abort();
+	return buf;
+}
+
+/*
+ * Read a whole (small) file into buf, NUL-terminated, without the trailing
+ * newline. Returns its length or -errno.
+ */
+static inline int rgvt_read(const char *path, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (off < len - 1) {
+		n = read(fd, buf + off, len - 1 - off);
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (!n)
+			break;
+		off += n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	if (off && buf[off - 1] == '\n')
+		buf[--off] = '\0';
+	return off;
+}
+
+/* Read a file that holds one decimal integer. */
+static inline int rgvt_read_long(const char *path, long *val)
+{
+	char buf[64], *end;
+	int ret;
+
+	ret = rgvt_read(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	errno = 0;
+	*val = strtol(buf, &end, 10);
+	if (errno || end == buf || *end)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Write str with one write(2), as "echo str > path" does. */
+static inline int rgvt_write(const char *path, const char *str)
+{
+	size_t len = strlen(str);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, str, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/*
+ * Write a line to the kernel log. Around a test that makes the kernel print a
+ * backtrace on purpose, write "rgvt-selftest: expect-trace-begin" and
+ * "...-end": the host's splat scan (tools/lib-qemu.sh) allows "Call Trace:"
+ * between the two (never BUG or WARNING).
+ */
+static inline int rgvt_kmsg(const char *line)
+{
+	return rgvt_write("/dev/kmsg", line);
+}
+
+/* A random (version 4) UUID in its 36-character text form. */
+static inline int rgvt_uuid(char out[RGVT_UUID_LEN + 1])
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return -errno;
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, RGVT_UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+		 b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+/* mdev ------------------------------------------------------------------ */
+
+static inline char *rgvt_parent_path(char *buf)
+{
+	return rgvt_path(buf, MDEV_BUS_CLASS "/%s", rgvt_parent());
+}
+
+/* The path of attribute attr of mdev type type ("" for the type's directory). */
+static inline char *rgvt_type_path(char *buf, const char *type, const char *attr)
+{
+	return rgvt_path(buf, MDEV_BUS_CLASS "/%s/mdev_supported_types/%s/%s",
+			 rgvt_parent(), type, attr);
+}
+
+static inline char *rgvt_mdev_path(char *buf, const char *uuid, const char *attr)
+{
+	return rgvt_path(buf, MDEV_DEVICES "/%s/%s", uuid, attr);
+}
+
+static inline int rgvt_cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The parent's mdev types, sorted by name. Returns their number or -errno. */
+static inline int rgvt_types(char names[RGVT_MAX_TYPES][RGVT_NAME_LEN])
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(rgvt_path(path, MDEV_BUS_CLASS "/%s/mdev_supported_types",
+				rgvt_parent()));
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)) && n < RGVT_MAX_TYPES) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= RGVT_NAME_LEN)
+			continue;
+		strcpy(names[n++], de->d_name);
+	}
+	closedir(dir);
+	qsort(names, n, RGVT_NAME_LEN, rgvt_cmp_name);
+	return n;
+}
+
+static inline int rgvt_available(const char *type, long *n)
+{
+	char path[PATH_MAX];
+
+	return rgvt_read_long(rgvt_type_path(path, type, "available_instances"), n);
+}
+
+static inline int rgvt_mdev_create(const char *type, const char *uuid)
+{
+	char path[PATH_MAX];
+
+	return rgvt_write(rgvt_type_path(path, type, "create"), uuid);
+}
+
+static inline int rgvt_mdev_remove(const char *uuid)
+{
+	char path[PATH_MAX];
+
+	return rgvt_write(rgvt_mdev_path(path, uuid, "remove"), "1");
+}
+
+static inline bool rgvt_mdev_exists(const char *uuid)
+{
+	char path[PATH_MAX];
+
+	return rgvt_exists(rgvt_path(path, MDEV_DEVICES "/%s", uuid));
+}
+
+/* How many mdev devices exist (of any parent). */
+static inline int rgvt_mdev_count(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(MDEV_DEVICES);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+/* The number of the device's IOMMU group (/dev/vfio/<N>) or -errno. */
+static inline int rgvt_mdev_group(const char *uuid)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	ssize_t n;
+
+	n = readlink(rgvt_mdev_path(path, uuid, "iommu_group"), link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	return atoi(base ? base + 1 : link);
+}
+
+/* The mdev devices a test created, so its teardown removes what is left. */
+#define RGVT_MAX_CREATED 64
+struct rgvt_created {
+	char uuid[RGVT_MAX_CREATED][RGVT_UUID_LEN + 1];
+	int n;
+};
+
+/* Create an mdev of type with a fresh UUID (returned in uuid); remember it. */
+static inline int rgvt_create(struct rgvt_created *c, const char *type,
+			      char uuid[RGVT_UUID_LEN + 1])
+{
+	int ret;
+
+	if (c->n >= RGVT_MAX_CREATED)
+		return -ENOSPC;
+	ret = rgvt_uuid(uuid);
+	if (ret)
+		return ret;
+	ret = rgvt_mdev_create(type, uuid);
+	if (!ret)
+		strcpy(c->uuid[c->n++], uuid);
+	return ret;
+}
+
+/* Remove every remembered mdev that still exists. */
+static inline void rgvt_remove_created(struct rgvt_created *c)
+{
+	while (c->n > 0) {
+		const char *uuid = c->uuid[--c->n];
+
+		if (rgvt_mdev_exists(uuid))
+			rgvt_mdev_remove(uuid);
+	}
+}
+
+/* VFIO ------------------------------------------------------------------ */
+
+/* The file descriptors a VMM holds for one device; -1 when not open. */
+struct rgvt_vfio {
+	int container;
+	int group;
+	int device;
+	int iommu_type;		/* VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU */
+	const char *failed;	/* the step that failed, for the test's log */
+};
+
+#define RGVT_VFIO_CLOSED { .container = -1, .group = -1, .device = -1 }
+
+static inline void rgvt_vfio_close(struct rgvt_vfio *v)
+{
+	if (v->device >= 0)
+		close(v->device);
+	if (v->group >= 0)
+		close(v->group);
+	if (v->container >= 0)
+		close(v->container);
+	v->device = v->group = v->container = -1;
+}
+
+/*
+ * Open the mdev device through the VFIO group/container API, as QEMU does
+ * with vfio-pci,sysfsdev=...: container, group viable, group into container,
+ * type1 IOMMU (v2 preferred), device fd by UUID. On failure everything is
+ * closed, v->failed names the step and -errno is returned.
+ */
+static inline int rgvt_vfio_open(const char *uuid, struct rgvt_vfio *v)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[PATH_MAX];
+	int group, ret;
+
+	*v = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
+#define STEP(what, expr) do {			\
+		v->failed = what;		\
+		if ((expr) < 0)			\
+			goto fail;		\
+	} while (0)
+	STEP("open " VFIO_CONTAINER,
+	     v->container = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC));
+	STEP("VFIO_GET_API_VERSION", ret = ioctl(v->container, VFIO_GET_API_VERSION));
+	if (ret != VFIO_API_VERSION) {
+		errno = EPROTO;
+		goto fail;
+	}
+	v->failed = "VFIO_CHECK_EXTENSION(TYPE1)";
+	if (ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) > 0)
+		v->iommu_type = VFIO_TYPE1v2_IOMMU;
+	else if (ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) > 0)
+		v->iommu_type = VFIO_TYPE1_IOMMU;
+	else {
+		errno = ENODEV;
+		goto fail;
+	}
+	STEP("read iommu_group link", group = rgvt_mdev_group(uuid));
+	STEP("open /dev/vfio/<group>",
+	     v->group = open(rgvt_path(path, "/dev/vfio/%d", group), O_RDWR | O_CLOEXEC));
+	STEP("VFIO_GROUP_GET_STATUS", ioctl(v->group, VFIO_GROUP_GET_STATUS, &status));
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		v->failed = "group not viable";
+		errno = EBUSY;
+		goto fail;
+	}
+	STEP("VFIO_GROUP_SET_CONTAINER",
+	     ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container));
+	STEP("VFIO_SET_IOMMU", ioctl(v->container, VFIO_SET_IOMMU, v->iommu_type));
+	STEP("VFIO_GROUP_GET_DEVICE_FD",
+	     v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, uuid));
+#undef STEP
+	v->failed = NULL;
+	return 0;
+fail:
+	ret = -errno;
+	rgvt_vfio_close(v);
+	return ret;
+}
+
+/* Modules --------------------------------------------------------------- */
+
+static inline bool rgvt_module_loaded(void)
+{
+	char path[PATH_MAX];
+
+	return rgvt_exists(rgvt_path(path, "/sys/module/%s", rgvt_module()));
+}
+
+/* rmmod: delete_module(2), which does not wait for users to go away. */
+static inline int rgvt_module_unload(void)
+{
+	return syscall(__NR_delete_module, rgvt_module(), O_NONBLOCK) ? -errno : 0;
+}
+
+/* insmod $RGVT_KO: finit_module(2). */
+static inline int rgvt_module_load(void)
+{
+	int fd, ret;
+
+	fd = open(rgvt_ko(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+#endif /* RGVT_SELFTEST_UTIL_H */

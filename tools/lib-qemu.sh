@@ -1,0 +1,91 @@
+# Host side of the QEMU runs, shared by run-kselftests.sh and demo.sh:
+# building the module, staging the guest, reading its console log. Sourced, not run.
+# shellcheck shell=bash
+# shellcheck source=tools/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RGVT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Kernel messages that fail a run wherever they appear in the console log.
+# "Call Trace:" between the lines "rgvt-selftest: expect-trace-begin" and
+# "...-end" (a test writes them to /dev/kmsg) is expected and allowed.
+SPLAT_RE='BUG:|WARNING:|KASAN:|UBSAN:|kernel BUG at|Oops:|general protection fault|Kernel panic|Call Trace:'
+SPLAT_RE+='|possible circular locking|possible recursive locking|inconsistent lock state'
+SPLAT_RE+='|suspicious RCU usage|unreferenced object|blocked for more than|self-detected stall'
+SPLAT_RE+='|detected stalls on CPUs'
+# SLUB debugging reports a corrupted object as "BUG <cache> (<taint>): ...".
+SPLAT_RE+='|BUG [^ ]+ \((Not t|T)ainted'
+
+# build_module KDIR: build rgvt.ko out of tree against KDIR; print its path.
+build_module() {
+	local kdir=$1
+	[[ -f "$RGVT_ROOT/Makefile" ]] ||
+		die "no top-level Makefile in $RGVT_ROOT: rgvt.ko cannot be built here (use --module PATH)"
+	local stamp=$RGVT_ROOT/build/module-kdir
+	# Objects built against another kernel tree are not rebuilt by kbuild on
+	# their own (the base and debug trees differ in Rust metadata): clean first.
+	if [[ "$(cat "$stamp" 2>/dev/null)" != "$kdir" ]]; then
+		make -s -C "$RGVT_ROOT" KDIR="$kdir" "${KMAKE_RUST[@]}" clean >&2
+	fi
+	log "building rgvt.ko against $kdir"
+	make -C "$RGVT_ROOT" KDIR="$kdir" "${KMAKE_RUST[@]}" >&2 || die "rgvt.ko build failed"
+	mkdir -p "${stamp%/*}"
+	echo "$kdir" >"$stamp"
+	[[ -f "$RGVT_ROOT/rgvt.ko" ]] || die "the build did not produce $RGVT_ROOT/rgvt.ko"
+	echo "$RGVT_ROOT/rgvt.ko"
+}
+
+# module_name KO: the name the kernel gives the module (its file name).
+module_name() {
+	local name
+	name=$(basename "$1" .ko)
+	echo "${name//-/_}"
+}
+
+# write_guest_env FILE KO [PARENT]: the settings /init exports to the guest job.
+write_guest_env() {
+	local file=$1 ko=$2 parent=${3:-} name
+	name=$(module_name "$ko")
+	if [[ -z "$parent" ]]; then
+		# rgvt's sim backend registers sim0; stand-ins (mtty) name it after themselves.
+		if [[ "$name" == rgvt ]]; then parent=sim0; else parent=$name; fi
+	fi
+	cat >"$file" <<-EOF
+		export RGVT_KO=/lib/modules/$(basename "$ko")
+		export RGVT_MODULE=$name
+		export RGVT_PARENT=$parent
+	EOF
+}
+
+# The initramfs.sh arguments every guest job needs.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+GUEST_FILES=(
+	-f "$RGVT_ROOT/tools/guest/lib.sh:/etc/rgvt/lib.sh"
+	-f "$RGVT_ROOT/tools/guest/timeout:/usr/bin/timeout"
+)
+
+# scan_splats LOG: print each (distinct) kernel splat line; fail if there is one.
+scan_splats() {
+	awk -v re="$SPLAT_RE" '
+		/rgvt-selftest: expect-trace-begin/ { expected = 1 }
+		/rgvt-selftest: expect-trace-end/ { expected = 0 }
+		$0 ~ re {
+			if (expected && $0 ~ /Call Trace:/)
+				next
+			if (!seen[$0]++)
+				print
+			n++
+		}
+		END { exit n > 0 }
+	' "$1"
+}
+
+# between LOG BEGIN END: the lines strictly between the first line starting
+# with BEGIN and the next one starting with END (or the end of the log).
+between() {
+	awk -v b="$2" -v e="$3" '
+		on && index($0, e) == 1 { exit }
+		on { print }
+		index($0, b) == 1 { on = 1 }
+	' "$1"
+}

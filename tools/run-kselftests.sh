@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Run rgvt's kselftests inside QEMU and judge the run.
+#
+#   tools/run-kselftests.sh [--debug] [--kvm] [--module KO [--parent NAME]]
+#                           [--extra-module KO]... [--timeout SECS]
+#
+#   --debug        the debug kernel (kmemleak, lockdep, SLUB debug, KFENCE)
+#   --kvm          boot with KVM instead of TCG
+#   --module KO    test this module instead of building rgvt.ko (e.g. the kernel
+#                  tree's samples/vfio-mdev/mtty.ko as a stand-in); --parent
+#                  names its mdev parent device (default: the module's name)
+#   --extra-module KO  also load KO after the module, before the tests (a test
+#                  helper or fault-injection module)
+#   --timeout S    kill the guest after S seconds (default 900)
+#
+# Builds the kernel (cached), rgvt.ko, the selftests (static) and an initramfs,
+# boots, runs every test with the kernel's kselftest runner (TAP on the
+# console), then prints "kselftest: N passed, N failed, N skipped". Fails if a
+# test failed, the module did not load or unload, the guest hung or died, or
+# the kernel log has a splat (BUG, WARNING, lockdep, kmemleak, ...).
+# Everything is kept in build/kselftest[-debug]/ (console.log is the whole log).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/lib-qemu.sh
+. "$here/lib-qemu.sh"
+
+debug=()
+variant=kselftest
+qemu_args=()
+module=
+parent=
+extra=()
+timeout=900
+
+usage() { die "usage: $0 [--debug] [--kvm] [--module KO [--parent NAME]] [--extra-module KO]... [--timeout SECS]"; }
+
+while (($#)); do
+	case "$1" in
+	--debug) debug=(--debug) variant=kselftest-debug ;;
+	--kvm) qemu_args+=(--kvm) ;;
+	--module) module=$(realpath "${2:?}"); shift ;;
+	--parent) parent=${2:?}; shift ;;
+	--extra-module) extra+=("$(realpath "${2:?}")"); shift ;;
+	--timeout) timeout=${2:?}; shift ;;
+	*) usage ;;
+	esac
+	shift
+done
+
+start=$SECONDS
+work=$RGVT_ROOT/build/$variant
+stage=$work/stage
+rm -rf "$stage"
+mkdir -p "$stage/rgvt" "$stage/kselftest"
+
+kdir=$("$here/kernel.sh" "${debug[@]}")
+[[ -n "$module" ]] || module=$(build_module "$kdir")
+[[ -f "$module" ]] || die "no module: $module"
+
+# The selftests, built with the kernel source's kselftest lib.mk, installed
+# the way kselftest_install.sh lays them out.
+build_selftests() {
+	local ksft=$kdir/source/tools/testing/selftests
+	local mk=(make -s -C "$RGVT_ROOT/selftests/rgvt" KSFT_DIR="$ksft" OUTPUT="$work/bin")
+	mkdir -p "$work/bin"
+	log "building selftests"
+	"${mk[@]}" >&2 || die "selftest build failed"
+	"${mk[@]}" emit_tests COLLECTION=rgvt >"$stage/kselftest-list.txt"
+	local t
+	while IFS= read -r t; do
+		cp "$work/bin/$t" "$stage/rgvt/"
+	done < <(sed -n 's/^rgvt://p' "$stage/kselftest-list.txt")
+	cp "$RGVT_ROOT/selftests/rgvt/settings" "$RGVT_ROOT/selftests/rgvt/config" "$stage/rgvt/"
+	cp "$ksft/kselftest/runner.sh" "$ksft/kselftest/ktap_helpers.sh" "$stage/kselftest/"
+}
+
+build_initramfs() {
+	local ko files=()
+	write_guest_env "$work/env" "$module" "$parent"
+	for ko in "${extra[@]}"; do
+		files+=(-f "$ko:/lib/modules/extra/$(basename "$ko")")
+		echo "export RGVT_EXTRA_KOS=\"\${RGVT_EXTRA_KOS:-}/lib/modules/extra/$(basename "$ko") \"" >>"$work/env"
+	done
+	"$here/initramfs.sh" -o "$work/initramfs.cpio.gz" -i "$here/guest/init.sh" \
+		"${GUEST_FILES[@]}" "${files[@]}" \
+		-f "$here/guest/kselftests.sh:/etc/rgvt/job.sh" \
+		-f "$work/env:/etc/rgvt/env" \
+		-f "$module:/lib/modules/$(basename "$module")" \
+		-f "$stage:/kselftest"
+}
+
+# Count results from the TAP in the log: each harness test case (nested
+# "# ok N name" lines) counts once; a test program that failed or was killed
+# without a failing case of its own counts as one failure.
+summarize_tap() {
+	between "$1" "RGVT-GUEST-BOOTED" "RGVT-KSELFTEST-END" | awk '
+		function finish_program(line, failed_prog, skipped_prog) {
+			failed_prog = line ~ /^not ok/
+			skipped_prog = line ~ /# SKIP/
+			if (failed_prog && !sub_fail) {
+				fail++
+				failures = failures "\n  " line
+			} else if (!sub_total) {
+				if (skipped_prog) skip++
+				else if (!failed_prog) pass++
+			}
+			programs++
+			sub_total = sub_fail = 0
+		}
+		/^1\.\.[0-9]+$/ { planned = substr($0, 4) + 0 }
+		/^# (not )?ok [0-9]+ / {
+			sub_total++
+			if ($0 ~ /^# not ok/) {
+				fail++; sub_fail++
+				failures = failures "\n  " substr($0, 3)
+			} else if ($0 ~ /# SKIP/) {
+				skip++
+			} else {
+				pass++
+			}
+		}
+		/^(not )?ok [0-9]+ selftests: / { finish_program($0) }
+		END {
+			if (programs < planned) {
+				fail += planned - programs
+				failures = failures "\n  " planned - programs " test program(s) never reported"
+			}
+			printf "kselftest: %d passed, %d failed, %d skipped\n", pass, fail, skip
+			if (failures != "")
+				printf "failed:%s\n", failures > "/dev/stderr"
+			exit (fail > 0 || planned == 0)
+		}'
+}
+
+judge() {
+	local logfile=$1 qrc=$2 ok=1 splats
+
+	if ! summarize_tap "$logfile"; then
+		ok=0
+	fi
+	case $qrc in
+	0) ;;
+	124) log "FAIL: the guest hung and was killed after ${timeout}s"; ok=0 ;;
+	125) log "FAIL: the guest died before finishing (no done marker)"; ok=0 ;;
+	*) log "FAIL: the guest job exited with $qrc"; ok=0 ;;
+	esac
+	if grep -q '^RGVT-MODULE-LOAD-FAILED' "$logfile"; then
+		log "FAIL: the module did not load"
+		ok=0
+	fi
+	if grep -qE '^RGVT-MODULE-(UNLOAD-FAILED|MISSING-AFTER-TESTS)' "$logfile"; then
+		log "FAIL: the module could not be unloaded at the end"
+		ok=0
+	fi
+	if splats=$(scan_splats "$logfile"); then :; else
+		log "FAIL: the kernel log has splats:"
+		printf '%s\n' "$splats" | head -n 60 >&2
+		ok=0
+	fi
+	((ok))
+}
+
+build_selftests
+build_initramfs
+log "prepared in $((SECONDS - start)) s; module $(basename "$module")"
+qrc=0
+"$here/qemu-run.sh" "${qemu_args[@]}" --timeout "$timeout" --log "$work/console.log" \
+	"$kdir" "$work/initramfs.cpio.gz" || qrc=$?
+if judge "$work/console.log" "$qrc"; then
+	log "PASS in $((SECONDS - start)) s (log: $work/console.log)"
+else
+	log "FAILED in $((SECONDS - start)) s (log: $work/console.log)"
+	exit 1
+fi
