@@ -48,39 +48,108 @@ fn header_matches_core() {
         ("RGVT_MMIO_SIZE", u64::from(mmio::MMIO_SIZE)),
         ("RGVT_GGTT_OFFSET", mmio::GGTT_OFFSET),
         ("RGVT_GGTT_ENTRY_SIZE", mmio::GGTT_ENTRY_SIZE),
-        ("RGVT_PCI_VENDOR_ID", u64::from(cfg_space::Identity::INTEL_SKL_GT2.vendor)),
-        ("RGVT_PCI_DEVICE_ID", u64::from(cfg_space::Identity::INTEL_SKL_GT2.device)),
+        (
+            "RGVT_PCI_VENDOR_ID",
+            u64::from(cfg_space::Identity::INTEL_SKL_GT2.vendor),
+        ),
+        (
+            "RGVT_PCI_DEVICE_ID",
+            u64::from(cfg_space::Identity::INTEL_SKL_GT2.device),
+        ),
         ("VGT_PVINFO_PAGE", u64::from(pvinfo::VGT_PVINFO_PAGE)),
         ("VGT_PVINFO_SIZE", u64::from(pvinfo::VGT_PVINFO_SIZE)),
         ("VGT_MAGIC", pvinfo::VGT_MAGIC),
         ("VGT_IF_MAGIC", u64::from(pvinfo::off::MAGIC)),
-        ("VGT_IF_VERSION_MAJOR", u64::from(pvinfo::off::VERSION_MAJOR)),
-        ("VGT_IF_VERSION_MINOR", u64::from(pvinfo::off::VERSION_MINOR)),
+        (
+            "VGT_IF_VERSION_MAJOR",
+            u64::from(pvinfo::off::VERSION_MAJOR),
+        ),
+        (
+            "VGT_IF_VERSION_MINOR",
+            u64::from(pvinfo::off::VERSION_MINOR),
+        ),
         ("VGT_IF_VGT_ID", u64::from(pvinfo::off::VGT_ID)),
         ("VGT_IF_VGT_CAPS", u64::from(pvinfo::off::VGT_CAPS)),
-        ("VGT_IF_MAPPABLE_BASE", u64::from(pvinfo::off::AVAIL_RS_MAPPABLE_BASE)),
-        ("VGT_IF_MAPPABLE_SIZE", u64::from(pvinfo::off::AVAIL_RS_MAPPABLE_SIZE)),
-        ("VGT_IF_NONMAPPABLE_BASE", u64::from(pvinfo::off::AVAIL_RS_NONMAPPABLE_BASE)),
-        ("VGT_IF_NONMAPPABLE_SIZE", u64::from(pvinfo::off::AVAIL_RS_NONMAPPABLE_SIZE)),
-        ("VGT_IF_FENCE_NUM", u64::from(pvinfo::off::AVAIL_RS_FENCE_NUM)),
-        ("VGT_IF_DISPLAY_READY", u64::from(pvinfo::off::DISPLAY_READY)),
+        (
+            "VGT_IF_MAPPABLE_BASE",
+            u64::from(pvinfo::off::AVAIL_RS_MAPPABLE_BASE),
+        ),
+        (
+            "VGT_IF_MAPPABLE_SIZE",
+            u64::from(pvinfo::off::AVAIL_RS_MAPPABLE_SIZE),
+        ),
+        (
+            "VGT_IF_NONMAPPABLE_BASE",
+            u64::from(pvinfo::off::AVAIL_RS_NONMAPPABLE_BASE),
+        ),
+        (
+            "VGT_IF_NONMAPPABLE_SIZE",
+            u64::from(pvinfo::off::AVAIL_RS_NONMAPPABLE_SIZE),
+        ),
+        (
+            "VGT_IF_FENCE_NUM",
+            u64::from(pvinfo::off::AVAIL_RS_FENCE_NUM),
+        ),
+        (
+            "VGT_IF_DISPLAY_READY",
+            u64::from(pvinfo::off::DISPLAY_READY),
+        ),
         ("VGT_IF_G2V_NOTIFY", u64::from(pvinfo::off::G2V_NOTIFY)),
         ("VGT_IF_PDP", u64::from(pvinfo::off::PDP)),
-        ("RGVT_PV_BALLOON_VERSION", u64::from(balloon::PV_BALLOON_VERSION)),
-        ("RGVT_PV_BALLOON_STATUS", u64::from(balloon::PV_BALLOON_STATUS)),
+        (
+            "RGVT_PV_BALLOON_VERSION",
+            u64::from(balloon::PV_BALLOON_VERSION),
+        ),
+        (
+            "RGVT_PV_BALLOON_STATUS",
+            u64::from(balloon::PV_BALLOON_STATUS),
+        ),
         ("RGVT_PV_BALLOON_SEQ", u64::from(balloon::PV_BALLOON_SEQ)),
-        ("RGVT_PV_BALLOON_KEEP_BASE", u64::from(balloon::PV_BALLOON_KEEP_BASE)),
-        ("RGVT_PV_BALLOON_KEEP_SIZE", u64::from(balloon::PV_BALLOON_KEEP_SIZE)),
-        ("RGVT_PV_BALLOON_SLOT_SIZE", u64::from(balloon::PV_BALLOON_SLOT_SIZE)),
-        ("RGVT_PV_BALLOON_SLOT_BASE", u64::from(balloon::PV_BALLOON_SLOT_BASE)),
-        ("RGVT_PV_BALLOON_SLOT_MAP", u64::from(balloon::PV_BALLOON_SLOT_MAP)),
-        ("RGVT_PV_BALLOON_REQ_SLOTS", u64::from(balloon::PV_BALLOON_REQ_SLOTS)),
-        ("RGVT_PV_BALLOON_REQ_EVICTIONS", u64::from(balloon::PV_BALLOON_REQ_EVICTIONS)),
-        ("RGVT_PV_BALLOON_REQ_SEQ", u64::from(balloon::PV_BALLOON_REQ_SEQ)),
-        ("RGVT_PV_BALLOON_ACK_SEQ", u64::from(balloon::PV_BALLOON_ACK_SEQ)),
-        ("RGVT_G2V_BALLOON_REQUEST", u64::from(balloon::G2V_BALLOON_REQUEST)),
+        (
+            "RGVT_PV_BALLOON_KEEP_BASE",
+            u64::from(balloon::PV_BALLOON_KEEP_BASE),
+        ),
+        (
+            "RGVT_PV_BALLOON_KEEP_SIZE",
+            u64::from(balloon::PV_BALLOON_KEEP_SIZE),
+        ),
+        (
+            "RGVT_PV_BALLOON_SLOT_SIZE",
+            u64::from(balloon::PV_BALLOON_SLOT_SIZE),
+        ),
+        (
+            "RGVT_PV_BALLOON_SLOT_BASE",
+            u64::from(balloon::PV_BALLOON_SLOT_BASE),
+        ),
+        (
+            "RGVT_PV_BALLOON_SLOT_MAP",
+            u64::from(balloon::PV_BALLOON_SLOT_MAP),
+        ),
+        (
+            "RGVT_PV_BALLOON_REQ_SLOTS",
+            u64::from(balloon::PV_BALLOON_REQ_SLOTS),
+        ),
+        (
+            "RGVT_PV_BALLOON_REQ_EVICTIONS",
+            u64::from(balloon::PV_BALLOON_REQ_EVICTIONS),
+        ),
+        (
+            "RGVT_PV_BALLOON_REQ_SEQ",
+            u64::from(balloon::PV_BALLOON_REQ_SEQ),
+        ),
+        (
+            "RGVT_PV_BALLOON_ACK_SEQ",
+            u64::from(balloon::PV_BALLOON_ACK_SEQ),
+        ),
+        (
+            "RGVT_G2V_BALLOON_REQUEST",
+            u64::from(balloon::G2V_BALLOON_REQUEST),
+        ),
         ("RGVT_G2V_BALLOON_ACK", u64::from(balloon::G2V_BALLOON_ACK)),
-        ("RGVT_G2V_BALLOON_REFUSE", u64::from(balloon::G2V_BALLOON_REFUSE)),
+        (
+            "RGVT_G2V_BALLOON_REFUSE",
+            u64::from(balloon::G2V_BALLOON_REFUSE),
+        ),
     ];
     for (name, value) in expect {
         assert_eq!(d.get(*name), Some(value), "{name} in include/uapi/rgvt.h");
