@@ -314,6 +314,23 @@ fn rw(
     Ok(count as isize)
 }
 
+/// The common part of the `read` and `write` callbacks.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices and `ppos` valid (VFIO's contract).
+unsafe fn rw_callback(
+    vdev: *mut bindings::vfio_device,
+    buf: usize,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+    write: bool,
+) -> isize {
+    // SAFETY: VFIO passes one of our devices and a valid position pointer.
+    let (vgpu, pos) = unsafe { (vgpu_of(vdev), *ppos) };
+    from_result(|| rw(vdev, vgpu, pos, UserSlice::new(buf, count), count, write))
+}
+
 /// VFIO `read`: a region read by the VMM.
 ///
 /// # Safety
@@ -325,18 +342,8 @@ unsafe extern "C" fn read(
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
-    // SAFETY: VFIO passes one of our devices and a valid position pointer.
-    let (vgpu, pos) = unsafe { (vgpu_of(vdev), *ppos) };
-    from_result(|| {
-        rw(
-            vdev,
-            vgpu,
-            pos,
-            UserSlice::new(buf as usize, count),
-            count,
-            false,
-        )
-    })
+    // SAFETY: forwarded from VFIO's contract.
+    unsafe { rw_callback(vdev, buf as usize, count, ppos, false) }
 }
 
 /// VFIO `write`: a region write by the VMM.
@@ -350,18 +357,8 @@ unsafe extern "C" fn write(
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
-    // SAFETY: VFIO passes one of our devices and a valid position pointer.
-    let (vgpu, pos) = unsafe { (vgpu_of(vdev), *ppos) };
-    from_result(|| {
-        rw(
-            vdev,
-            vgpu,
-            pos,
-            UserSlice::new(buf as usize, count),
-            count,
-            true,
-        )
-    })
+    // SAFETY: forwarded from VFIO's contract.
+    unsafe { rw_callback(vdev, buf as usize, count, ppos, true) }
 }
 
 /// VFIO `open_device`: the first open; the GGTT starts empty.
