@@ -25,10 +25,11 @@ pub(crate) const UUID_LEN: usize = 36;
 pub(crate) struct Counters {
     /// BAR0 accesses refused: bad size, alignment or offset.
     pub(crate) bar0_bad: u64,
-    /// BAR2 reads and writes that reached a guest page.
+    /// Pieces of BAR2 reads and writes that reached a guest page (a VMM
+    /// access is cut at every page boundary and every 256 bytes).
     pub(crate) bar2_accesses: u64,
-    /// BAR2 accesses through an entry on the scratch page (reads give
-    /// zeroes, writes are dropped).
+    /// Pieces of BAR2 accesses through an entry on the scratch page (reads
+    /// give zeroes, writes are dropped).
     pub(crate) bar2_scratch: u64,
     /// BAR2 accesses outside the vGPU's low GM, refused.
     pub(crate) bar2_out_of_range: u64,

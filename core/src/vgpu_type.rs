@@ -103,14 +103,20 @@ impl VgpuType {
     /// How many more vGPUs of this type fit in `gm` now.
     pub fn available<A: Alloc>(&self, gm: &Gm<A>) -> u32 {
         let by_low = gm.slots().available(self.low_size());
-        if self.shares_high_gm {
-            return by_low;
-        }
-        // Disjoint free runs of the type's size: what a non-sharing create finds.
+        let map = gm.slots();
+        // Runs of the type's size on slots it may take: disjoint free runs for a
+        // non-sharing type; for a sharing one, any run without an exclusive holder.
         let need = self.slots(gm.layout());
+        let may_take = |s: u32| {
+            if self.shares_high_gm {
+                !map.blocked_for(None, s)
+            } else {
+                map.occupants(s) == 0
+            }
+        };
         let (mut run, mut fit) = (0u32, 0u32);
         for s in 0..gm.layout().slots() {
-            if gm.slots().occupants(s) == 0 {
+            if may_take(s) {
                 run += 1;
                 if run == need {
                     fit += 1;
@@ -120,25 +126,17 @@ impl VgpuType {
                 run = 0;
             }
         }
+        if self.shares_high_gm {
+            return if fit > 0 { by_low } else { 0 };
+        }
         by_low.min(fit)
     }
 
-    /// Creates a vGPU of this type in `gm`; a non-sharing type fails with
-    /// [`Error::NoSpace`] rather than share a slot.
+    /// Creates a vGPU of this type in `gm`; a non-sharing type takes free slots only
+    /// and keeps them to itself, else [`Error::NoSpace`].
     pub fn create<A: Alloc>(&self, gm: &mut Gm<A>) -> Result<VgpuId, Error> {
         let slots = self.slots(gm.layout());
-        let id = gm.create(self.low_size(), slots, slots)?;
-        if !self.shares_high_gm {
-            let shared = gm
-                .vgpu(id)
-                .map(|v| v.slots.iter().any(|s| gm.slots().sharers(s) > 1))
-                .unwrap_or(true);
-            if shared {
-                gm.destroy(id)?;
-                return Err(Error::NoSpace);
-            }
-        }
-        Ok(id)
+        gm.create_with(self.low_size(), slots, slots, !self.shares_high_gm)
     }
 }
 
@@ -199,6 +197,21 @@ mod tests {
             before,
             "failed create leaves nothing"
         );
+    }
+
+    #[test]
+    fn sharing_types_never_land_on_gvt_slots() {
+        let mut gm = gm();
+        let v = ty("V5_8").create(&mut gm).unwrap();
+        let held = gm.vgpu(v).unwrap().slots;
+        for _ in 0..31 {
+            ty("S_32").create(&mut gm).unwrap();
+        }
+        for s in held.iter() {
+            assert_eq!(gm.slots().sharers(s), 1, "slot {s} of the V5_8 was shared");
+        }
+        // 60 slots, 6 taken: the S_32s shared the other 54.
+        assert!(gm.slots().shared_slots() > 0);
     }
 
     #[test]

@@ -508,3 +508,92 @@ proptest! {
         }
     }
 }
+
+#[derive(Debug, Clone)]
+enum XOp {
+    Create { slots: u32, exclusive: bool },
+    Destroy(usize),
+    Expand(usize, u32),
+}
+
+fn xop() -> impl Strategy<Value = XOp> {
+    prop_oneof![
+        2 => (1..5u32, any::<bool>()).prop_map(|(slots, exclusive)| XOp::Create { slots, exclusive }),
+        1 => any::<usize>().prop_map(XOp::Destroy),
+        2 => (any::<usize>(), 1..4u32).prop_map(|(i, q)| XOp::Expand(i, q)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// However vGPUs come, go and grow, no slot of an exclusive vGPU (GVT-g's types) ever
+    /// has a second holder, and an exclusive create fails only when no free run is left.
+    #[test]
+    fn exclusive_slots_are_never_shared(
+        m in 4..16u32,
+        contiguous in any::<bool>(),
+        ops in prop::collection::vec(xop(), 1..60),
+    ) {
+        let mut gm = Gm::<crate::storage::Std>::new(layout(m), contiguous).unwrap();
+        let mut ids: Vec<VgpuId> = Vec::new();
+        for op in ops {
+            match op {
+                XOp::Create { slots, exclusive } => {
+                    // The model: which slots this vGPU may take, and whether enough of them
+                    // (in a run, when contiguous) exist.
+                    let ok = |s: u32| {
+                        if exclusive {
+                            gm.slots().sharers(s) == 0
+                        } else {
+                            !gm.slots().blocked_for(None, s)
+                        }
+                    };
+                    let fits = slots <= m
+                        && if contiguous {
+                            (0..=m - slots).any(|p| (p..p + slots).all(ok))
+                        } else {
+                            (0..m).filter(|&s| ok(s)).count() as u32 >= slots
+                        };
+                    let room = ids.len() < crate::gm::slots::MAX_VGPUS as usize
+                        && gm.slots().available(4096) > 0;
+                    match gm.create_with(4096, slots, slots, exclusive) {
+                        Ok(id) => {
+                            prop_assert!(fits && room);
+                            ids.push(id);
+                        }
+                        Err(e) => prop_assert!(
+                            matches!(e, Error::NoSpace | Error::TooManyVgpus) && !(fits && room),
+                            "{:?}",
+                            e
+                        ),
+                    }
+                }
+                XOp::Destroy(i) => {
+                    if !ids.is_empty() {
+                        let id = ids.remove(i % ids.len());
+                        gm.destroy(id).unwrap();
+                    }
+                }
+                XOp::Expand(i, q) => {
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let id = ids[i % ids.len()];
+                    if let Ok(plan) = plan_expansion(gm.slots(), id, q) {
+                        let blocked = plan.delta.iter().any(|s| gm.slots().blocked_for(Some(id), s));
+                        let r = gm.resize(&plan);
+                        prop_assert_eq!(r.is_ok(), !blocked, "{:?}", plan);
+                    }
+                }
+            }
+            for (id, v) in gm.slots().iter() {
+                if gm.slots().is_exclusive(id) {
+                    for s in v.slots.iter() {
+                        prop_assert_eq!(gm.slots().sharers(s), 1, "slot {} of exclusive {:?}", s, id);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -129,7 +129,18 @@ impl<A: Alloc> Gm<A> {
 
     /// Creates a vGPU (see [`Slots::create`]) with a zeroed private GTT.
     pub fn create(&mut self, low_size: u64, slots: u32, min: u32) -> Result<VgpuId, Error> {
-        let id = self.slots.create(low_size, slots, min)?;
+        self.create_with(low_size, slots, min, false)
+    }
+
+    /// Creates a vGPU (see [`Slots::create_with`]) with a zeroed private GTT.
+    pub fn create_with(
+        &mut self,
+        low_size: u64,
+        slots: u32,
+        min: u32,
+        exclusive: bool,
+    ) -> Result<VgpuId, Error> {
+        let id = self.slots.create_with(low_size, slots, min, exclusive)?;
         match self.new_private(id) {
             Ok(p) => {
                 self.private[id.index()] = Some(p);

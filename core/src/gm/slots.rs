@@ -275,7 +275,8 @@ impl Resize {
 ///
 /// `occ[i]` has bit `k` set exactly when vGPU `k` exists and holds slot `i`; `occ.len() == M`;
 /// `vgpus.len() == MAX_VGPUS`; low-GM ranges of vGPUs do not overlap and lie in
-/// `[low_base, low_end)`.
+/// `[low_base, low_end)`. `exclusive` has bit `k` set only when vGPU `k` exists, and then no
+/// other vGPU holds any of its slots.
 pub struct Slots<A: Alloc> {
     m: u32,
     contiguous: bool,
@@ -283,6 +284,8 @@ pub struct Slots<A: Alloc> {
     low_end: u64,
     occ: A::Vec<u64>,
     vgpus: A::Vec<Option<Vgpu>>,
+    /// vGPUs that never share their slots (GVT-g's partitioned types).
+    exclusive: u64,
 }
 
 impl<A: Alloc> Slots<A> {
@@ -301,6 +304,7 @@ impl<A: Alloc> Slots<A> {
             low_end: layout.low_end(),
             occ,
             vgpus,
+            exclusive: 0,
         })
     }
 
@@ -344,8 +348,34 @@ impl<A: Alloc> Slots<A> {
 
     /// Adds a vGPU with `low_size` bytes of low GM and `slots` slots of which `min` are kept.
     ///
-    /// The slots go where they share the fewest existing slots (lowest start on ties).
+    /// The slots go where they share the fewest existing slots (lowest start on ties), never
+    /// on a slot of an exclusive vGPU.
     pub fn create(&mut self, low_size: u64, slots: u32, min: u32) -> Result<VgpuId, Error> {
+        self.create_with(low_size, slots, min, false)
+    }
+
+    /// Returns whether vGPU `id` never shares its slots.
+    pub fn is_exclusive(&self, id: VgpuId) -> bool {
+        self.exclusive & id.bit() != 0
+    }
+
+    /// Returns whether `slot` is held by an exclusive vGPU other than `id`, or, when `id` is
+    /// exclusive itself, by anyone else: a slot `id` may not take.
+    pub fn blocked_for(&self, id: Option<VgpuId>, slot: u32) -> bool {
+        let me = id.map_or(0, VgpuId::bit);
+        let others = self.occupants(slot) & !me;
+        others & self.exclusive != 0 || (me & self.exclusive != 0 && others != 0)
+    }
+
+    /// As [`Slots::create`]; an `exclusive` vGPU only takes slots nobody holds, and no later
+    /// vGPU shares them (GVT-g's types), else [`Error::NoSpace`].
+    pub fn create_with(
+        &mut self,
+        low_size: u64,
+        slots: u32,
+        min: u32,
+        exclusive: bool,
+    ) -> Result<VgpuId, Error> {
         if low_size == 0 || low_size % PAGE_SIZE != 0 || min == 0 || min > slots {
             return Err(Error::Invalid);
         }
@@ -359,7 +389,7 @@ impl<A: Alloc> Slots<A> {
             .ok_or(Error::TooManyVgpus)?;
         let id = VgpuId(idx as u8);
         let low_base = self.low_fit(low_size).ok_or(Error::NoSpace)?;
-        let set = self.place(slots);
+        let set = self.place(slots, exclusive).ok_or(Error::NoSpace)?;
         let v = Vgpu {
             low_base,
             low_size,
@@ -369,8 +399,12 @@ impl<A: Alloc> Slots<A> {
         for s in set.iter() {
             self.occ[s as usize] |= id.bit();
         }
-        // INVARIANT: `low_fit` returned a free range, `place` a run (or set) inside `[0, M)`,
-        // and the occupancy bits were set for exactly those slots.
+        if exclusive {
+            self.exclusive |= id.bit();
+        }
+        // INVARIANT: `low_fit` returned a free range, `place` a run (or set) inside `[0, M)`
+        // with no slot the vGPU may not take, and the occupancy bits were set for exactly
+        // those slots.
         self.vgpus[idx] = Some(v);
         Ok(id)
     }
@@ -385,6 +419,7 @@ impl<A: Alloc> Slots<A> {
         for s in v.slots.iter() {
             self.occ[s as usize] &= !id.bit();
         }
+        self.exclusive &= !id.bit();
         Ok(v)
     }
 
@@ -416,6 +451,15 @@ impl<A: Alloc> Slots<A> {
 
     /// Applies a planned resize, or fails with [`Error::Stale`] if the vGPU changed since.
     pub fn apply(&mut self, plan: &Resize) -> Result<(), Error> {
+        // Algorithm 1 chooses by sharing only; exclusivity is a constraint on top of it.
+        if plan.grow
+            && plan
+                .delta
+                .iter()
+                .any(|s| self.blocked_for(Some(plan.vgpu), s))
+        {
+            return Err(Error::NoSpace);
+        }
         let m = self.m;
         let contiguous = self.contiguous;
         let v = self
@@ -487,22 +531,34 @@ impl<A: Alloc> Slots<A> {
         best
     }
 
-    /// Chooses `count` slots for a new vGPU, sharing as few as possible.
-    fn place(&self, count: u32) -> SlotSet {
+    /// Chooses `count` slots for a new vGPU, sharing as few as possible and none that an
+    /// exclusive vGPU holds; an `exclusive` vGPU gets only free slots. `None` if impossible.
+    fn place(&self, count: u32, exclusive: bool) -> Option<SlotSet> {
+        let bad = |s: u32| self.blocked_for(None, s) || (exclusive && self.sharers(s) > 0);
         if !self.contiguous {
-            return self.least_shared(count, &SlotSet::new());
+            let mut exclude = SlotSet::new();
+            for s in (0..self.m).filter(|&s| bad(s)) {
+                exclude.insert(s);
+            }
+            if self.m - exclude.len() < count {
+                return None;
+            }
+            return Some(self.least_shared(count, &exclude));
         }
-        // Sliding window over the per-slot sharer counts; the lowest start wins ties.
+        // Sliding window over the per-slot sharer counts and the slots the vGPU may not
+        // take; the lowest start wins ties.
         let mut sum: u32 = (0..count).map(|s| self.sharers(s)).sum();
-        let (mut best, mut best_sum) = (0, sum);
+        let mut nbad = (0..count).filter(|&s| bad(s)).count();
+        let mut best = if nbad == 0 { Some((0, sum)) } else { None };
         for p in 1..=self.m - count {
-            sum = sum + self.sharers(p + count - 1) - self.sharers(p - 1);
-            if sum < best_sum {
-                best = p;
-                best_sum = sum;
+            let (enter, leave) = (p + count - 1, p - 1);
+            sum = sum + self.sharers(enter) - self.sharers(leave);
+            nbad = nbad + usize::from(bad(enter)) - usize::from(bad(leave));
+            if nbad == 0 && best.map_or(true, |(_, b)| sum < b) {
+                best = Some((p, sum));
             }
         }
-        SlotSet::range(best, best + count)
+        best.map(|(p, _)| SlotSet::range(p, p + count))
     }
 
     /// Returns the `count` slots outside `exclude` with the fewest sharers (lowest on ties).
