@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# The rgvt demo: boot the test kernel in QEMU, load rgvt, create vGPUs of
-# several types, show the types, the vGPUs and the tunables, remove them
-# and unload. Prints what the guest did; the whole console is kept in
-# build/demo/console.log.
+# The rgvt demo: boot the test kernel in QEMU, load rgvt and show what it
+# does with rgvtctl (tools/rgvtctl) and a small VFIO "guest driver"
+# (tools/demo/gttwalk.c): the vGPU types, partitioned vs shared graphics
+# memory (gScale), GGTT entries and aperture accesses checked end to end,
+# the counters, the tunables, and a clean unload. Then, on the host, the
+# core's models of shadowing (gHyvi) and ballooning (gBalloon).
 #
-#   tools/demo.sh [--kvm] [--module KO [--parent NAME]]
+# Prints the guest's demo output (not the boot log; the whole console is in
+# build/demo/console.log) and the host tables. Exits non-zero if a step
+# that should work fails, or the kernel log has a splat.
+#
+#   tools/demo.sh [--kvm] [--no-host] [--dump FILE] [--module KO [--parent NAME]]
 #
 #   --kvm          boot with KVM instead of TCG
+#   --no-host      skip the host-side model tables
+#   --dump FILE    also write the files rgvtctl reads, from the middle of the
+#                  run, to FILE (the fixture of rgvtctl's tests)
 #   --module KO    demo this module instead of building rgvt.ko
 #   --parent NAME  its mdev parent device (default: sim0 for rgvt)
 #
@@ -19,26 +28,84 @@ here=$(cd "$(dirname "$0")" && pwd)
 qemu_args=()
 module=
 parent=
+host=1
+dump=
 
 while (($#)); do
 	case "$1" in
 	--kvm) qemu_args+=(--kvm) ;;
+	--no-host) host=0 ;;
+	--dump) dump=$(realpath -m "${2:?}"); shift ;;
 	--module) module=$(realpath "${2:?}"); shift ;;
 	--parent) parent=${2:?}; shift ;;
-	*) die "usage: $0 [--kvm] [--module KO [--parent NAME]]" ;;
+	*) die "usage: $0 [--kvm] [--no-host] [--dump FILE] [--module KO [--parent NAME]]" ;;
 	esac
 	shift
 done
 
 work=$RGVT_ROOT/build/demo
 mkdir -p "$work"
+start=$SECONDS
+
+# rgvtctl, static: the guest has no C library. Prints its path.
+build_rgvtctl() {
+	local target=x86_64-unknown-linux-gnu
+	log "building rgvtctl (static)"
+	RUSTFLAGS='-C target-feature=+crt-static' \
+		cargo build -q --release --locked --target "$target" -p rgvtctl \
+		--manifest-path "$RGVT_ROOT/Cargo.toml" >&2 || die "rgvtctl build failed"
+	echo "$RGVT_ROOT/target/$target/release/rgvtctl"
+}
+
+# The demo's VFIO workload, static. Prints its path.
+build_gttwalk() {
+	local out=$work/gttwalk
+	log "building gttwalk (static)"
+	gcc -static -O2 -Wall -Wextra -Werror -I"$RGVT_ROOT/include/uapi" \
+		-o "$out" "$here/demo/gttwalk.c" >&2 || die "gttwalk build failed"
+	echo "$out"
+}
+
+# guest_output LOG: the demo's lines, without kernel messages and the dump.
+guest_output() {
+	between "$1" RGVT-DEMO-BEGIN RGVT-DEMO-END |
+		awk '/^RGVT-DUMP-BEGIN/ { skip = 1 } !skip { print } /^RGVT-DUMP-END/ { skip = 0 }' |
+		grep -Ev '^\[ *[0-9]+\.[0-9]+\] ' || true
+}
+
+# host_models: the core's benchmarks, which print their tables.
+host_models() {
+	local b
+	printf '\n== 7. on the host: models of the core logic (cargo bench -p rgvt-core) ==\n'
+	printf '%s\n' "These are host-side models and measurements of rgvt's core (the same code the module" \
+		"runs), not GPU runs: the sim engine that submits workloads through the shadow tables" \
+		"is not built yet."
+	for b in shadow gm; do
+		case "$b" in
+		shadow) printf '\n-- what shadowing does: trap per PTE write (strict) vs hybrid policies (gHyvi) --\n' ;;
+		gm) printf '\n-- what ballooning does: static slot sizes vs gBalloon (trace-driven model) --\n' ;;
+		esac
+		if ! cargo bench -q -p rgvt-core --bench "$b" --manifest-path "$RGVT_ROOT/Cargo.toml" \
+			2>"$work/bench-$b.log"; then
+			cat "$work/bench-$b.log" >&2
+			log "cargo bench --bench $b failed"
+			return 1
+		fi
+	done
+}
+
 kdir=$("$here/kernel.sh")
 [[ -n "$module" ]] || module=$(build_module "$kdir")
+rgvtctl=$(build_rgvtctl)
+gttwalk=$(build_gttwalk)
 write_guest_env "$work/env" "$module" "$parent"
+[[ -z "$dump" ]] || echo "export DEMO_DUMP=1" >>"$work/env"
 "$here/initramfs.sh" -o "$work/initramfs.cpio.gz" -i "$here/guest/init.sh" \
 	"${GUEST_FILES[@]}" \
 	-f "$here/demo/guest-demo.sh:/etc/rgvt/job.sh" \
 	-f "$work/env:/etc/rgvt/env" \
+	-f "$rgvtctl:/usr/bin/rgvtctl" \
+	-f "$gttwalk:/usr/bin/gttwalk" \
 	-f "$module:/lib/modules/$(basename "$module")"
 
 qrc=0
@@ -46,8 +113,11 @@ qrc=0
 	"$kdir" "$work/initramfs.cpio.gz" || qrc=$?
 
 printf '%s\n' "rgvt demo: kernel $(basename "$kdir"), module $(basename "$module")"
-# The demo's own output, without the kernel messages that land in between.
-between "$work/console.log" RGVT-DEMO-BEGIN RGVT-DEMO-END | grep -Ev '^\[ *[0-9]+\.[0-9]+\] ' || true
+guest_output "$work/console.log"
+if [[ -n "$dump" ]]; then
+	between "$work/console.log" RGVT-DUMP-BEGIN RGVT-DUMP-END >"$dump"
+	log "wrote $(grep -c '^@@FILE' "$dump") files to $dump"
+fi
 
 status=0
 if splats=$(scan_splats "$work/console.log"); then :; else
@@ -59,4 +129,8 @@ if ((qrc != 0)); then
 	log "the demo failed (guest status $qrc; log: $work/console.log)"
 	status=1
 fi
+if ((host)); then
+	host_models || status=1
+fi
+log "demo took $((SECONDS - start)) s"
 exit "$status"

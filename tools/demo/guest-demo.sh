@@ -1,132 +1,160 @@
 #!/bin/sh
 # shellcheck disable=SC2317 # the steps are called through $step
-# Guest side of tools/demo.sh: load rgvt, create vGPUs of different types,
-# show what the module reports, remove them and unload.
+# Guest side of tools/demo.sh (busybox ash): what rgvt does, step by step,
+# through rgvtctl (tools/rgvtctl) and a small VFIO "guest driver"
+# (tools/demo/gttwalk.c).
 #
 # Everything between RGVT-DEMO-BEGIN and RGVT-DEMO-END is what the host shows.
-# To extend the demo, add a step function and call it from main.
+# With DEMO_DUMP=1 in the environment, the files rgvtctl reads are dumped
+# between RGVT-DUMP-BEGIN and RGVT-DUMP-END while the workload's device is
+# open (the fixture of rgvtctl's tests).
+#
+#   sh guest-demo.sh                 the demo
+#   sh guest-demo.sh while-open ID   run by gttwalk while vGPU ID is open
 . /etc/rgvt/lib.sh
 
 PARENT=/sys/class/mdev_bus/$RGVT_PARENT
 TYPES=$PARENT/mdev_supported_types
-TUNABLES=/sys/kernel/rgvt
-DEBUGFS=/sys/kernel/debug/rgvt
 DEVICES=/sys/bus/mdev/devices
-# How many vGPUs of which type to create: "type-suffix count" pairs.
-DEMO_VGPUS=${DEMO_VGPUS:-"V5_4 2
-V5_2 1
-V5_1 1"}
-created=""
 
 title() { printf '\n== %s ==\n' "$*"; }
-# The first line of a sysfs file, or "-" if it cannot be read.
-val() { head -n1 "$1" 2>/dev/null || echo -; }
-uuid() { cat /proc/sys/kernel/random/uuid 2>/dev/null || uuid_from_urandom; }
-uuid_from_urandom() {
-	hexdump -n 16 -e '4/1 "%02x" "-" 2/1 "%02x" "-" 2/1 "%02x" "-" 2/1 "%02x" "-" 6/1 "%02x" "\n"' /dev/urandom |
-		sed 's/^\(.\{14\}\)./\14/; s/^\(.\{19\}\)./\18/'
+# Show a command, then run it.
+show() {
+	echo "\$ $*"
+	"$@"
 }
-
-step_load() {
-	title "load"
-	module_load || return 1
-	echo "parent: $PARENT -> $(readlink -f "$PARENT")"
-}
-
-step_types() {
-	title "vGPU types"
-	printf '%-12s %-10s %s\n' TYPE AVAILABLE DESCRIPTION
-	for t in "$TYPES"/*; do
-		[ -d "$t" ] || continue
-		desc=$(tr '\n' ' ' <"$t/description" 2>/dev/null)
-		printf '%-12s %-10s %s\n' "$(val "$t/name")" "$(val "$t/available_instances")" "${desc:--}"
-	done
-}
-
-step_tunables() {
-	title "tunables ($TUNABLES)"
-	[ -d "$TUNABLES" ] || { echo "(none)"; return 0; }
-	for f in "$TUNABLES"/*; do
-		printf '%-20s %s\n' "$(basename "$f")" "$(val "$f")"
-	done
-}
-
-create_one() {
-	type=$1
-	u=$(uuid)
-	if echo "$u" >"$TYPES/$type/create"; then
-		created="$created $u"
-		echo "created $u ($type)"
-	else
-		echo "create $type failed"
+# Show a command that must be refused; fail the step if it is not.
+refused() {
+	echo "\$ $*"
+	if "$@"; then
+		echo "demo: '$*' should have been refused"
 		return 1
 	fi
 }
-
-# The mdev devices that exist, one UUID per line.
-mdevs() {
+available() { cat "$TYPES/rgvt-$1/available_instances"; }
+# The UUID of the vGPU with id $1.
+uuid_of() {
 	for d in "$DEVICES"/*; do
-		[ -e "$d" ] && basename "$d"
+		[ "$(cat "$d/rgvt/vgpu_id" 2>/dev/null)" = "$1" ] && basename "$d" && return 0
 	done
+	return 1
+}
+# The id of the first vGPU of type $1.
+id_of_type() {
+	for d in "$DEVICES"/*; do
+		[ "$(basename "$(readlink "$d/mdev_type")")" = "rgvt-$1" ] && cat "$d/rgvt/vgpu_id" && return 0
+	done
+	return 1
+}
+# The id printed by "rgvtctl create" ("created vGPU <id> ...").
+created_id() { sed -n 's/^created vGPU \([0-9]*\) .*/\1/p'; }
+
+step_load() {
+	title "1. load rgvt: one simulated GPU (4 GB of GM: 256 MB aperture, 64 MB for the host; 60 high-GM slots of 64 MB)"
+	module_load || return 1
+	show rgvtctl types
 }
 
-step_create() {
-	title "create vGPUs"
-	while read -r suffix count; do
-		type=
-		for t in "$TYPES"/*"$suffix"; do
-			[ -d "$t" ] && type=$(basename "$t") && break
-		done
-		[ -n "$type" ] || { echo "no type *$suffix"; continue; }
-		i=0
-		while [ "$i" -lt "$count" ]; do
-			create_one "$type" || break
-			i=$((i + 1))
-		done
-	done <<-EOF
-		$DEMO_VGPUS
-	EOF
+step_partitioned() {
+	title "2. GVT-g's way: each vGPU gets its own piece of the GGTT"
+	show rgvtctl create V5_4 || return 1
+	show rgvtctl create V5_8 || return 1
+	refused rgvtctl create V5_8 || return 1
+	echo "(two vGPUs and the 192 MB of guest aperture are gone: GVT-g's \"No space left on device\")"
 }
 
-step_list() {
-	title "vGPUs (sysfs)"
-	printf '%-38s %-8s %-12s %s\n' UUID VGPU_ID TYPE IOMMU_GROUP
-	for u in $(mdevs); do
-		d=$DEVICES/$u
-		printf '%-38s %-8s %-12s %s\n' "$u" "$(val "$d/rgvt/vgpu_id")" \
-			"$(basename "$(readlink "$d/mdev_type")")" "$(basename "$(readlink "$d/iommu_group")")"
+step_shared() {
+	title "3. gScale: S_32 vGPUs share 64 MB slots of high GM"
+	v54=$(id_of_type V5_4) || return 1
+	show rgvtctl remove "$v54" || return 1
+	n=0 ids=""
+	while [ "$(available S_32)" -gt 0 ]; do
+		out=$(rgvtctl create S_32) || { echo "$out"; return 1; }
+		ids="$ids $(echo "$out" | created_id)"
+		n=$((n + 1))
+		[ "$n" -le 2 ] && echo "\$ rgvtctl create S_32" && echo "$out"
 	done
-	title "vGPUs (debugfs $DEBUGFS/vgpus)"
-	cat "$DEBUGFS/vgpus" 2>/dev/null || echo "(none)"
-	title "available instances after creating"
-	for t in "$TYPES"/*; do
-		printf '%-12s %s\n' "$(val "$t/name")" "$(val "$t/available_instances")"
-	done
+	echo "... created $n S_32 vGPUs in all (ids$ids), until available_instances reached 0"
+	refused rgvtctl create S_32 || return 1
+	show rgvtctl list || return 1
+	show rgvtctl slots || return 1
+}
+
+step_workload() {
+	id=$(id_of_type V5_8) || return 1
+	uuid=$(uuid_of "$id") || return 1
+	title "4. a guest driver on vGPU $id: GGTT entries through BAR0, data through the aperture (gttwalk)"
+	echo "\$ gttwalk $uuid -- rgvtctl stats $id"
+	gttwalk "$uuid" -- sh /etc/rgvt/job.sh while-open "$id" || return 1
+	echo "(gttwalk closed the device: every pin is dropped, the entries went back to scratch)"
+	echo "\$ rgvtctl stats $id | grep -E 'pins|resets'"
+	rgvtctl stats "$id" | grep -E 'pins|resets'
+}
+
+# Run by gttwalk while the device is open.
+while_open() {
+	rgvtctl stats "$1"
+	[ "${DEMO_DUMP:-0}" = 1 ] && dump
+	return 0
+}
+
+step_tunables() {
+	title "5. tunables (/sys/kernel/rgvt): the kernel validates every write"
+	show rgvtctl get || return 1
+	show rgvtctl set policy dynamic || return 1
+	show rgvtctl set relax_threshold 2 || return 1
+	show rgvtctl set balloon_t1 0.3 || return 1
+	show rgvtctl set balloon_t2 0.8 || return 1
+	refused rgvtctl set balloon_t1 0.9 || return 1
+	refused rgvtctl set policy fastest || return 1
+	show rgvtctl get policy || return 1
 }
 
 step_remove() {
-	title "remove vGPUs"
-	for u in $created; do
-		echo 1 >"$DEVICES/$u/remove" && echo "removed $u"
+	title "6. remove every vGPU, unload, nothing left"
+	n=0
+	for d in "$DEVICES"/*; do
+		[ -e "$d/rgvt/vgpu_id" ] || continue
+		rgvtctl remove "$(basename "$d")" >/dev/null || return 1
+		n=$((n + 1))
 	done
-	echo "left: $(mdevs | wc -l) mdev devices"
+	echo "removed $n vGPUs"
+	show rgvtctl list || return 1
+	module_unload || return 1
+	left=0
+	for p in /sys/kernel/rgvt /sys/kernel/debug/rgvt /sys/class/rgvt "$PARENT" "$DEVICES"/*; do
+		[ -e "$p" ] && echo "LEFT BEHIND: $p" && left=1
+	done
+	[ "$left" = 0 ] || return 1
+	echo "no /sys/kernel/rgvt, no debugfs, no parent device, no mdev devices"
+	refused rgvtctl types
 }
 
-step_unload() {
-	title "unload"
-	module_unload || return 1
-	for p in /sys/kernel/rgvt /sys/kernel/debug/rgvt /sys/class/rgvt; do
-		[ -e "$p" ] && echo "LEFT BEHIND: $p"
+# The files rgvtctl reads, as "@@FILE path" + contents and "@@LINK path target".
+dump() {
+	echo "RGVT-DUMP-BEGIN"
+	for f in "$TYPES"/*/name "$TYPES"/*/description "$TYPES"/*/available_instances \
+		"$DEVICES"/*/rgvt/* /sys/kernel/rgvt/* /sys/kernel/debug/rgvt/vgpus \
+		/sys/kernel/debug/rgvt/slots /sys/kernel/debug/rgvt/gpu /sys/kernel/debug/rgvt/vgpu*/counters; do
+		echo "@@FILE $f"
+		cat "$f"
 	done
-	echo "nothing left behind"
+	for d in "$DEVICES"/*; do
+		echo "@@LINK $d/mdev_type $(readlink "$d/mdev_type")"
+	done
+	echo "RGVT-DUMP-END"
 }
 
 main() {
-	for step in step_load step_types step_tunables step_create step_list step_remove step_unload; do
+	for step in step_load step_partitioned step_shared step_workload step_tunables step_remove; do
 		$step || { echo "demo: $step failed"; return 1; }
 	done
 }
 
+if [ "${1:-}" = while-open ]; then
+	while_open "$2"
+	exit
+fi
 echo "RGVT-DEMO-BEGIN"
 rc=0
 main || rc=1

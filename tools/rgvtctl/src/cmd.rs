@@ -1,0 +1,520 @@
+//! The subcommands. Each returns the text to print, so tests compare it.
+
+use crate::parse::{self, SlotMap};
+use crate::sys::{self, Error, Result, Sys};
+use crate::table::{self, Align, Table};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::io::Read;
+
+/// What a counter of `vgpu<N>/counters` means, and its group.
+struct Counter {
+    name: &'static str,
+    group: &'static str,
+    meaning: &'static str,
+}
+
+const fn c(name: &'static str, group: &'static str, meaning: &'static str) -> Counter {
+    Counter {
+        name,
+        group,
+        meaning,
+    }
+}
+
+/// The counters this tool knows, in the order it prints them.
+const COUNTERS: &[Counter] = &[
+    c("mmio_reads", "traps", "MMIO register reads (PV info page)"),
+    c("mmio_writes", "traps", "MMIO register writes"),
+    c("reads", "traps", "GGTT entry reads"),
+    c("writes", "traps", "GGTT entry writes"),
+    c("g2v_notify", "traps", "guest-to-host notifications"),
+    c("partial_writes", "ggtt", "4-byte writes to half an entry"),
+    c(
+        "pending_now",
+        "ggtt",
+        "entries waiting for their other half",
+    ),
+    c(
+        "pending_evicted",
+        "ggtt",
+        "half entries forgotten (too many)",
+    ),
+    c(
+        "invalid_entries",
+        "ggtt",
+        "entries on frames never mapped: scratch",
+    ),
+    c(
+        "ignored_writes",
+        "ggtt",
+        "writes outside the vGPU's GM, dropped",
+    ),
+    c("unmapped", "ggtt", "entries sent to scratch by a DMA unmap"),
+    c("pins_now", "pins", "guest pages pinned now"),
+    c("pins_total", "pins", "pins taken"),
+    c("unpins_total", "pins", "pins dropped"),
+    c(
+        "bar2_accesses",
+        "aperture",
+        "BAR2 accesses that reached a guest page",
+    ),
+    c(
+        "bar2_scratch",
+        "aperture",
+        "BAR2 accesses through scratch entries",
+    ),
+    c(
+        "bar2_out_of_range",
+        "aperture",
+        "BAR2 accesses outside low GM, refused",
+    ),
+    c("bar0_bad", "device", "BAR0 accesses refused (size, offset)"),
+    c(
+        "pvinfo_ro_dropped",
+        "device",
+        "writes to read-only PV info, dropped",
+    ),
+    c("dma_unmaps", "device", "DMA unmap notices from the VMM"),
+    c("resets", "device", "device resets (open, close, ioctl)"),
+];
+
+/// The counters that are traps: guest BAR0 accesses the host emulated.
+const TRAPS: &[&str] = &["mmio_reads", "mmio_writes", "reads", "writes"];
+
+/// Traps in a vGPU's counters (MMIO and GGTT accesses).
+fn traps(counters: &[(String, u64)]) -> u64 {
+    counters
+        .iter()
+        .filter(|(n, _)| TRAPS.contains(&n.as_str()))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn value_of(counters: &[(String, u64)], name: &str) -> Option<u64> {
+    counters.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+}
+
+fn or_dash(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// `rgvtctl types`.
+pub fn types(sys: &Sys) -> Result<String> {
+    let mut t = Table::new(&[
+        ("TYPE", Align::Left),
+        ("LOW GM", Align::Right),
+        ("HIGH GM", Align::Right),
+        ("HIGH GM SHARED", Align::Left),
+        ("FENCES", Align::Right),
+        ("RESOLUTION", Align::Left),
+        ("WEIGHT", Align::Right),
+        ("AVAILABLE", Align::Right),
+    ]);
+    for ty in sys.types()? {
+        let d = &ty.desc;
+        t.row(vec![
+            ty.name,
+            table::size(d.low_gm),
+            table::size(d.high_gm),
+            if d.shared { "yes (gScale slots)" } else { "no" }.to_string(),
+            d.fence.to_string(),
+            d.resolution.clone(),
+            d.weight.to_string(),
+            or_dash(ty.available),
+        ]);
+    }
+    Ok(t.render())
+}
+
+/// For each vGPU id, how many of its slots another vGPU holds too.
+fn shared_per_vgpu(map: &SlotMap) -> BTreeMap<u32, usize> {
+    let mut out = BTreeMap::new();
+    for s in &map.slots {
+        if s.holders.len() > 1 {
+            for h in &s.holders {
+                *out.entry(*h).or_insert(0) += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `rgvtctl list`.
+pub fn list(sys: &Sys) -> Result<String> {
+    let vgpus = sys.vgpus()?;
+    if vgpus.is_empty() {
+        return Ok("no vGPUs (create one with: rgvtctl create <type>)\n".to_string());
+    }
+    let shared = sys.slot_map().map(|m| shared_per_vgpu(&m)).ok();
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("UUID", Align::Left),
+        ("TYPE", Align::Left),
+        ("LOW GM", Align::Left),
+        ("", Align::Right),
+        ("SLOTS", Align::Left),
+        ("HIGH GM", Align::Right),
+        ("SHARED", Align::Right),
+        ("PINS", Align::Right),
+        ("TRAPS", Align::Right),
+    ]);
+    for v in &vgpus {
+        let counters = sys.counters(v.id).ok();
+        let shared = shared
+            .as_ref()
+            .map(|m| m.get(&v.id).copied().unwrap_or(0) as u64);
+        t.row(vec![
+            v.id.to_string(),
+            v.uuid.clone(),
+            v.ty.clone(),
+            table::range(v.low.0, v.low.1),
+            table::size(v.low.1),
+            parse::format_ranges(&v.slots),
+            table::size(v.high.1),
+            or_dash(shared),
+            or_dash(counters.as_ref().and_then(|c| value_of(c, "pins_now"))),
+            or_dash(counters.as_deref().map(traps)),
+        ]);
+    }
+    let mut out = t.render();
+    let low: u64 = vgpus.iter().map(|v| v.low.1).sum();
+    let _ = writeln!(
+        out,
+        "{} vGPUs, {} of low GM. SHARED: slots another vGPU holds too; PINS: guest pages\n\
+         pinned now; TRAPS: guest MMIO and GGTT accesses the host emulated",
+        vgpus.len(),
+        table::size(low)
+    );
+    Ok(out)
+}
+
+/// The slot grid: one row per vGPU, one column per slot.
+fn grid(map: &SlotMap, types: &BTreeMap<u32, String>, out: &mut String) {
+    let n = map.slots.len();
+    let mut holders: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for s in &map.slots {
+        for h in &s.holders {
+            holders.entry(*h).or_default().push(s.index);
+        }
+    }
+    let label = 12;
+    let tens: String = (0..n)
+        .map(|i| {
+            if i % 10 == 0 {
+                char::from_digit((i / 10 % 10) as u32, 10).unwrap_or(' ')
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let ones: String = (0..n)
+        .map(|i| char::from_digit((i % 10) as u32, 10).unwrap_or(' '))
+        .collect();
+    let _ = writeln!(out, "{}", format!("{:label$}{tens}", "slot").trim_end());
+    let _ = writeln!(out, "{:label$}{ones}", "");
+    for (id, held) in &holders {
+        let row: String = map
+            .slots
+            .iter()
+            .map(|s| match (held.contains(&s.index), s.owner == Some(*id)) {
+                (true, true) => '@',
+                (true, false) => '#',
+                (false, _) => '.',
+            })
+            .collect();
+        let ty = types.get(id).map_or("", String::as_str);
+        let _ = writeln!(out, "{:label$}{row}", format!("{id:>3} {ty}"));
+    }
+    let sharers: String = map
+        .slots
+        .iter()
+        .map(|s| match s.holders.len() {
+            0 => '.',
+            k if k < 10 => char::from_digit(k as u32, 10).unwrap_or('+'),
+            _ => '+',
+        })
+        .collect();
+    let _ = writeln!(out, "{:label$}{sharers}", "holders");
+}
+
+/// `rgvtctl slots`.
+pub fn slots(sys: &Sys) -> Result<String> {
+    let map = sys.slot_map()?;
+    let n = map.slots.len() as u64;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "high GM: {n} slots of {} from {:#x} = {}",
+        table::size(map.slot_size),
+        map.base,
+        table::size(n * map.slot_size)
+    );
+    let held: usize = map.slots.iter().map(|s| s.holders.len()).sum();
+    let vgpus: std::collections::BTreeSet<u32> =
+        map.slots.iter().flat_map(|s| s.holders.clone()).collect();
+    let free = map.slots.iter().filter(|s| s.holders.is_empty()).count();
+    if n > 0 {
+        let _ = writeln!(
+            out,
+            "held:    {} vGPUs hold {held} slots in all = {}, {:.1}x the high GM (partitioned: at most 1.0x)",
+            vgpus.len(),
+            table::size(held as u64 * map.slot_size),
+            held as f64 / n as f64
+        );
+    }
+    let _ = writeln!(
+        out,
+        "shared:  {} slots held by 2 vGPUs or more; {free} free",
+        map.shared
+    );
+    let mut owners: BTreeMap<u32, u32> = BTreeMap::new();
+    for s in &map.slots {
+        if let Some(o) = s.owner {
+            *owners.entry(o).or_insert(0) += 1;
+        }
+    }
+    let owned: Vec<String> = owners
+        .iter()
+        .map(|(id, k)| format!("vGPU {id} in {k}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "physical GGTT: {}; {}",
+        map.running.map_or_else(
+            || "no vGPU running".to_string(),
+            |r| format!("vGPU {r} running")
+        ),
+        if owned.is_empty() {
+            "no slot holds a vGPU's entries yet".to_string()
+        } else {
+            format!("entries of {}", owned.join(", "))
+        }
+    );
+    out.push('\n');
+    let types: BTreeMap<u32, String> = sys
+        .vgpus()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| (v.id, v.ty))
+        .collect();
+    grid(&map, &types, &mut out);
+    out.push_str(
+        "(# the vGPU holds the slot, @ and the physical GGTT has its entries there;\n\
+         holders: how many vGPUs hold each slot)\n",
+    );
+    Ok(out)
+}
+
+/// `rgvtctl stats <id|uuid>`.
+pub fn stats(sys: &Sys, key: &str) -> Result<String> {
+    let v = sys.find_vgpu(key)?;
+    let counters = sys.counters(v.id)?;
+    let mut out = format!(
+        "vGPU {} ({}, {}): {} traps\n",
+        v.id,
+        v.ty,
+        v.uuid,
+        traps(&counters)
+    );
+    let mut t = Table::new(&[
+        ("GROUP", Align::Left),
+        ("COUNTER", Align::Left),
+        ("VALUE", Align::Right),
+        ("MEANING", Align::Left),
+    ]);
+    let mut last_group = "";
+    for k in COUNTERS {
+        let Some(value) = value_of(&counters, k.name) else {
+            continue;
+        };
+        let group = if k.group == last_group { "" } else { k.group };
+        last_group = k.group;
+        t.row(vec![
+            group.to_string(),
+            k.name.to_string(),
+            value.to_string(),
+            k.meaning.to_string(),
+        ]);
+    }
+    let mut first = true;
+    for (name, value) in &counters {
+        if COUNTERS.iter().any(|k| k.name == name) {
+            continue;
+        }
+        let group = if first { "other" } else { "" };
+        first = false;
+        t.row(vec![
+            group.into(),
+            name.clone(),
+            value.to_string(),
+            String::new(),
+        ]);
+    }
+    out.push_str(&t.render());
+    Ok(out)
+}
+
+/// What each tunable means (from `Documentation/ABI/testing/sysfs-kernel-rgvt`).
+const TUNABLES: &[(&str, &str)] = &[
+    ("max_vgpus", "most vGPUs alive at once (1..64)"),
+    (
+        "policy",
+        "shadow policy: strict|full|static|dynamic|segmented",
+    ),
+    (
+        "relax_threshold",
+        "trapped writes in the window that relax a page (1..512)",
+    ),
+    ("relax_window_ns", "window of relax_threshold in ns"),
+    ("static_pages", "pages the static policy relaxes"),
+    ("pool_pages", "most pages relaxed at once per vGPU"),
+    ("max_shadow_pages", "most shadow page-table pages per vGPU"),
+    ("balloon", "runtime ballooning on (1) or off (0)"),
+    ("balloon_period_ms", "how often the balloon policy runs"),
+    ("balloon_t1", "below T1 every expansion is approved (0..T2)"),
+    ("balloon_t2", "at T2 or above vGPUs shrink (T1..2.0)"),
+    (
+        "balloon_w_max",
+        "steal-time share that counts as full contention",
+    ),
+    (
+        "balloon_c_max",
+        "GTT-copy CPU share that counts as full overhead",
+    ),
+    (
+        "balloon_shrink_slots",
+        "slots taken per period when Phi >= T2",
+    ),
+    (
+        "balloon_shrink_timeout",
+        "periods a shrink waits for the guest",
+    ),
+    (
+        "slots_scattered",
+        "vGPUs may hold non-contiguous slots (0/1)",
+    ),
+];
+
+/// `rgvtctl get [tunable]`.
+pub fn get(sys: &Sys, name: Option<&str>) -> Result<String> {
+    if let Some(name) = name {
+        return Ok(format!("{}\n", sys.tunable(name)?));
+    }
+    let mut t = Table::new(&[
+        ("TUNABLE", Align::Left),
+        ("VALUE", Align::Left),
+        ("MEANING", Align::Left),
+    ]);
+    for n in sys.tunable_names()? {
+        let value = sys.tunable(&n).unwrap_or_else(|e| format!("({})", e.why));
+        let meaning = TUNABLES
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map_or("", |(_, m)| m);
+        t.row(vec![n, value, meaning.to_string()]);
+    }
+    Ok(t.render())
+}
+
+/// `rgvtctl set <tunable> <value>`: the kernel validates; its error is shown.
+pub fn set(sys: &Sys, name: &str, value: &str) -> Result<String> {
+    let old = sys.tunable(name)?;
+    let what = format!("set {name} {value}");
+    if let Err(mut e) = sys::write(&sys.tunables_dir().join(name), value, &what) {
+        let now = sys.tunable(name).unwrap_or_else(|_| "?".to_string());
+        e.why = format!("{} ({name} stays {now})", e.why);
+        return Err(e);
+    }
+    let new = sys.tunable(name)?;
+    Ok(format!("{name}: {old} -> {new}\n"))
+}
+
+/// Whether `s` is a UUID in its 36-character text form.
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, ch)| match i {
+            8 | 13 | 18 | 23 => ch == '-',
+            _ => ch.is_ascii_hexdigit(),
+        })
+}
+
+/// A random (version 4) UUID from 16 bytes.
+pub fn uuid_from(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex[0..4].concat(),
+        hex[4..6].concat(),
+        hex[6..8].concat(),
+        hex[8..10].concat(),
+        hex[10..16].concat()
+    )
+}
+
+/// A random UUID from `/dev/urandom`.
+fn new_uuid() -> Result<String> {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .map_err(|e| Error::io("/dev/urandom", &e))?;
+    Ok(uuid_from(b))
+}
+
+/// `rgvtctl create <type> [uuid]`.
+pub fn create(sys: &Sys, ty: &str, uuid: Option<&str>) -> Result<String> {
+    let t = sys.find_type(ty)?;
+    let uuid = match uuid {
+        Some(u) if is_uuid(u) => u.to_ascii_lowercase(),
+        Some(u) => return Err(Error::msg(format!("uuid {u}"), "not a UUID")),
+        None => new_uuid()?,
+    };
+    let what = format!("create {}", t.name);
+    if let Err(mut e) = sys::write(&sys.types_dir().join(&t.dir).join("create"), &uuid, &what) {
+        if let Some(n) = sys.find_type(ty).ok().and_then(|t| t.available) {
+            e.why = format!("{} (available: {n})", e.why);
+        }
+        return Err(e);
+    }
+    Ok(match sys.find_vgpu(&uuid) {
+        Ok(v) => format!(
+            "created vGPU {} {} ({}, low GM {}, slots {})\n",
+            v.id,
+            uuid,
+            t.name,
+            table::size(v.low.1),
+            parse::format_ranges(&v.slots)
+        ),
+        Err(_) => format!("created {uuid} ({})\n", t.name),
+    })
+}
+
+/// `rgvtctl remove <uuid|id>`.
+pub fn remove(sys: &Sys, key: &str) -> Result<String> {
+    let v = sys.find_vgpu(key)?;
+    let what = format!("remove {}", v.uuid);
+    sys::write(&sys.devices_dir().join(&v.uuid).join("remove"), "1", &what)?;
+    Ok(format!("removed vGPU {} {} ({})\n", v.id, v.uuid, v.ty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids() {
+        let u = uuid_from([0xff; 16]);
+        assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert!(is_uuid(&u));
+        assert!(!is_uuid("ffffffff-ffff-4fff-bfff-fffffffffff"));
+        assert!(!is_uuid("ffffffffxffff-4fff-bfff-ffffffffffff"));
+    }
+
+    #[test]
+    fn traps_sum_mmio_and_ggtt_accesses() {
+        let c = parse::counters("mmio_reads 2\nreads 3\nwrites 4\npins_now 9\n");
+        assert_eq!(traps(&c), 9);
+    }
+}
