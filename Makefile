@@ -12,7 +12,8 @@ KDIR ?= $(shell $(CURDIR)/tools/kernel.sh)
 RUSTC ?= /usr/bin/rustc
 RUSTDOC ?= /usr/bin/rustdoc
 CLIPPY_DRIVER ?= /usr/bin/clippy-driver
-BINDGEN ?= $(or $(wildcard $(HOME)/.cache/rgvt/bindgen/bin/bindgen),bindgen)
+RGVT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rgvt
+BINDGEN ?= $(or $(wildcard $(RGVT_CACHE)/bindgen/bin/bindgen),bindgen)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$(RUSTC) HOSTRUSTC=$(RUSTC) \
 	RUSTDOC=$(RUSTDOC) BINDGEN=$(BINDGEN)
 
