@@ -171,9 +171,7 @@ int main(int argc, char **argv)
 	printf("rgvt trap cost: %zu operations each, one %s vGPU, QEMU accel %s\n",
 	       b.n, TYPE, accel);
 	if (strcmp(accel, "kvm"))
-		printf("NOTE: QEMU TCG emulates every guest instruction: these numbers are "
-		       "inflated many times over native (and KVM); compare them with each other, "
-		       "not with hardware.\n");
+		printf("NOTE: QEMU TCG emulates every guest instruction: these numbers are inflated many times over native (and KVM); compare them with each other, not with hardware.\n");
 	printf("%-12s %8s %10s %10s %10s\n", "op", "n", "median_ns", "p90_ns", "mean_ns");
 	if (run(&b, CLOCK_ONLY, "clock_pair", "two clock_gettime calls, no access (timer overhead)") ||
 	    run(&b, GGTT_WRITE, "ggtt_write", "pwrite 8 B, BAR0 GGTT entry (pin new frame, unpin old)") ||
