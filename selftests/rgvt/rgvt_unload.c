@@ -7,6 +7,8 @@
  * Each test inserts the module again ($RGVT_KO) so the tests that run after
  * this program find it loaded. Run it last.
  */
+#include <sys/mman.h>
+
 #include "rgvt_util.h"
 #include "kselftest_harness.h"
 
@@ -14,6 +16,7 @@ FIXTURE(unload) {
 	char type[RGVT_NAME_LEN];
 	struct rgvt_created created;
 	struct rgvt_vfio vfio;
+	char path[PATH_MAX];
 };
 
 FIXTURE_SETUP(unload)
@@ -78,6 +81,49 @@ TEST_F_TIMEOUT(unload, with_vgpu_tears_it_down, 120)
 	EXPECT_FALSE(rgvt_mdev_exists(uuid));
 	expect_nothing_left(_metadata);
 	expect_loaded_again(_metadata);
+}
+
+/*
+ * Several vGPUs of different types, one of which a VMM used (entries pinned
+ * guest pages, then it closed the device): rmmod removes them all.
+ */
+TEST_F_TIMEOUT(unload, with_several_vgpus_tears_them_down, 120)
+{
+	static const char * const types[] = { "rgvt-V5_8", "rgvt-S_32", "rgvt-S_16" };
+	char uuid[ARRAY_SIZE(types)][RGVT_UUID_LEN + 1];
+	unsigned long long low_base;
+	unsigned int i;
+	void *mem;
+	__u64 pte;
+	int ret;
+
+	if (!rgvt_is_rgvt())
+		SKIP(return, "%s is not rgvt", rgvt_module());
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		ASSERT_EQ(0, rgvt_create(&self->created, types[i], uuid[i])) TH_LOG("type %u", i);
+
+	/* A VMM maps guest memory and points a GGTT entry at it. */
+	ret = rgvt_vfio_open(uuid[0], &self->vfio);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->vfio.failed, strerror(-ret));
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0x5a, 4096);
+	ASSERT_EQ(0, rgvt_dma_map(&self->vfio, mem, 0x100000, 4096));
+	ASSERT_EQ(0, rgvt_read_u64(rgvt_mdev_path(self->path, uuid[0], "rgvt/low_gm_base"),
+				   &low_base));
+	pte = 0x100000 | 1;
+	ASSERT_EQ(8, rgvt_region_write(self->vfio.device, VFIO_PCI_BAR0_REGION_INDEX,
+				       (8 << 20) + low_base / 4096 * 8, &pte, 8));
+	rgvt_vfio_close(&self->vfio);
+	munmap(mem, 4096);
+
+	EXPECT_EQ(0, rgvt_module_unload());
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		EXPECT_FALSE(rgvt_mdev_exists(uuid[i]));
+	expect_nothing_left(_metadata);
+	expect_loaded_again(_metadata);
+	/* A fresh module: no vGPU, every tunable at its default. */
+	EXPECT_EQ(0, rgvt_mdev_count());
 }
 
 TEST_F_TIMEOUT(unload, refused_while_vfio_device_open, 120)

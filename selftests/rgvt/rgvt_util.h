@@ -410,6 +410,99 @@ fail:
 	return ret;
 }
 
+/* Guest memory: what a VMM maps with VFIO_IOMMU_MAP_DMA (IOVA = guest physical). */
+static inline int rgvt_dma_map(const struct rgvt_vfio *v, void *vaddr, __u64 iova, __u64 size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (__u64)(unsigned long)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(v->container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+static inline int rgvt_dma_unmap(const struct rgvt_vfio *v, __u64 iova, __u64 size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &unmap) ? -errno : 0;
+}
+
+/*
+ * pread/pwrite of len bytes at offset off of VFIO region index (vfio-pci's
+ * layout: index << 40). Returns the byte count or -errno.
+ */
+static inline ssize_t rgvt_region_read(int device, unsigned int index, __u64 off,
+				       void *buf, size_t len)
+{
+	ssize_t n = pread(device, buf, len, (off_t)(((__u64)index << 40) + off));
+
+	return n < 0 ? -errno : n;
+}
+
+static inline ssize_t rgvt_region_write(int device, unsigned int index, __u64 off,
+					const void *buf, size_t len)
+{
+	ssize_t n = pwrite(device, buf, len, (off_t)(((__u64)index << 40) + off));
+
+	return n < 0 ? -errno : n;
+}
+
+/* rgvt's per-vGPU files ------------------------------------------------- */
+
+/* Read a file that holds one integer in any base strtoull accepts (0x...). */
+static inline int rgvt_read_u64(const char *path, unsigned long long *val)
+{
+	char buf[64], *end;
+	int ret;
+
+	ret = rgvt_read(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	errno = 0;
+	*val = strtoull(buf, &end, 0);
+	if (errno || end == buf || *end)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Attribute attr of the vGPU's rgvt/ group (vgpu_id, low_gm_base, ...). */
+static inline int rgvt_vgpu_attr(const char *uuid, const char *attr, unsigned long long *val)
+{
+	char path[PATH_MAX];
+
+	return rgvt_read_u64(rgvt_path(path, MDEV_DEVICES "/%s/rgvt/%s", uuid, attr), val);
+}
+
+/*
+ * Counter name of /sys/kernel/debug/rgvt/vgpu<id>/counters (lines "name
+ * value"). Returns 0, -ENOENT when the file has no such line, or -errno.
+ */
+static inline int rgvt_counter(long id, const char *name, unsigned long long *val)
+{
+	char path[PATH_MAX], buf[4096], *line, *save = NULL;
+	size_t len = strlen(name);
+	int ret;
+
+	ret = rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/counters", id), buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, name, len) || line[len] != ' ')
+			continue;
+		*val = strtoull(line + len + 1, NULL, 10);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* Modules --------------------------------------------------------------- */
 
 static inline bool rgvt_module_loaded(void)
