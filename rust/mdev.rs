@@ -64,34 +64,50 @@ unsafe extern "C" fn probe(mdev: *mut bindings::mdev_device) -> c_int {
         // name is a NUL-terminated string that lives as long as `dev`.
         let uuid = unsafe { CStr::from_char_ptr((*dev).kobj.name) };
 
-        let mut vgpus = state.vgpus.lock();
-        if vgpus.available(ty) == 0 {
-            return Err(ENOSPC);
-        }
-        vgpus.reserve()?;
-        let gm_id = ty.create(&mut vgpus.gm).map_err(state::gm_errno)?;
-        vgpus.balloon.reset(gm_id);
         let gpu = &state.gpu;
-        let r = Vgpu::new(
-            &vgpus.gm,
-            gm_id,
-            uuid,
-            ty,
-            gpu.aperture_size(),
-            gpu.scratch_mfn(),
-        )
-        .and_then(|init| Arc::pin_init(init, GFP_KERNEL))
-        .and_then(|vgpu| {
-            let reg = vfio::Registration::new(dev, vgpu.clone())?;
+        let (vgpu, gm_id) = {
+            let mut vgpus = state.vgpus.lock();
+            if vgpus.available(ty) == 0 {
+                return Err(ENOSPC);
+            }
+            let gm_id = ty.create(&mut vgpus.gm).map_err(state::gm_errno)?;
+            vgpus.balloon.reset(gm_id);
+            let init = Vgpu::new(
+                &vgpus.gm,
+                gm_id,
+                uuid,
+                ty,
+                gpu.aperture_size(),
+                gpu.scratch_mfn(),
+            );
+            match init
+                .and_then(|init| Arc::pin_init(init, GFP_KERNEL))
+                .and_then(|vgpu| vgpus.reserve().map(|()| vgpu))
+            {
+                Ok(vgpu) => (vgpu, gm_id),
+                Err(e) => {
+                    vgpus.destroy(gpu, gm_id);
+                    return Err(e);
+                }
+            }
+        };
+        // Not under the parent lock: VFIO calls `open_device`, which takes
+        // it, with VFIO's own device-set lock held.
+        let r = vfio::Registration::new(dev, vgpu.clone()).and_then(|reg| {
             // SAFETY: the directory goes into the same entry as `vgpu`,
             // which drops it first.
-            let dir = unsafe { inspect::vgpu_dir(&state.debugfs, &vgpu) }?;
-            vgpus.insert(mdev as usize, vgpu, reg, dir)
+            let dir = unsafe { inspect::vgpu_dir(&state.debugfs, &vgpu) };
+            Ok((reg, dir?))
         });
-        if r.is_err() {
-            vgpus.destroy(gpu, gm_id);
+        let mut vgpus = state.vgpus.lock();
+        match r {
+            Ok((reg, dir)) => vgpus.insert(mdev as usize, vgpu, reg, dir).map(|()| 0),
+            Err(e) => {
+                vgpus.unreserve();
+                vgpus.destroy(gpu, gm_id);
+                Err(e)
+            }
         }
-        r.map(|()| 0)
     })
 }
 

@@ -56,6 +56,8 @@ pub(crate) struct Entry {
 /// The parent's graphics memory and vGPUs, under [`State::vgpus`].
 pub(crate) struct Vgpus {
     entries: KVec<Entry>,
+    /// vGPUs being created: counted against `max`, with room in `entries`.
+    reserved: usize,
     max: usize,
     /// Slots, private GTTs and the physical slot owners.
     pub(crate) gm: Gm<Kernel>,
@@ -68,7 +70,7 @@ pub(crate) struct Vgpus {
 impl Vgpus {
     /// How many more vGPUs of `ty` may be created now.
     pub(crate) fn available(&self, ty: &VgpuType) -> usize {
-        let room = self.max.saturating_sub(self.entries.len());
+        let room = self.max.saturating_sub(self.entries.len() + self.reserved);
         room.min(ty.available(&self.gm) as usize)
     }
 
@@ -79,23 +81,31 @@ impl Vgpus {
 
     /// Sets the limit; it may not drop below the vGPUs that already exist.
     pub(crate) fn set_max(&mut self, max: usize) -> Result {
-        if !(1..=MAX_VGPUS_LIMIT).contains(&max) || max < self.entries.len() {
+        if !(1..=MAX_VGPUS_LIMIT).contains(&max) || max < self.entries.len() + self.reserved {
             return Err(EINVAL);
         }
         self.max = max;
         Ok(())
     }
 
-    /// Makes room for one more vGPU, so that [`Vgpus::insert`] cannot fail.
+    /// Counts one more vGPU being created and makes room for it, so that
+    /// [`Vgpus::insert`] cannot fail; [`Vgpus::insert`] or
+    /// [`Vgpus::unreserve`] ends the reservation.
     pub(crate) fn reserve(&mut self) -> Result {
-        if self.entries.len() >= self.max {
+        if self.entries.len() + self.reserved >= self.max {
             return Err(ENOSPC);
         }
-        self.entries.reserve(1, GFP_KERNEL)?;
+        self.entries.reserve(self.reserved + 1, GFP_KERNEL)?;
+        self.reserved += 1;
         Ok(())
     }
 
-    /// Adds a vGPU after [`Vgpus::reserve`].
+    /// Ends a reservation whose vGPU was not created.
+    pub(crate) fn unreserve(&mut self) {
+        self.reserved = self.reserved.saturating_sub(1);
+    }
+
+    /// Adds a vGPU reserved with [`Vgpus::reserve`].
     pub(crate) fn insert(
         &mut self,
         mdev: usize,
@@ -103,12 +113,14 @@ impl Vgpus {
         vfio: vfio::Registration,
         debugfs: debugfs::Dir,
     ) -> Result {
+        self.unreserve();
         let e = Entry {
             _debugfs: debugfs,
             _vfio: vfio,
             vgpu,
             mdev,
         };
+        // Room was made by `reserve`: this does not allocate.
         self.entries.push(e, GFP_KERNEL)?;
         Ok(())
     }
@@ -239,6 +251,7 @@ impl Published {
         .map_err(gm_errno)?;
         let vgpus = Vgpus {
             entries: KVec::new(),
+            reserved: 0,
             max: MAX_VGPUS_DEFAULT,
             gm: Gm::new(layout, true).map_err(gm_errno)?,
             balloon: Balloon::new(balloon::params::Params::default()).map_err(gm_errno)?,
