@@ -60,3 +60,36 @@ void rgvt_pfn_write(unsigned long pfn, size_t offset, const void *buf, size_t le
 	memcpy(va + offset, buf, len);
 	kunmap_local(va);
 }
+
+/*
+ * The size the C compiler gives each structure that Rust embeds or
+ * allocates by the bindings' layout; see rust/layout.rs.
+ */
+size_t rgvt_c_sizeof(enum rgvt_c_struct what)
+{
+	switch (what) {
+	case RGVT_VFIO_DEVICE:
+		return sizeof(struct vfio_device);
+	case RGVT_VFIO_DEVICE_OPS:
+		return sizeof(struct vfio_device_ops);
+	case RGVT_MDEV_DEVICE:
+		return sizeof(struct mdev_device);
+	case RGVT_MDEV_TYPE:
+		return sizeof(struct mdev_type);
+	case RGVT_MDEV_PARENT:
+		return sizeof(struct mdev_parent);
+	case RGVT_MDEV_DRIVER:
+		return sizeof(struct mdev_driver);
+	case RGVT_FILE_OPERATIONS:
+		return sizeof(struct file_operations);
+	case RGVT_KOBJ_ATTRIBUTE:
+		return sizeof(struct kobj_attribute);
+	case RGVT_DEVICE_ATTRIBUTE:
+		return sizeof(struct device_attribute);
+	case RGVT_ATTRIBUTE_GROUP:
+		return sizeof(struct attribute_group);
+	case RGVT_DEVICE:
+		return sizeof(struct device);
+	}
+	return 0;
+}

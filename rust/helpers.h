@@ -8,9 +8,26 @@
 
 #include <linux/device.h>
 #include <linux/highmem.h>
+#include <linux/mdev.h>
 #include <linux/vfio.h>
 
 void rgvt_vfio_put_device(struct vfio_device *vdev);
+enum rgvt_c_struct {
+	RGVT_VFIO_DEVICE,
+	RGVT_VFIO_DEVICE_OPS,
+	RGVT_MDEV_DEVICE,
+	RGVT_MDEV_TYPE,
+	RGVT_MDEV_PARENT,
+	RGVT_MDEV_DRIVER,
+	RGVT_FILE_OPERATIONS,
+	RGVT_KOBJ_ATTRIBUTE,
+	RGVT_DEVICE_ATTRIBUTE,
+	RGVT_ATTRIBUTE_GROUP,
+	RGVT_DEVICE,
+};
+
+/* sizeof(what) as the C compiler lays it out. */
+size_t rgvt_c_sizeof(enum rgvt_c_struct what);
 const char *rgvt_param_backend(void);
 unsigned int rgvt_param_sim_gm_mb(void);
 unsigned int rgvt_param_sim_aperture_mb(void);

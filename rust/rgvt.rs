@@ -51,6 +51,7 @@ mod c_static;
 mod debugfs;
 mod inspect;
 mod kstorage;
+mod layout;
 mod mdev;
 mod state;
 mod sysfs;
@@ -79,6 +80,7 @@ struct Rgvt {
 
 impl kernel::Module for Rgvt {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        layout::check()?;
         let kind = backend::Kind::from_param()?;
         let state = state::Published::new()?;
         #[cfg(CONFIG_DRM_I915_GVT)]

@@ -3,6 +3,7 @@
  * The C APIs rgvt needs beyond 6.12's `kernel::bindings`. bindgen turns the
  * items named in `items` into rust/bindings/generated.rs.
  */
+#include <linux/cdev.h>
 #include <linux/debugfs.h>
 #include <linux/iommu.h>
 #include <linux/mdev.h>
