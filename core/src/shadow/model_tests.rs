@@ -306,3 +306,33 @@ policy_test!(model_full, Policy::Full);
 policy_test!(model_static, Policy::Static);
 policy_test!(model_dynamic, Policy::Dynamic);
 policy_test!(model_segmented, Policy::Segmented);
+
+/// A case the property test once found: guest page 9 is shadowed as PDP
+/// (root 0's PML4[2]), PD (page 2's PDP[0]) and PT (page 2's PD[0]). The trapped
+/// write to its entry 2 first rebuilds the PDP entry, which frees 2-as-PD and
+/// with it 9-as-PT; the PD entry then creates 5-as-PT, which reused the freed
+/// id, and the write was applied to it as if it were page 9.
+#[test]
+fn regression_page_at_three_levels() {
+    let ops = std::vec![
+        Op::Write {
+            page: 0,
+            index: 2,
+            value: 0x9003,
+            style: 0,
+        },
+        Op::Write {
+            page: 2,
+            index: 0,
+            value: 0x9003,
+            style: 5,
+        },
+        Op::Write {
+            page: 9,
+            index: 2,
+            value: 0x5003,
+            style: 5,
+        },
+    ];
+    run(Policy::Segmented, std::vec![(0, 0, 0)], ops).unwrap();
+}

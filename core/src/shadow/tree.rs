@@ -76,6 +76,16 @@ impl<A: Alloc> Tables<A> {
             .any(|&id| self.spt(id).is_some_and(|s| !s.relaxed))
     }
 
+    /// Whether `id` still names the strict shadow page of `gfn` as `kind`.
+    ///
+    /// Rebuilding one entry can free other shadow pages (the last reference to
+    /// a child goes) and create new ones that reuse the freed ids, so an id
+    /// taken before such a rebuild must be checked again before each use.
+    pub(super) fn is_strict_page(&self, id: u32, gfn: u64, kind: Kind) -> bool {
+        self.spt(id)
+            .is_some_and(|s| s.gfn == gfn && s.kind == kind && !s.relaxed)
+    }
+
     fn lookup(&self, gfn: u64, kind: Kind) -> Option<u32> {
         let k = key(gfn, kind);
         let pos = self.index.binary_search_by(|(x, _)| x.cmp(&k)).ok()?;

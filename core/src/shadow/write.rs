@@ -1,5 +1,6 @@
 //! Strict mode: emulation of a trapped guest write to a write-protected page-table page.
 
+use super::spt::Kind;
 use super::{Error, Host, Tables};
 use crate::pte::{Level, ENTRY_SIZE, PAGE_SIZE};
 use crate::storage::Alloc;
@@ -22,26 +23,30 @@ impl<A: Alloc> Tables<A> {
         data: &[u8],
         now: u64,
     ) -> Result<(), Error> {
+        // The strict pages of `gfn`, by id and kind: emulating the write on one
+        // of them can free another (and reuse its id), so each is checked with
+        // `is_strict_page` before every use.
         let (ids, n) = self.ids_of(gfn);
-        let mut strict = [0u32; super::tree::KINDS];
+        let mut strict = [(0u32, Kind::Pt); super::tree::KINDS];
         let mut m = 0;
         for &id in ids.iter().take(n) {
-            if self.spt(id).is_some_and(|s| !s.relaxed) {
-                if let Some(slot) = strict.get_mut(m) {
-                    *slot = id;
-                    m += 1;
-                }
+            let Some(kind) = self.spt(id).filter(|s| !s.relaxed).map(|s| s.kind) else {
+                continue;
+            };
+            if let Some(slot) = strict.get_mut(m) {
+                *slot = (id, kind);
+                m += 1;
             }
         }
-        let Some(&first) = strict.get(..m).and_then(|s| s.first()) else {
+        let Some(&(_, first)) = strict.get(..m).and_then(|s| s.first()) else {
             self.counters.traps_spurious += 1;
             return Ok(());
         };
-        match self.spt(first).map(|s| s.kind.level()) {
-            Some(Level::Pml4) => self.counters.traps_pml4 += 1,
-            Some(Level::Pdp) => self.counters.traps_pdp += 1,
-            Some(Level::Pd) => self.counters.traps_pd += 1,
-            _ => self.counters.traps_pt += 1,
+        match first.level() {
+            Level::Pml4 => self.counters.traps_pml4 += 1,
+            Level::Pdp => self.counters.traps_pdp += 1,
+            Level::Pd => self.counters.traps_pd += 1,
+            Level::Pt => self.counters.traps_pt += 1,
         }
         self.error = None;
         let len = data.len();
@@ -65,7 +70,11 @@ impl<A: Alloc> Tables<A> {
         if value.is_none() {
             self.counters.partial_writes += 1;
         }
-        for &id in strict {
+        for &(id, kind) in strict {
+            if !self.is_strict_page(id, gfn, kind) {
+                // Freed by an earlier page's update; a page made since read the new value.
+                continue;
+            }
             let Some(s) = self.spt_mut(id) else {
                 continue;
             };
@@ -96,14 +105,23 @@ impl<A: Alloc> Tables<A> {
             }
         }
         self.counters.emulated_writes += 1;
-        for &id in strict {
-            self.count_write(host, id, now);
+        for &(id, kind) in strict {
+            if self.is_strict_page(id, gfn, kind) {
+                self.count_write(host, id, now);
+            }
         }
         self.take_error()
     }
 
     /// Rebuilds the entries a refused write touched from guest memory.
-    fn resync<H: Host>(&mut self, host: &mut H, gfn: u64, ids: &[u32], offset: usize, len: usize) {
+    fn resync<H: Host>(
+        &mut self,
+        host: &mut H,
+        gfn: u64,
+        pages: &[(u32, Kind)],
+        offset: usize,
+        len: usize,
+    ) {
         if offset >= PAGE_SIZE || len == 0 {
             return;
         }
@@ -117,7 +135,10 @@ impl<A: Alloc> Tables<A> {
                     0
                 }
             };
-            for &id in ids {
+            for &(id, kind) in pages {
+                if !self.is_strict_page(id, gfn, kind) {
+                    continue;
+                }
                 if let Some(slot) = self.spt_mut(id).and_then(|s| s.guest.get_mut(index)) {
                     *slot = v;
                     self.set_entry(host, id, index, v);
