@@ -48,16 +48,10 @@ write_guest_env "$work/env" "$module"
 	echo "export RGVT_ACCEL=$accel"
 	echo "export RGVT_BENCH_ARGS=\"-n $ops\""
 } >>"$work/env"
-"$here/initramfs.sh" -o "$work/initramfs.cpio.gz" -i "$here/guest/init.sh" \
-	"${GUEST_FILES[@]}" \
-	-f "$here/bench/guest-bench.sh:/etc/rgvt/job.sh" \
-	-f "$work/env:/etc/rgvt/env" \
-	-f "$work/trap_cost:/usr/bin/trap_cost" \
-	-f "$module:/lib/modules/$(basename "$module")"
-
 qrc=0
-"$here/qemu-run.sh" "${qemu_args[@]}" --quiet --timeout 300 --log "$work/console.log" \
-	"$kdir" "$work/initramfs.cpio.gz" || qrc=$?
+guest_job "$work" "$kdir" "$module" "$here/bench/guest-bench.sh" \
+	"${qemu_args[@]}" --quiet --timeout 300 -- \
+	-f "$work/trap_cost:/usr/bin/trap_cost" || qrc=$?
 
 printf '%s\n' "rgvt bench-trap: kernel $(basename "$kdir"), module $(basename "$module")"
 between "$work/console.log" RGVT-BENCH-BEGIN RGVT-BENCH-END | grep -Ev '^\[ *[0-9]+\.[0-9]+\] ' || true

@@ -100,17 +100,11 @@ rgvtctl=$(build_rgvtctl)
 gttwalk=$(build_gttwalk)
 write_guest_env "$work/env" "$module" "$parent"
 [[ -z "$dump" ]] || echo "export DEMO_DUMP=1" >>"$work/env"
-"$here/initramfs.sh" -o "$work/initramfs.cpio.gz" -i "$here/guest/init.sh" \
-	"${GUEST_FILES[@]}" \
-	-f "$here/demo/guest-demo.sh:/etc/rgvt/job.sh" \
-	-f "$work/env:/etc/rgvt/env" \
-	-f "$rgvtctl:/usr/bin/rgvtctl" \
-	-f "$gttwalk:/usr/bin/gttwalk" \
-	-f "$module:/lib/modules/$(basename "$module")"
-
 qrc=0
-"$here/qemu-run.sh" "${qemu_args[@]}" --quiet --timeout 300 --log "$work/console.log" \
-	"$kdir" "$work/initramfs.cpio.gz" || qrc=$?
+guest_job "$work" "$kdir" "$module" "$here/demo/guest-demo.sh" \
+	"${qemu_args[@]}" --quiet --timeout 300 -- \
+	-f "$rgvtctl:/usr/bin/rgvtctl" \
+	-f "$gttwalk:/usr/bin/gttwalk" || qrc=$?
 
 printf '%s\n' "rgvt demo: kernel $(basename "$kdir"), module $(basename "$module")"
 guest_output "$work/console.log"

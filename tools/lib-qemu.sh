@@ -1,10 +1,11 @@
-# Host side of the QEMU runs, shared by run-kselftests.sh and demo.sh:
+# Host side of the QEMU runs, shared by run-kselftests.sh, demo.sh and bench-trap.sh:
 # building the module, staging the guest, reading its console log. Sourced, not run.
 # shellcheck shell=bash
 # shellcheck source=tools/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RGVT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RGVT_TOOLS=$RGVT_ROOT/tools
 
 # Kernel messages that fail a run wherever they appear in the console log.
 # "Call Trace:" between the lines "rgvt-selftest: expect-trace-begin" and
@@ -88,4 +89,27 @@ between() {
 		on { print }
 		index($0, b) == 1 { on = 1 }
 	' "$1"
+}
+
+# guest_job WORK KDIR MODULE JOB QEMU_ARGS -- [-f SRC:DST]...: builds the
+# initramfs of a guest job (busybox, /init, the guest helpers, WORK/env that
+# the caller wrote, the module, JOB as /etc/rgvt/job.sh, the extra files) and
+# boots it with qemu-run.sh QEMU_ARGS, logging to WORK/console.log.
+# Returns qemu-run.sh's status.
+guest_job() {
+	local work=$1 kdir=$2 module=$3 job=$4
+	shift 4
+	local qargs=()
+	while (($#)) && [[ "$1" != -- ]]; do
+		qargs+=("$1")
+		shift
+	done
+	(($#)) && shift
+	"$RGVT_TOOLS/initramfs.sh" -o "$work/initramfs.cpio.gz" -i "$RGVT_TOOLS/guest/init.sh" \
+		"${GUEST_FILES[@]}" "$@" \
+		-f "$job:/etc/rgvt/job.sh" \
+		-f "$work/env:/etc/rgvt/env" \
+		-f "$module:/lib/modules/$(basename "$module")"
+	"$RGVT_TOOLS/qemu-run.sh" "${qargs[@]}" --log "$work/console.log" \
+		"$kdir" "$work/initramfs.cpio.gz"
 }

@@ -74,19 +74,12 @@ build_selftests() {
 	cp "$ksft/kselftest/runner.sh" "$ksft/kselftest/ktap_helpers.sh" "$stage/kselftest/"
 }
 
-build_initramfs() {
-	local ko files=()
+write_env() {
+	local ko
 	write_guest_env "$work/env" "$module" "$parent"
 	for ko in "${extra[@]}"; do
-		files+=(-f "$ko:/lib/modules/extra/$(basename "$ko")")
 		echo "export RGVT_EXTRA_KOS=\"\${RGVT_EXTRA_KOS:-}/lib/modules/extra/$(basename "$ko") \"" >>"$work/env"
 	done
-	"$here/initramfs.sh" -o "$work/initramfs.cpio.gz" -i "$here/guest/init.sh" \
-		"${GUEST_FILES[@]}" "${files[@]}" \
-		-f "$here/guest/kselftests.sh:/etc/rgvt/job.sh" \
-		-f "$work/env:/etc/rgvt/env" \
-		-f "$module:/lib/modules/$(basename "$module")" \
-		-f "$stage:/kselftest"
 }
 
 # Count results from the TAP in the log: each harness test case (nested
@@ -161,11 +154,15 @@ judge() {
 }
 
 build_selftests
-build_initramfs
+write_env
+files=(-f "$stage:/kselftest")
+for ko in "${extra[@]}"; do
+	files+=(-f "$ko:/lib/modules/extra/$(basename "$ko")")
+done
 log "prepared in $((SECONDS - start)) s; module $(basename "$module")"
 qrc=0
-"$here/qemu-run.sh" "${qemu_args[@]}" --timeout "$timeout" --log "$work/console.log" \
-	"$kdir" "$work/initramfs.cpio.gz" || qrc=$?
+guest_job "$work" "$kdir" "$module" "$here/guest/kselftests.sh" \
+	"${qemu_args[@]}" --timeout "$timeout" -- "${files[@]}" || qrc=$?
 if judge "$work/console.log" "$qrc"; then
 	log "PASS in $((SECONDS - start)) s (log: $work/console.log)"
 else
