@@ -171,7 +171,8 @@ impl Vgpus {
             return;
         };
         let scratch = gpu.scratch_pte();
-        let low = freed.vgpu.low_base / 4096..(freed.vgpu.low_base + freed.vgpu.low_size) / 4096;
+        let page = crate::vgpu::GTT_PAGE_SIZE;
+        let low = freed.vgpu.low_base / page..(freed.vgpu.low_base + freed.vgpu.low_size) / page;
         for index in low {
             gpu.write(index, scratch);
         }

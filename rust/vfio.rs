@@ -123,21 +123,9 @@ impl Translate for Pins {
     }
 }
 
-/// Points every GGTT entry of `vgpu` at scratch (private and physical).
-fn scrub_entries(state: &State, vgpu: &Vgpu) -> Result {
-    let mut parent = state.vgpus.lock();
-    let scratch = state.gpu.scratch_pte();
-    for r in vgpu::ggtt_ranges(&parent.gm, vgpu.gm_id)?.iter() {
-        for index in r.start..r.start + r.len {
-            parent.install(&state.gpu, vgpu.gm_id, index, scratch);
-        }
-    }
-    state.gpu.invalidate();
-    Ok(())
-}
-
 /// Drops every pin and starts the GGTT of `vgpu` over: all entries on
-/// scratch, the guest's view empty, the ranges the vGPU owns now.
+/// scratch (private and physical), the guest's view empty, the ranges the
+/// vGPU owns now.
 fn reset_ggtt(
     state: &State,
     vdev: *mut bindings::vfio_device,
@@ -148,9 +136,19 @@ fn reset_ggtt(
     let mut pins = Pins { vdev };
     inner.ggtt.release(&mut pins);
     inner.counters.resets += 1;
-    scrub_entries(state, vgpu)?;
+    let ranges = {
+        let mut parent = state.vgpus.lock();
+        let ranges = vgpu::ggtt_ranges(&parent.gm, vgpu.gm_id)?;
+        let scratch = state.gpu.scratch_pte();
+        for r in ranges.iter() {
+            for index in r.start..r.start + r.len {
+                parent.install(&state.gpu, vgpu.gm_id, index, scratch);
+            }
+        }
+        state.gpu.invalidate();
+        ranges
+    };
     if inner.open {
-        let ranges = vgpu::ggtt_ranges(&state.vgpus.lock().gm, vgpu.gm_id)?;
         inner.ggtt.set_ranges(&mut pins, &ranges)?;
     }
     Ok(())

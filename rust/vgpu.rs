@@ -16,7 +16,7 @@ use kernel::str::CStr;
 use kernel::sync::Mutex;
 
 /// Bytes of GM behind one GGTT entry.
-pub(crate) const GTT_PAGE_SIZE: u64 = 4096;
+pub(crate) use crate::gm::layout::PAGE_SIZE as GTT_PAGE_SIZE;
 /// The length of a UUID in its canonical text form.
 pub(crate) const UUID_LEN: usize = 36;
 

@@ -8,6 +8,7 @@
 use crate::bindings;
 use crate::pte::GgttPte;
 use crate::storage::Vector;
+use crate::vgpu::GTT_PAGE_SIZE;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
 use kernel::alloc::KVVec;
@@ -15,8 +16,6 @@ use kernel::page::Page;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
-/// Bytes of GM one GGTT entry maps.
-const GTT_PAGE_SIZE: u64 = 4096;
 /// The GGTT window of BAR0 holds 1M entries: at most 4 GB of GM.
 const GM_MB_MAX: u32 = 4096;
 const GM_MB_MIN: u32 = 512;
@@ -27,8 +26,8 @@ pub struct Sim {
     #[pin]
     ggtt: Mutex<KVVec<u64>>,
     aperture: u64,
-    /// The page every invalid entry points at.
-    scratch: Page,
+    /// The page every invalid entry points at, owned for the GPU's lifetime.
+    _scratch: Page,
     scratch_mfn: u64,
     invalidations: AtomicU64,
 }
@@ -85,7 +84,7 @@ impl Sim {
         Ok(try_pin_init!(Self {
             ggtt <- kernel::new_mutex!(ggtt),
             aperture,
-            scratch,
+            _scratch: scratch,
             scratch_mfn,
             invalidations: AtomicU64::new(0),
         }? Error))
@@ -105,11 +104,6 @@ impl Sim {
     /// real GPU would have been asked to do).
     pub fn invalidations(&self) -> u64 {
         self.invalidations.load(Ordering::Relaxed)
-    }
-
-    /// Reads the scratch page (for tests of what invalid entries reach).
-    pub fn scratch(&self) -> &Page {
-        &self.scratch
     }
 }
 
