@@ -57,13 +57,5 @@ printf '%s\n' "rgvt bench-trap: kernel $(basename "$kdir"), module $(basename "$
 between "$work/console.log" RGVT-BENCH-BEGIN RGVT-BENCH-END | grep -Ev '^\[ *[0-9]+\.[0-9]+\] ' || true
 
 status=0
-if splats=$(scan_splats "$work/console.log"); then :; else
-	log "the kernel log has splats:"
-	printf '%s\n' "$splats" | head -n 40 >&2
-	status=1
-fi
-if ((qrc != 0)); then
-	log "the benchmark failed (guest status $qrc; log: $work/console.log)"
-	status=1
-fi
+job_verdict "$work/console.log" "$qrc" benchmark || status=1
 exit "$status"

@@ -114,15 +114,7 @@ if [[ -n "$dump" ]]; then
 fi
 
 status=0
-if splats=$(scan_splats "$work/console.log"); then :; else
-	log "the kernel log has splats:"
-	printf '%s\n' "$splats" | head -n 40 >&2
-	status=1
-fi
-if ((qrc != 0)); then
-	log "the demo failed (guest status $qrc; log: $work/console.log)"
-	status=1
-fi
+job_verdict "$work/console.log" "$qrc" demo || status=1
 if ((host)); then
 	host_models || status=1
 fi

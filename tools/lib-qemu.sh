@@ -113,3 +113,19 @@ guest_job() {
 	"$RGVT_TOOLS/qemu-run.sh" "${qargs[@]}" --log "$work/console.log" \
 		"$kdir" "$work/initramfs.cpio.gz"
 }
+
+# job_verdict LOG QRC WHAT: fails (status 1, with the reasons on stderr) if
+# the kernel log has splats or the guest job WHAT exited non-zero.
+job_verdict() {
+	local logfile=$1 qrc=$2 what=$3 status=0 splats
+	if ! splats=$(scan_splats "$logfile"); then
+		log "the kernel log has splats:"
+		printf '%s\n' "$splats" | head -n 40 >&2
+		status=1
+	fi
+	if ((qrc != 0)); then
+		log "the $what failed (guest status $qrc; log: $logfile)"
+		status=1
+	fi
+	return "$status"
+}

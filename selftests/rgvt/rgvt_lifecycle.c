@@ -374,9 +374,4 @@ TEST_F(lifecycle, debugfs_lists_vgpus)
 	}
 }
 
-int main(int argc, char **argv)
-{
-	if (!rgvt_module_loaded())
-		ksft_exit_skip("module %s is not loaded\n", rgvt_module());
-	return test_harness_run(argc, argv);
-}
+RGVT_TEST_MAIN(false)

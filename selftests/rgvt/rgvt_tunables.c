@@ -446,11 +446,4 @@ TEST_F_TIMEOUT(capacity, s32_until_none_available, 180)
 	EXPECT_EQ(3, avail("rgvt-V5_8"));
 }
 
-int main(int argc, char **argv)
-{
-	if (!rgvt_module_loaded())
-		ksft_exit_skip("module %s is not loaded\n", rgvt_module());
-	if (!rgvt_is_rgvt())
-		ksft_exit_skip("%s is not rgvt\n", rgvt_module());
-	return test_harness_run(argc, argv);
-}
+RGVT_TEST_MAIN(true)

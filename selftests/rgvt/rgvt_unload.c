@@ -147,9 +147,4 @@ TEST_F_TIMEOUT(unload, refused_while_vfio_device_open, 120)
 	expect_loaded_again(_metadata);
 }
 
-int main(int argc, char **argv)
-{
-	if (!rgvt_module_loaded())
-		ksft_exit_skip("module %s is not loaded\n", rgvt_module());
-	return test_harness_run(argc, argv);
-}
+RGVT_TEST_MAIN(false)

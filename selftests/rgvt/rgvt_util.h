@@ -531,4 +531,19 @@ static inline int rgvt_module_load(void)
 	return ret;
 }
 
+/*
+ * The main() of every rgvt selftest: skip (exit 4) unless the module under
+ * test is loaded and, when only_rgvt, unless it is rgvt itself (not a
+ * stand-in such as mtty).
+ */
+#define RGVT_TEST_MAIN(only_rgvt)						\
+int main(int argc, char **argv)							\
+{										\
+	if (!rgvt_module_loaded())						\
+		ksft_exit_skip("module %s is not loaded\n", rgvt_module());	\
+	if ((only_rgvt) && !rgvt_is_rgvt())					\
+		ksft_exit_skip("%s is not rgvt\n", rgvt_module());		\
+	return test_harness_run(argc, argv);					\
+}
+
 #endif /* RGVT_SELFTEST_UTIL_H */
