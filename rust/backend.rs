@@ -4,19 +4,21 @@
 //!
 //! `sim` is a software GPU (used under QEMU, where there is no Intel GPU);
 //! `i915` attaches to i915 as kvmgt does. `auto` is `sim` unless i915 offers
-//! a GVT-capable GPU.
+//! a GVT-capable GPU. Everything above this layer sees a GPU only as a
+//! [`Backend`].
 
 #[cfg(CONFIG_DRM_I915_GVT)]
-pub mod i915;
-pub mod sim;
+pub(crate) mod i915;
+pub(crate) mod sim;
 
-use crate::bindings;
+use crate::params;
+use crate::pte::GgttPte;
+use core::fmt;
 use kernel::prelude::*;
-use kernel::str::CStr;
 
 /// What the `backend` parameter asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// i915 if it has a GVT-capable GPU, else sim.
     Auto,
     /// The software GPU.
@@ -29,10 +31,8 @@ impl Kind {
     const NAMES: [&'static str; 3] = ["auto", "sim", "i915"];
 
     /// Reads the `backend` module parameter.
-    pub fn from_param() -> Result<Self> {
-        // SAFETY: the accessor returns the parameter's current value, a
-        // NUL-terminated string the module owns while loaded.
-        let raw = unsafe { CStr::from_char_ptr(bindings::rgvt_param_backend()) };
+    pub(crate) fn from_param() -> Result<Self> {
+        let raw = params::backend();
         match crate::parse::parse_choice(raw.as_bytes(), &Self::NAMES) {
             Ok(0) => Ok(Self::Auto),
             Ok(1) => Ok(Self::Sim),
@@ -45,16 +45,31 @@ impl Kind {
     }
 }
 
-/// The global graphics translation table of a physical GPU.
-pub trait Ggtt {
+/// Writes GGTT entries while the GGTT's lock is held (see [`Backend::write_batch`]).
+pub(crate) type Writer<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// A physical GPU as the vGPUs need it: its global graphics translation
+/// table and the scratch page unused entries point at.
+///
+/// Writes to indices at or beyond [`Backend::entries`] are ignored.
+pub(crate) trait Backend: Send + Sync {
     /// Number of GGTT entries (graphics memory / 4 KB).
     fn entries(&self) -> u64;
     /// Size of the CPU-visible (aperture, low GM) part, in bytes.
     fn aperture_size(&self) -> u64;
-    /// Reads entry `index` (`index < entries()`).
-    fn read(&self, index: u64) -> u64;
-    /// Writes entry `index` (`index < entries()`).
-    fn write(&self, index: u64, pte: u64);
+    /// The host frame of the scratch page.
+    fn scratch_mfn(&self) -> u64;
+    /// Calls `batch` once with a writer of entries (`index`, `pte`), under
+    /// one acquisition of the GGTT's lock: bulk updates (reset, scrub,
+    /// unmap) cost one lock per batch, not one per entry.
+    fn write_batch(&self, batch: &mut dyn FnMut(Writer<'_>));
     /// Makes the GPU see the entries written so far.
     fn invalidate(&self);
+    /// Prints the backend's own lines of debugfs `gpu` (name, counters).
+    fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result;
+
+    /// The PTE of an unused entry: present, on the scratch page (as i915's).
+    fn scratch_pte(&self) -> u64 {
+        GgttPte::new(self.scratch_mfn()).raw()
+    }
 }

@@ -46,15 +46,6 @@ u64 rgvt_i915_aperture_size(struct drm_i915_private *i915)
 	return ggtt_of(i915)->mappable_end;
 }
 
-u64 rgvt_i915_ggtt_read(struct drm_i915_private *i915, u64 index)
-{
-	intel_wakeref_t wakeref = intel_runtime_pm_get(&i915->runtime_pm);
-	u64 pte = readq((u64 __iomem *)ggtt_of(i915)->gsm + index);
-
-	intel_runtime_pm_put(&i915->runtime_pm, wakeref);
-	return pte;
-}
-
 void rgvt_i915_ggtt_write(struct drm_i915_private *i915, u64 index, u64 pte)
 {
 	intel_wakeref_t wakeref = intel_runtime_pm_get(&i915->runtime_pm);
@@ -70,6 +61,11 @@ void rgvt_i915_ggtt_invalidate(struct drm_i915_private *i915)
 
 	ggtt->invalidate(ggtt);
 	intel_runtime_pm_put(&i915->runtime_pm, wakeref);
+}
+
+u64 rgvt_i915_scratch_mfn(struct drm_i915_private *i915)
+{
+	return px_dma(ggtt_of(i915)->vm.scratch[0]) >> PAGE_SHIFT;
 }
 
 struct device *rgvt_i915_dev(struct drm_i915_private *i915)

@@ -15,9 +15,9 @@ int rgvt_i915_attach(void);
 void rgvt_i915_detach(void);
 u64 rgvt_i915_ggtt_entries(struct drm_i915_private *i915);
 u64 rgvt_i915_aperture_size(struct drm_i915_private *i915);
-u64 rgvt_i915_ggtt_read(struct drm_i915_private *i915, u64 index);
 void rgvt_i915_ggtt_write(struct drm_i915_private *i915, u64 index, u64 pte);
 void rgvt_i915_ggtt_invalidate(struct drm_i915_private *i915);
+u64 rgvt_i915_scratch_mfn(struct drm_i915_private *i915);
 struct device *rgvt_i915_dev(struct drm_i915_private *i915);
 
 /* Implemented in Rust (rust/backend/i915.rs). */

@@ -9,10 +9,10 @@ use crate::storage::{Alloc, AllocError, Vector};
 use kernel::alloc::{flags::GFP_KERNEL, Allocator, KVVec, Vec};
 use kernel::error::code::ENOMEM;
 
-/// Core data structures in the module allocate with `GFP_KERNEL`.
-pub(crate) struct Kernel;
+/// The core's allocator in the module: `KVVec` with `GFP_KERNEL`.
+pub(crate) struct KvAlloc;
 
-impl Alloc for Kernel {
+impl Alloc for KvAlloc {
     type Vec<T> = KVVec<T>;
 }
 

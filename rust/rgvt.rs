@@ -3,60 +3,52 @@
 //! rgvt: mediated GPU virtualization for Intel GPUs.
 //!
 //! Many VMs share one GPU through mdev/VFIO devices, as with GVT-g. This
-//! crate is the kernel glue: mdev parent and types, VFIO devices, sysfs,
-//! debugfs. The pure logic lives in `core/src` and is compiled here as
-//! modules of this crate (the same files `cargo test` checks on the host).
+//! crate is the kernel side; the pure logic lives in `core/src` and is
+//! compiled here as one module of this crate (the same files `cargo test`
+//! checks on the host). The layers, lowest first (a module imports only
+//! from its own layer or those below; see `Documentation/rgvt/design.rst`):
+//!
+//! 1. C wrappers, the only files with `unsafe`: `bindings`, `c_static`,
+//!    `c_layout`, `kstorage`, `params`, `page`, `debugfs`, `sysfs`, `mdev`,
+//!    `vfio` (with `vfio/ioctl`), and `backend/i915`.
+//! 2. Backends: `backend` (the trait), `backend/sim`, `backend/i915`.
+//! 3. vGPU emulation: `ggtt` (the physical GGTT and the GM lock), `vgpu`
+//!    (with `vgpu/regions`, `vgpu/gtt`, `vgpu/inspect`).
+//! 4. The parent: `parent` (registry, vGPU creation, with
+//!    `parent/tunables`, `parent/inspect`).
+//! 5. Glue: `glue` (which wrapper calls what) and this root.
 
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
-// The pure core: no kernel types, no unsafe. Keep this list equal to the
-// `pub mod` list of core/src/lib.rs (checked by core/tests/layout.rs).
-#[forbid(unsafe_code)]
-#[path = "../core/src/balloon.rs"]
-pub mod balloon;
-#[forbid(unsafe_code)]
-#[path = "../core/src/cfg_space.rs"]
-pub mod cfg_space;
-#[forbid(unsafe_code)]
-#[path = "../core/src/gm.rs"]
-pub mod gm;
-#[forbid(unsafe_code)]
-#[path = "../core/src/mmio.rs"]
-pub mod mmio;
-#[forbid(unsafe_code)]
-#[path = "../core/src/parse.rs"]
-pub mod parse;
-#[forbid(unsafe_code)]
-#[path = "../core/src/pte.rs"]
-pub mod pte;
-#[forbid(unsafe_code)]
-#[path = "../core/src/pvinfo.rs"]
-pub mod pvinfo;
-#[forbid(unsafe_code)]
-#[path = "../core/src/shadow.rs"]
-pub mod shadow;
-#[forbid(unsafe_code)]
-#[path = "../core/src/storage.rs"]
-pub mod storage;
-#[forbid(unsafe_code)]
-#[path = "../core/src/vggtt.rs"]
-pub mod vggtt;
-#[forbid(unsafe_code)]
-#[path = "../core/src/vgpu_type.rs"]
-pub mod vgpu_type;
+// The pure core: no kernel types, no unsafe (`#![forbid(unsafe_code)]` in
+// its lib.rs). Mounted once, so every core module is in the kernel crate as
+// soon as lib.rs declares it; re-exported so that core code's
+// `crate::gm::...` paths resolve here as they do in the core crate.
+#[path = "../core/src/lib.rs"]
+pub mod rgvt_core;
+pub use rgvt_core::*;
 
-pub mod backend;
+// Layer 1: C wrappers.
 mod bindings;
+mod c_layout;
 mod c_static;
 mod debugfs;
-mod inspect;
 mod kstorage;
-mod layout;
 mod mdev;
-mod state;
+mod page;
+mod params;
 mod sysfs;
 mod vfio;
+// Layer 2: backends.
+mod backend;
+// Layer 3: vGPU emulation.
+mod ggtt;
 mod vgpu;
+// Layer 4: the parent.
+mod parent;
+// Layer 5: glue.
+mod glue;
 
 module! {
     type: Rgvt,
@@ -69,20 +61,23 @@ module! {
 /// The loaded module.
 ///
 /// Fields drop in order: the tunables first, then the mdev parent (which
-/// removes every vGPU), then the state with its debugfs directory.
+/// removes every vGPU), the i915 attachment, the parent's debugfs files,
+/// and the parent last (with the debugfs root).
 struct Rgvt {
-    _tunables: sysfs::Tunables,
-    _parent: Option<mdev::Parent>,
+    _tunables: sysfs::KobjDir<parent::Parent>,
+    _mdev: Option<mdev::Parent<parent::Parent>>,
     #[cfg(CONFIG_DRM_I915_GVT)]
     _i915: Option<backend::i915::Attachment>,
-    _state: state::Published,
+    _debugfs: debugfs::Files<parent::Parent>,
+    _parent: Arc<parent::Parent>,
 }
 
 impl kernel::Module for Rgvt {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        layout::check()?;
+        c_layout::check()?;
         let kind = backend::Kind::from_param()?;
-        let state = state::Published::new()?;
+        let parent = parent::Parent::new()?;
+        let debugfs = parent::inspect::files(parent.clone())?;
         #[cfg(CONFIG_DRM_I915_GVT)]
         let i915 = match kind {
             backend::Kind::Sim => None,
@@ -105,11 +100,16 @@ impl kernel::Module for Rgvt {
             return Err(ENODEV);
         }
         // Until the i915 backend offers types, every vGPU lives on sim.
-        let parent = match kind {
+        let mdev = match kind {
             backend::Kind::I915 => None,
-            _ => Some(mdev::Parent::new(module)?),
+            _ => Some(mdev::Parent::new(
+                module,
+                kernel::c_str!("rgvt"),
+                kernel::c_str!("sim0"),
+                parent.clone(),
+            )?),
         };
-        let tunables = sysfs::Tunables::new()?;
+        let tunables = sysfs::KobjDir::new(kernel::c_str!("rgvt"), parent.clone())?;
         pr_info!(
             "loaded: backend {:?}, {} vGPU types\n",
             kind,
@@ -117,10 +117,11 @@ impl kernel::Module for Rgvt {
         );
         Ok(Rgvt {
             _tunables: tunables,
-            _parent: parent,
+            _mdev: mdev,
             #[cfg(CONFIG_DRM_I915_GVT)]
             _i915: i915,
-            _state: state,
+            _debugfs: debugfs,
+            _parent: parent,
         })
     }
 }

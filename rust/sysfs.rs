@@ -1,24 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! sysfs: the tunables under `/sys/kernel/rgvt/` and the per-vGPU `rgvt/`
-//! group of each mdev device.
+//! sysfs in Rust: the page buffer of a `show`, attribute tables built from
+//! a table of rows, and a kobject directory whose files show one object
+//! (the mdev devices' groups are in [`crate::mdev`]).
 //!
-//! Each file is one row of a table (name, show, store); the C attribute
-//! structures are built from the table at compile time and one pair of
-//! trampolines finds the row from the attribute's address.
+//! Each file is one row of a table; the C attribute structures are built
+//! from the table at compile time by [`attribute_table!`], and a trampoline
+//! finds the row from the attribute's address and the object from the C
+//! object it is given (the kobject, or the device's driver data).
 
-use crate::balloon::params::Tunable as BalloonTunable;
 use crate::bindings;
-use crate::c_static::CStatic;
-use crate::gm::slots::SlotSet;
-use crate::shadow;
-use crate::state::{self, State};
-use crate::vgpu::Vgpu;
-use core::fmt::{self, Write};
+use core::fmt;
+use core::ptr::NonNull;
 use kernel::error::from_result;
 use kernel::ffi::c_char;
 use kernel::prelude::*;
 use kernel::str::CStr;
+use kernel::sync::Arc;
 
 /// Size of the buffer sysfs hands to `show` (`PAGE_SIZE`).
 const SYSFS_BUF_SIZE: usize = 4096;
@@ -72,368 +70,307 @@ impl fmt::Write for PageBuf {
 }
 
 /// Turns a formatting failure (a full page) into an errno.
-fn emit(r: fmt::Result) -> Result {
+pub(crate) fn emit(r: fmt::Result) -> Result {
     r.map_err(|_| EFBIG)
 }
 
-/// One tunable file of `/sys/kernel/rgvt/`.
-#[derive(Clone, Copy)]
-enum Tunable {
-    /// `max_vgpus`: how many vGPUs may live at once.
-    MaxVgpus,
-    /// A shadow page-table parameter (policy, relax threshold, ...).
-    Shadow(shadow::Param),
-    /// A ballooning parameter (period, T1, T2, on/off, ...).
-    Balloon(BalloonTunable),
-}
-
-impl Tunable {
-    const fn name(self) -> &'static core::ffi::CStr {
-        match self {
-            Tunable::MaxVgpus => c"max_vgpus",
-            Tunable::Shadow(p) => p.name(),
-            Tunable::Balloon(t) => t.name(),
-        }
-    }
-
-    fn show(self, s: &State, b: &mut PageBuf) -> Result {
-        let v = s.vgpus.lock();
-        let r = match self {
-            Tunable::MaxVgpus => write!(b, "{}", v.max()),
-            Tunable::Shadow(p) => v.shadow.show(p, b),
-            Tunable::Balloon(t) => v.balloon.params().show(t, b),
-        };
-        emit(r.and_then(|()| b.write_str("\n")))
-    }
-
-    /// Validates and applies a write; on error the old value stays.
-    fn store(self, s: &State, input: &[u8]) -> Result {
-        let mut v = s.vgpus.lock();
-        match self {
-            Tunable::MaxVgpus => {
-                let max = crate::parse::parse_u64_in(input, 1, state::MAX_VGPUS_LIMIT as u64)
-                    .map_err(|_| EINVAL)?;
-                v.set_max(max as usize)
+/// Builds the C tables of an attribute group from a table of rows, in
+/// statics: `$attrs` (one `$ty` per row, made by the const fn `$row(i)`),
+/// the NULL-terminated pointer list and `$group`, named `$name` (or
+/// unnamed with `None`).
+macro_rules! attribute_table {
+    ($attrs:ident, $group:ident, $ty:ty, $n:expr, $name:expr, $row:path) => {
+        static $attrs: $crate::c_static::CStatic<[$ty; $n]> = $crate::c_static::CStatic::new({
+            let mut attrs = $crate::sysfs::zeroed_table::<$ty, { $n }>();
+            let mut i = 0;
+            while i < $n {
+                attrs[i] = $row(i);
+                i += 1;
             }
-            // New vGPUs start with these; the PPGTT shadow of running ones
-            // follows when the engine submits through it.
-            Tunable::Shadow(p) => v.shadow.set(p, input).map_err(|_| EINVAL),
-            Tunable::Balloon(t) => v.balloon.store(t, input).map_err(|_| EINVAL),
-        }
-    }
+            attrs
+        });
+        static $group: $crate::c_static::CStatic<$crate::bindings::attribute_group> = {
+            static PTRS: $crate::c_static::CStatic<[*mut $crate::bindings::attribute; $n + 1]> =
+                $crate::c_static::CStatic::new($crate::sysfs::attr_ptrs::<$ty, $n, { $n + 1 }>(
+                    $attrs.get(),
+                ));
+            $crate::c_static::CStatic::new($crate::sysfs::group($name, PTRS.get().cast()))
+        };
+    };
+}
+pub(crate) use attribute_table;
+
+/// A table of attribute structures, all zeroes.
+pub(crate) const fn zeroed_table<A: AttributeStruct, const N: usize>() -> [A; N] {
+    // SAFETY: `AttributeStruct` types are plain C data for which all zeroes
+    // is valid (null pointers, `None` callbacks).
+    unsafe { core::mem::zeroed() }
 }
 
-const NR_SHADOW: usize = shadow::Param::ALL.len();
-const NR_BALLOON: usize = BalloonTunable::ALL.len();
-const NR_TUNABLES: usize = 1 + NR_SHADOW + NR_BALLOON;
-
-const fn tunables() -> [Tunable; NR_TUNABLES] {
-    let mut t = [Tunable::MaxVgpus; NR_TUNABLES];
-    let mut i = 0;
-    while i < NR_SHADOW {
-        t[1 + i] = Tunable::Shadow(shadow::Param::ALL[i]);
-        i += 1;
-    }
-    i = 0;
-    while i < NR_BALLOON {
-        t[1 + NR_SHADOW + i] = Tunable::Balloon(BalloonTunable::ALL[i]);
-        i += 1;
-    }
-    t
+/// An attribute structure, all zeroes.
+const fn zeroed<A: AttributeStruct>() -> A {
+    // SAFETY: as in `zeroed_table`.
+    unsafe { core::mem::zeroed() }
 }
 
-const TUNABLES: [Tunable; NR_TUNABLES] = tunables();
-
-const fn kobj_attrs() -> [bindings::kobj_attribute; NR_TUNABLES] {
-    // SAFETY: `kobj_attribute` is plain C data for which all zeroes is valid
-    // (null pointers, `None` callbacks).
-    let mut attrs: [bindings::kobj_attribute; NR_TUNABLES] = unsafe { core::mem::zeroed() };
-    let mut i = 0;
-    while i < NR_TUNABLES {
-        attrs[i].attr.name = TUNABLES[i].name().as_ptr().cast();
-        attrs[i].attr.mode = 0o644;
-        attrs[i].show = Some(tunable_show);
-        attrs[i].store = Some(tunable_store);
-        i += 1;
-    }
-    attrs
+/// A file `name` with permissions `mode`, for a [`KobjDir`].
+pub(crate) const fn attr(name: *const c_char, mode: u16) -> bindings::attribute {
+    let mut a: bindings::attribute = zeroed();
+    a.name = name;
+    a.mode = mode;
+    a
 }
 
-static KOBJ_ATTRS: CStatic<[bindings::kobj_attribute; NR_TUNABLES]> = CStatic::new(kobj_attrs());
+/// A read-only device file `name` shown by `show`.
+pub(crate) const fn device_attr(
+    name: &'static CStr,
+    show: unsafe extern "C" fn(
+        *mut bindings::device,
+        *mut bindings::device_attribute,
+        *mut c_char,
+    ) -> isize,
+) -> bindings::device_attribute {
+    let mut a: bindings::device_attribute = zeroed();
+    a.attr.name = name.as_char_ptr();
+    a.attr.mode = 0o444;
+    a.show = Some(show);
+    a
+}
 
-const fn attr_ptrs() -> [*mut bindings::attribute; NR_TUNABLES + 1] {
-    let mut ptrs = [core::ptr::null_mut(); NR_TUNABLES + 1];
-    let base = KOBJ_ATTRS.get().cast::<bindings::kobj_attribute>();
+/// C attribute structures that start with their `struct attribute`.
+///
+/// # Safety
+///
+/// Implementors are `repr(C)` C structures whose first member is a
+/// `struct attribute` and for which all zeroes is a valid value.
+pub(crate) unsafe trait AttributeStruct {}
+
+// SAFETY: it is a `struct attribute`.
+unsafe impl AttributeStruct for bindings::attribute {}
+// SAFETY: `attr` is the first member of `device_attribute`.
+unsafe impl AttributeStruct for bindings::device_attribute {}
+
+/// The NULL-terminated list of the attributes at `base[0..N]` (`M = N + 1`).
+pub(crate) const fn attr_ptrs<A: AttributeStruct, const N: usize, const M: usize>(
+    base: *mut [A; N],
+) -> [*mut bindings::attribute; M] {
+    let mut ptrs = [core::ptr::null_mut(); M];
+    let base = base.cast::<A>();
     let mut i = 0;
-    while i < NR_TUNABLES {
-        // `attr` is the first member of `kobj_attribute`.
+    while i < N {
+        // The `attribute` is the first member (`AttributeStruct`).
         ptrs[i] = base.wrapping_add(i).cast();
         i += 1;
     }
     ptrs
 }
 
-static TUNABLE_ATTR_PTRS: CStatic<[*mut bindings::attribute; NR_TUNABLES + 1]> =
-    CStatic::new(attr_ptrs());
-
-static TUNABLE_GROUP: CStatic<bindings::attribute_group> =
-    CStatic::new(bindings::attribute_group {
-        attrs: TUNABLE_ATTR_PTRS.get().cast(),
-        // SAFETY: all zeroes is a valid `attribute_group` (no name, no callbacks).
+/// An attribute group over the NULL-terminated list `attrs`.
+pub(crate) const fn group(
+    name: Option<&'static CStr>,
+    attrs: *mut *mut bindings::attribute,
+) -> bindings::attribute_group {
+    bindings::attribute_group {
+        name: match name {
+            Some(n) => n.as_char_ptr(),
+            None => core::ptr::null(),
+        },
+        attrs,
+        // SAFETY: all zeroes is a valid `attribute_group` (no callbacks).
         ..unsafe { core::mem::zeroed() }
-    });
-
-/// Finds the table row of a `kobj_attribute` from `KOBJ_ATTRS`.
-fn tunable_of(attr: *const bindings::kobj_attribute) -> Result<Tunable> {
-    let base = KOBJ_ATTRS.get() as usize;
-    let i = (attr as usize).wrapping_sub(base) / core::mem::size_of::<bindings::kobj_attribute>();
-    TUNABLES.get(i).copied().ok_or(EINVAL)
+    }
 }
 
-/// `show` of every tunable.
+/// The files of a kobject directory, all showing one `Self`.
+pub(crate) trait KobjFiles: Send + Sync + 'static {
+    /// How many files (rows of [`KobjFiles::attrs`]).
+    const N: usize;
+    /// The attribute table, built by [`attribute_table!`] from `N` rows.
+    fn attrs() -> *mut bindings::attribute;
+    /// The group holding [`KobjFiles::attrs`].
+    fn group() -> *mut bindings::attribute_group;
+    /// Prints file `row`.
+    fn show(&self, row: usize, out: &mut PageBuf) -> Result;
+    /// Validates and applies a write to file `row`; on error the old value stays.
+    fn store(&self, row: usize, input: &[u8]) -> Result;
+}
+
+/// What a [`KobjDir`] allocates: the kobject and the object its files show.
+///
+/// # Invariants
+///
+/// `kobj` is first; `data` holds an `Arc` reference from `Arc::into_raw`,
+/// given back in [`kobj_release`].
+#[repr(C)]
+struct KobjRaw<T> {
+    kobj: bindings::kobject,
+    data: *const T,
+}
+
+/// Returns the object the files of kobject `kobj` show (`container_of`).
 ///
 /// # Safety
 ///
-/// `attr` must be in `KOBJ_ATTRS` and `buf` a `PAGE_SIZE` sysfs buffer.
-unsafe extern "C" fn tunable_show(
-    _kobj: *mut bindings::kobject,
-    attr: *mut bindings::kobj_attribute,
+/// `kobj` must be the kobject of a live [`KobjRaw<T>`].
+unsafe fn kobj_data<'a, T>(kobj: *mut bindings::kobject) -> &'a T {
+    // SAFETY: per the contract `kobj` is the first member of a live
+    // `KobjRaw<T>` whose `data` holds an `Arc` reference.
+    unsafe { &*(*kobj.cast::<KobjRaw<T>>()).data }
+}
+
+/// kobject `release`: frees the allocation and its reference to the data.
+///
+/// # Safety
+///
+/// Called once by the kobject core, on a kobject of a [`KobjDir<T>`].
+unsafe extern "C" fn kobj_release<T>(kobj: *mut bindings::kobject) {
+    // SAFETY: the allocation is the `KBox<KobjRaw<T>>` of `KobjDir::new`,
+    // released once after the last reference.
+    let raw = unsafe { KBox::from_raw(kobj.cast::<KobjRaw<T>>()) };
+    if !raw.data.is_null() {
+        // SAFETY: by the invariant of `KobjRaw`, the reference taken in
+        // `KobjDir::new`, given back once.
+        drop(unsafe { Arc::from_raw(raw.data) });
+    }
+}
+
+/// `sysfs_ops::show` of a [`KobjDir<T>`].
+///
+/// # Safety
+///
+/// `kobj` must be the kobject of a live [`KobjDir<T>`], `attr` one of its
+/// attributes and `buf` a `PAGE_SIZE` buffer (sysfs's contract).
+unsafe extern "C" fn kobj_show<T: KobjFiles>(
+    kobj: *mut bindings::kobject,
+    attr: *mut bindings::attribute,
     buf: *mut c_char,
 ) -> isize {
+    // SAFETY: sysfs passes the kobject of one of our directories, live
+    // while its files are.
+    let data = unsafe { kobj_data::<T>(kobj) };
+    // SAFETY: sysfs passes a `PAGE_SIZE` buffer to `show`.
+    let mut out = unsafe { PageBuf::new(buf) };
     from_result(|| {
-        let t = tunable_of(attr)?;
-        // SAFETY: sysfs passes a `PAGE_SIZE` buffer to `show`.
-        let mut out = unsafe { PageBuf::new(buf) };
-        t.show(state::get()?, &mut out)?;
+        let row = kobj_row::<T>(attr).ok_or(EINVAL)?;
+        data.show(row, &mut out)?;
         Ok(out.len())
     })
 }
 
-/// `store` of every tunable.
+/// Which of `T`'s files `attr` is.
+fn kobj_row<T: KobjFiles>(attr: *const bindings::attribute) -> Option<usize> {
+    let offset = (attr as usize).wrapping_sub(T::attrs() as usize);
+    let size = core::mem::size_of::<bindings::attribute>();
+    let i = offset / size;
+    (offset % size == 0 && i < T::N).then_some(i)
+}
+
+/// `sysfs_ops::store` of a [`KobjDir<T>`].
 ///
 /// # Safety
 ///
-/// `buf` must hold `count` readable bytes (sysfs's contract).
-unsafe extern "C" fn tunable_store(
-    _kobj: *mut bindings::kobject,
-    attr: *mut bindings::kobj_attribute,
+/// `kobj` must be the kobject of a live [`KobjDir<T>`] and `buf` hold
+/// `count` readable bytes (sysfs's contract).
+unsafe extern "C" fn kobj_store<T: KobjFiles>(
+    kobj: *mut bindings::kobject,
+    attr: *mut bindings::attribute,
     buf: *const c_char,
     count: usize,
 ) -> isize {
+    // SAFETY: sysfs passes the kobject of one of our directories, live
+    // while its files are.
+    let data = unsafe { kobj_data::<T>(kobj) };
+    // SAFETY: sysfs passes `count` readable bytes in `buf`.
+    let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
     from_result(|| {
-        let t = tunable_of(attr)?;
-        // SAFETY: sysfs passes `count` readable bytes in `buf`.
-        let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
-        t.store(state::get()?, input)?;
+        let row = kobj_row::<T>(attr).ok_or(EINVAL)?;
+        data.store(row, input)?;
         Ok(count as isize)
     })
 }
 
-/// The `/sys/kernel/rgvt/` directory and its tunables.
+struct KobjType<T>(core::marker::PhantomData<T>);
+
+impl<T: KobjFiles> KobjType<T> {
+    const SYSFS_OPS: bindings::sysfs_ops = bindings::sysfs_ops {
+        show: Some(kobj_show::<T>),
+        store: Some(kobj_store::<T>),
+    };
+    const KTYPE: bindings::kobj_type = bindings::kobj_type {
+        release: Some(kobj_release::<T>),
+        sysfs_ops: &Self::SYSFS_OPS,
+        // SAFETY: all zeroes is a valid `kobj_type` (no other callbacks).
+        ..unsafe { core::mem::zeroed() }
+    };
+}
+
+/// A directory under `/sys/kernel/` whose files show a `T`.
 ///
 /// # Invariants
 ///
-/// `kobj` is a live kobject created by `kobject_create_and_add` whose
-/// attribute group `TUNABLE_GROUP` was created; both go away in `drop`.
-pub(crate) struct Tunables {
-    kobj: *mut bindings::kobject,
+/// `raw` is a kobject added with `kobject_init_and_add` whose group
+/// `T::group()` was created, on which we hold the initial reference.
+pub(crate) struct KobjDir<T: KobjFiles> {
+    raw: NonNull<KobjRaw<T>>,
 }
 
-// SAFETY: the kobject pointer is only used to tear the directory down,
-// which the kernel allows from any thread.
-unsafe impl Send for Tunables {}
-// SAFETY: `Tunables` has no `&self` methods touching the kobject.
-unsafe impl Sync for Tunables {}
+// SAFETY: the kobject is only torn down through it, which the kernel allows
+// from any thread; `T` is `Send + Sync`.
+unsafe impl<T: KobjFiles> Send for KobjDir<T> {}
+// SAFETY: `KobjDir` has no `&self` methods.
+unsafe impl<T: KobjFiles> Sync for KobjDir<T> {}
 
-impl Tunables {
-    /// Creates `/sys/kernel/rgvt/` with every tunable.
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: `kernel_kobj` is set up at boot and never freed; the name
-        // is a NUL-terminated static string.
-        let kobj = unsafe {
-            bindings::kobject_create_and_add(
-                kernel::c_str!("rgvt").as_char_ptr(),
+impl<T: KobjFiles> KobjDir<T> {
+    /// Creates `/sys/kernel/<name>/` with `T`'s files, showing `data`.
+    pub(crate) fn new(name: &'static CStr, data: Arc<T>) -> Result<Self> {
+        let raw = KBox::into_raw(KBox::new(
+            KobjRaw {
+                kobj: bindings::kobject::default(),
+                data: Arc::into_raw(data),
+            },
+            GFP_KERNEL,
+        )?);
+        // SAFETY: `raw` is a fresh, zeroed kobject; from here on
+        // `kobject_put` frees it (and the data reference) through
+        // `kobj_release`. `kernel_kobj` is set up at boot and never freed;
+        // the name is a NUL-terminated static string.
+        let ret = unsafe {
+            bindings::kobject_init_and_add(
+                core::ptr::addr_of_mut!((*raw).kobj),
+                &KobjType::<T>::KTYPE,
                 bindings::kernel_kobj,
+                kernel::c_str!("%s").as_char_ptr(),
+                name.as_char_ptr(),
             )
         };
-        if kobj.is_null() {
-            return Err(ENOMEM);
-        }
-        // SAFETY: `kobj` is live; the group and everything it points to are
-        // statics.
-        let ret = unsafe { bindings::sysfs_create_group(kobj, TUNABLE_GROUP.get()) };
-        if ret != 0 {
-            // SAFETY: drops the only reference, taken by `kobject_create_and_add`.
+        // SAFETY: `raw` stays allocated until the `kobject_put` below or in `drop`.
+        let kobj = unsafe { core::ptr::addr_of_mut!((*raw).kobj) };
+        if ret == 0 {
+            // SAFETY: `kobj` is live; the group and everything it points to
+            // are statics.
+            let ret = unsafe { bindings::sysfs_create_group(kobj, T::group()) };
+            if ret == 0 {
+                // INVARIANT: the kobject and its group were both created.
+                return NonNull::new(raw).map(|raw| Self { raw }).ok_or(EINVAL);
+            }
+            // SAFETY: drops the initial reference, freeing everything.
             unsafe { bindings::kobject_put(kobj) };
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: the kobject and its group were both created.
-        Ok(Self { kobj })
+        // SAFETY: `kobject_init_and_add` wants a put even on failure.
+        unsafe { bindings::kobject_put(kobj) };
+        Err(Error::from_errno(ret))
     }
 }
 
-impl Drop for Tunables {
+impl<T: KobjFiles> Drop for KobjDir<T> {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant the group exists on the live kobject.
-        unsafe { bindings::sysfs_remove_group(self.kobj, TUNABLE_GROUP.get()) };
-        // SAFETY: drops the reference `kobject_create_and_add` gave us.
-        unsafe { bindings::kobject_put(self.kobj) };
+        // SAFETY: by the type invariant the kobject is live.
+        let kobj = unsafe { core::ptr::addr_of_mut!((*self.raw.as_ptr()).kobj) };
+        // SAFETY: the group exists on the live kobject (type invariant);
+        // removing it waits for running `show`/`store` calls.
+        unsafe { bindings::sysfs_remove_group(kobj, T::group()) };
+        // SAFETY: drops the initial reference; `kobj_release` frees the rest.
+        unsafe { bindings::kobject_put(kobj) };
     }
-}
-
-/// One file of the per-vGPU `rgvt/` group.
-struct VgpuFile {
-    name: &'static CStr,
-    show: fn(&State, &Vgpu, &mut PageBuf) -> Result,
-}
-
-/// Prints a slot set as a list of ranges, like a cpulist: `3-8,12`.
-fn write_slots(b: &mut PageBuf, slots: &SlotSet) -> fmt::Result {
-    let mut first = true;
-    let mut run: Option<(u32, u32)> = None;
-    let flush = |b: &mut PageBuf, r: (u32, u32), first: &mut bool| {
-        let sep = if *first { "" } else { "," };
-        *first = false;
-        if r.0 == r.1 {
-            write!(b, "{sep}{}", r.0)
-        } else {
-            write!(b, "{sep}{}-{}", r.0, r.1)
-        }
-    };
-    for s in slots.iter() {
-        run = match run {
-            Some((a, z)) if z + 1 == s => Some((a, s)),
-            Some(r) => {
-                flush(b, r, &mut first)?;
-                Some((s, s))
-            }
-            None => Some((s, s)),
-        };
-    }
-    if let Some(r) = run {
-        flush(b, r, &mut first)?;
-    }
-    b.write_str("\n")
-}
-
-fn gm_show(
-    s: &State,
-    v: &Vgpu,
-    b: &mut PageBuf,
-    f: impl FnOnce(&crate::gm::ggtt::AvailRs) -> u32,
-) -> Result {
-    let rs = s
-        .vgpus
-        .lock()
-        .gm
-        .avail_rs(v.gm_id)
-        .map_err(state::gm_errno)?;
-    emit(writeln!(b, "{:#x}", f(&rs)))
-}
-
-const VGPU_FILES: [VgpuFile; 6] = [
-    VgpuFile {
-        name: kernel::c_str!("vgpu_id"),
-        show: |_, v, b| emit(writeln!(b, "{}", v.id)),
-    },
-    VgpuFile {
-        name: kernel::c_str!("low_gm_base"),
-        show: |s, v, b| gm_show(s, v, b, |rs| rs.mappable_base),
-    },
-    VgpuFile {
-        name: kernel::c_str!("low_gm_size"),
-        show: |s, v, b| gm_show(s, v, b, |rs| rs.mappable_size),
-    },
-    VgpuFile {
-        name: kernel::c_str!("high_gm_base"),
-        show: |s, v, b| gm_show(s, v, b, |rs| rs.nonmappable_base),
-    },
-    VgpuFile {
-        name: kernel::c_str!("high_gm_size"),
-        show: |s, v, b| gm_show(s, v, b, |rs| rs.nonmappable_size),
-    },
-    VgpuFile {
-        name: kernel::c_str!("slots"),
-        show: |s, v, b| {
-            let set = s
-                .vgpus
-                .lock()
-                .gm
-                .vgpu(v.gm_id)
-                .map_err(state::gm_errno)?
-                .slots;
-            emit(write_slots(b, &set))
-        },
-    },
-];
-const NR_VGPU_FILES: usize = VGPU_FILES.len();
-
-const fn dev_attrs() -> [bindings::device_attribute; NR_VGPU_FILES] {
-    // SAFETY: all zeroes is a valid `device_attribute`.
-    let mut attrs: [bindings::device_attribute; NR_VGPU_FILES] = unsafe { core::mem::zeroed() };
-    let mut i = 0;
-    while i < NR_VGPU_FILES {
-        attrs[i].attr.name = VGPU_FILES[i].name.as_char_ptr();
-        attrs[i].attr.mode = 0o444;
-        attrs[i].show = Some(vgpu_show);
-        i += 1;
-    }
-    attrs
-}
-
-static DEV_ATTRS: CStatic<[bindings::device_attribute; NR_VGPU_FILES]> = CStatic::new(dev_attrs());
-
-const fn dev_attr_ptrs() -> [*mut bindings::attribute; NR_VGPU_FILES + 1] {
-    let mut ptrs = [core::ptr::null_mut(); NR_VGPU_FILES + 1];
-    let base = DEV_ATTRS.get().cast::<bindings::device_attribute>();
-    let mut i = 0;
-    while i < NR_VGPU_FILES {
-        // `attr` is the first member of `device_attribute`.
-        ptrs[i] = base.wrapping_add(i).cast();
-        i += 1;
-    }
-    ptrs
-}
-
-static DEV_ATTR_PTRS: CStatic<[*mut bindings::attribute; NR_VGPU_FILES + 1]> =
-    CStatic::new(dev_attr_ptrs());
-
-static VGPU_GROUP: CStatic<bindings::attribute_group> = CStatic::new(bindings::attribute_group {
-    name: kernel::c_str!("rgvt").as_char_ptr(),
-    attrs: DEV_ATTR_PTRS.get().cast(),
-    // SAFETY: all zeroes is a valid `attribute_group`.
-    ..unsafe { core::mem::zeroed() }
-});
-
-static VGPU_GROUPS: CStatic<[*const bindings::attribute_group; 2]> =
-    CStatic::new([VGPU_GROUP.get().cast_const(), core::ptr::null()]);
-
-/// The NULL-terminated group list for `device_driver::dev_groups`.
-pub(crate) fn vgpu_groups() -> *mut *const bindings::attribute_group {
-    VGPU_GROUPS.get().cast()
-}
-
-/// `show` of every file in a vGPU's `rgvt/` group.
-///
-/// # Safety
-///
-/// `dev` must be a live mdev device and `buf` a `PAGE_SIZE` sysfs buffer.
-unsafe extern "C" fn vgpu_show(
-    dev: *mut bindings::device,
-    attr: *mut bindings::device_attribute,
-    buf: *mut c_char,
-) -> isize {
-    from_result(|| {
-        let base = DEV_ATTRS.get() as usize;
-        let i =
-            (attr as usize).wrapping_sub(base) / core::mem::size_of::<bindings::device_attribute>();
-        let file = VGPU_FILES.get(i).ok_or(EINVAL)?;
-        // SAFETY: the group is only attached to mdev devices bound to rgvt,
-        // whose attributes exist only while the driver is bound.
-        let vgpu = unsafe { crate::mdev::vgpu_of(dev) }?;
-        // SAFETY: sysfs passes a `PAGE_SIZE` buffer to `show`.
-        let mut out = unsafe { PageBuf::new(buf) };
-        (file.show)(state::get()?, &vgpu, &mut out)?;
-        Ok(out.len())
-    })
 }

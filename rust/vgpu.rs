@@ -1,22 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A vGPU: its identity, its share of GM and its emulated device state.
+//! A vGPU: its identity, its share of GM and its emulated device.
+//!
+//! The emulation is safe code: guest memory is reached through the VFIO
+//! device a callback was given ([`vfio::Device`]), the physical GGTT through
+//! [`HostGgtt`]. Regions (configuration space, BAR0, BAR2) are in
+//! [`regions`], the GGTT's life cycle (open, close, reset, DMA unmap) in
+//! [`gtt`].
+//!
+//! Lock order: the vGPU's lock ([`Vgpu::state`]) before the GM lock.
+
+pub(crate) mod gtt;
+pub(crate) mod inspect;
+pub(crate) mod regions;
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
+use crate::ggtt::{gm_errno, GmState, HostGgtt};
 use crate::gm::slots::VgpuId;
-use crate::gm::Gm;
-use crate::kstorage::Kernel;
+use crate::kstorage::KvAlloc;
 use crate::mmio::{Vregs, BAR0_SIZE};
-use crate::pvinfo;
-use crate::vggtt::{Range, VGgtt};
+use crate::vggtt::VGgtt;
 use crate::vgpu_type::VgpuType;
 use core::fmt;
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::sync::Mutex;
+use kernel::sync::{Arc, Mutex};
 
-/// Bytes of GM behind one GGTT entry.
-pub(crate) use crate::gm::layout::PAGE_SIZE as GTT_PAGE_SIZE;
 /// The length of a UUID in its canonical text form.
 pub(crate) const UUID_LEN: usize = 36;
 
@@ -51,14 +60,14 @@ impl Counters {
     }
 }
 
-/// What the vGPU's lock protects.
-pub(crate) struct Inner {
+/// The emulated device: what the vGPU's lock protects.
+pub(crate) struct Emulated {
     /// The PCI configuration space the VMM sees.
     pub(crate) cfg: ConfigSpace,
     /// BAR0's MMIO registers, with the PV info page.
-    pub(crate) vregs: Vregs<Kernel>,
+    pub(crate) vregs: Vregs<KvAlloc>,
     /// The guest's view of its GGTT entries and the pins behind them.
-    pub(crate) ggtt: VGgtt<Kernel>,
+    pub(crate) ggtt: VGgtt<KvAlloc>,
     /// Whether a VMM has the device open (pins are only held while it has).
     pub(crate) open: bool,
     /// Counters.
@@ -80,9 +89,11 @@ pub(crate) struct Vgpu {
     pub(crate) low_base: u64,
     /// Size of the low GM range in bytes.
     pub(crate) low_size: u64,
+    /// The physical GGTT, shared with the other vGPUs.
+    pub(crate) host: Arc<HostGgtt>,
     /// The emulated device.
     #[pin]
-    pub(crate) inner: Mutex<Inner>,
+    pub(crate) state: Mutex<Emulated>,
 }
 
 /// The configuration space of a freshly reset vGPU with an aperture of
@@ -105,61 +116,15 @@ pub(crate) fn reset_cfg_space(aperture: u64) -> Result<ConfigSpace> {
     ConfigSpace::new(&Identity::INTEL_SKL_GT2, &bars).map_err(|_| EINVAL)
 }
 
-/// What the PV info page tells the guest about vGPU `id`.
-pub(crate) fn published(gm: &Gm<Kernel>, id: VgpuId, ty: &VgpuType) -> Result<pvinfo::Published> {
-    let rs = gm.avail_rs(id).map_err(crate::state::gm_errno)?;
-    Ok(pvinfo::Published {
-        vgt_id: id.index() as u32 + 1,
-        mappable: pvinfo::GmRange {
-            base: rs.mappable_base,
-            size: rs.mappable_size,
-        },
-        nonmappable: pvinfo::GmRange {
-            base: rs.nonmappable_base,
-            size: rs.nonmappable_size,
-        },
-        fence_num: ty.fence,
-    })
-}
-
-/// The GGTT entry ranges vGPU `id` owns: its low GM, then its slot runs.
-pub(crate) fn ggtt_ranges(gm: &Gm<Kernel>, id: VgpuId) -> Result<KVec<Range>> {
-    let v = gm.vgpu(id).map_err(crate::state::gm_errno)?;
-    let layout = gm.layout();
-    let mut ranges = KVec::new();
-    ranges.push(
-        Range {
-            start: v.low_base / GTT_PAGE_SIZE,
-            len: v.low_size / GTT_PAGE_SIZE,
-        },
-        GFP_KERNEL,
-    )?;
-    let per_slot = layout.entries_per_slot();
-    for s in v.slots.iter() {
-        let start = layout.slot_index(s);
-        match ranges.last_mut() {
-            Some(r) if r.start + r.len == start => r.len += per_slot,
-            _ => ranges.push(
-                Range {
-                    start,
-                    len: per_slot,
-                },
-                GFP_KERNEL,
-            )?,
-        }
-    }
-    Ok(ranges)
-}
-
 impl Vgpu {
-    /// Creates vGPU `gm_id` (already placed in `gm`) named by `uuid`.
+    /// Creates vGPU `gm_id` (already placed in `gm`, whose lock the caller
+    /// holds) named by `uuid`, on `host`.
     pub(crate) fn new(
-        gm: &Gm<Kernel>,
+        host: Arc<HostGgtt>,
+        gm: &GmState,
         gm_id: VgpuId,
         uuid: &CStr,
         ty: &'static VgpuType,
-        aperture: u64,
-        scratch_mfn: u64,
     ) -> Result<impl PinInit<Self, Error>> {
         let name = uuid.as_bytes();
         let mut text = [0u8; UUID_LEN];
@@ -167,12 +132,12 @@ impl Vgpu {
             return Err(EINVAL);
         }
         text.copy_from_slice(name);
-        let v = gm.vgpu(gm_id).map_err(crate::state::gm_errno)?;
+        let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
-        let inner = Inner {
-            cfg: reset_cfg_space(aperture)?,
-            vregs: Vregs::new(&published(gm, gm_id, ty)?)?,
-            ggtt: VGgtt::new(scratch_mfn),
+        let state = Emulated {
+            cfg: reset_cfg_space(host.backend.aperture_size())?,
+            vregs: Vregs::new(&gm.published(gm_id, ty)?)?,
+            ggtt: VGgtt::new(host.backend.scratch_mfn()),
             open: false,
             counters: Counters::default(),
         };
@@ -183,7 +148,8 @@ impl Vgpu {
             ty,
             low_base,
             low_size,
-            inner <- kernel::new_mutex!(inner),
+            host,
+            state <- kernel::new_mutex!(state),
         }? Error))
     }
 

@@ -2,11 +2,14 @@
 //!
 //! Nothing here knows the kernel: memory comes through [`storage::Alloc`], guest
 //! memory, translation and page tracking through traits the module implements.
-//! The kernel crate compiles these same files as modules of its own root (see
-//! `rust/rgvt.rs`), so code here names its siblings `crate::name` and the module
-//! list below must match the `#[path]` list there (checked by `tests/layout.rs`).
+//! The kernel crate mounts this file once as its module `rgvt_core` and re-exports
+//! everything at its root (see `rust/rgvt.rs`), so code here names its siblings
+//! `crate::name` in both crates; a module declared below is compiled in both
+//! (`tests/layout.rs` checks the mount).
 
-#![no_std]
+// A crate attribute on the host; in the kernel (`CONFIG_RUST`) this file is a
+// module of a crate that is already `no_std`.
+#![cfg_attr(not(CONFIG_RUST), no_std)]
 #![forbid(unsafe_code)]
 
 #[cfg(any(test, feature = "std"))]

@@ -7,7 +7,9 @@
 //! offering vGPU types on an i915 GPU is not, so such a GPU is reported and
 //! left alone (these machines have no Intel GPU to develop it on).
 
+use super::{Backend, Writer};
 use crate::bindings;
+use core::fmt;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 
@@ -16,11 +18,11 @@ use kernel::prelude::*;
 /// # Invariants
 ///
 /// `intel_gvt_set_ops()` succeeded for rgvt's ops; `drop` clears them.
-pub struct Attachment(());
+pub(crate) struct Attachment(());
 
 impl Attachment {
     /// Registers with i915; fails if another device model (kvmgt) holds it.
-    pub fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         // SAFETY: the ops are a static of rust/i915.c; i915 may call back
         // at once, into functions that need no state of ours.
         kernel::error::to_result(unsafe { bindings::rgvt_i915_attach() })?;
@@ -42,11 +44,17 @@ impl Drop for Attachment {
 ///
 /// `i915` is a device i915 handed to `init_device` and has not yet taken
 /// back with `clean_device`.
-pub struct I915 {
+pub(crate) struct I915 {
     i915: *mut bindings::drm_i915_private,
 }
 
-impl super::Ggtt for I915 {
+// SAFETY: i915's GGTT hooks take their own wakeref and may be called from
+// any thread while the device is live.
+unsafe impl Send for I915 {}
+// SAFETY: as above; `&I915` only reaches those hooks.
+unsafe impl Sync for I915 {}
+
+impl Backend for I915 {
     fn entries(&self) -> u64 {
         // SAFETY: by the type invariant `i915` is live.
         unsafe { bindings::rgvt_i915_ggtt_entries(self.i915) }
@@ -57,19 +65,32 @@ impl super::Ggtt for I915 {
         unsafe { bindings::rgvt_i915_aperture_size(self.i915) }
     }
 
-    fn read(&self, index: u64) -> u64 {
-        // SAFETY: `i915` is live; callers keep `index < entries()`.
-        unsafe { bindings::rgvt_i915_ggtt_read(self.i915, index) }
+    fn scratch_mfn(&self) -> u64 {
+        // SAFETY: by the type invariant `i915` is live.
+        unsafe { bindings::rgvt_i915_scratch_mfn(self.i915) }
     }
 
-    fn write(&self, index: u64, pte: u64) {
-        // SAFETY: `i915` is live; callers keep `index < entries()`.
-        unsafe { bindings::rgvt_i915_ggtt_write(self.i915, index, pte) }
+    /// i915's GSM needs no lock of ours: each write is one `writeq`.
+    fn write_batch(&self, batch: &mut dyn FnMut(Writer<'_>)) {
+        let entries = self.entries();
+        batch(&mut |index, pte| {
+            if index < entries {
+                // SAFETY: `i915` is live; `index < entries()` was checked.
+                unsafe { bindings::rgvt_i915_ggtt_write(self.i915, index, pte) }
+            }
+        });
     }
 
     fn invalidate(&self) {
         // SAFETY: by the type invariant `i915` is live.
         unsafe { bindings::rgvt_i915_ggtt_invalidate(self.i915) }
+    }
+
+    fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        writeln!(out, "backend i915")?;
+        writeln!(out, "ggtt_entries {}", self.entries())?;
+        writeln!(out, "aperture_size {:#x}", self.aperture_size())?;
+        writeln!(out, "scratch_mfn {:#x}", self.scratch_mfn())
     }
 }
 
@@ -79,10 +100,12 @@ impl super::Ggtt for I915 {
 ///
 /// Called by i915 with a live, GVT-capable device.
 #[no_mangle]
-pub unsafe extern "C" fn rgvt_i915_init_device(i915: *mut bindings::drm_i915_private) -> c_int {
+pub(crate) unsafe extern "C" fn rgvt_i915_init_device(
+    i915: *mut bindings::drm_i915_private,
+) -> c_int {
     // INVARIANT: i915 handed us the device; it stays until `clean_device`.
     let gpu = I915 { i915 };
-    let ggtt: &dyn super::Ggtt = &gpu;
+    let ggtt: &dyn Backend = &gpu;
     pr_info!(
         "i915 GPU with GVT support: {} GGTT entries, {} MB aperture; rgvt offers no vGPU types on i915 yet\n",
         ggtt.entries(),
@@ -97,4 +120,4 @@ pub unsafe extern "C" fn rgvt_i915_init_device(i915: *mut bindings::drm_i915_pri
 ///
 /// Called by i915 with a device it earlier passed to `init_device`.
 #[no_mangle]
-pub unsafe extern "C" fn rgvt_i915_clean_device(_i915: *mut bindings::drm_i915_private) {}
+pub(crate) unsafe extern "C" fn rgvt_i915_clean_device(_i915: *mut bindings::drm_i915_private) {}

@@ -5,10 +5,13 @@
 //! parameters (4 GB of GM with a 256 MB aperture by default, as in the
 //! gBalloon testbed).
 
-use crate::bindings;
+use super::{Backend, Writer};
+use crate::gm::layout::PAGE_SIZE;
+use crate::page;
+use crate::params;
 use crate::pte::GgttPte;
 use crate::storage::Vector;
-use crate::vgpu::GTT_PAGE_SIZE;
+use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
 use kernel::alloc::KVVec;
@@ -22,7 +25,7 @@ const GM_MB_MIN: u32 = 512;
 
 /// The software GPU.
 #[pin_data]
-pub struct Sim {
+pub(crate) struct Sim {
     #[pin]
     ggtt: Mutex<KVVec<u64>>,
     aperture: u64,
@@ -34,23 +37,17 @@ pub struct Sim {
 
 /// The simulated GPU's size.
 #[derive(Debug, Clone, Copy)]
-pub struct Config {
+pub(crate) struct Config {
     /// Graphics memory in bytes.
-    pub gm_size: u64,
+    pub(crate) gm_size: u64,
     /// Aperture (low GM) in bytes.
-    pub aperture: u64,
+    pub(crate) aperture: u64,
 }
 
 impl Config {
     /// Reads and checks the `sim_gm_mb` and `sim_aperture_mb` parameters.
-    pub fn from_params() -> Result<Self> {
-        // SAFETY: plain reads of module parameters.
-        let (gm_mb, ap_mb) = unsafe {
-            (
-                bindings::rgvt_param_sim_gm_mb(),
-                bindings::rgvt_param_sim_aperture_mb(),
-            )
-        };
+    pub(crate) fn from_params() -> Result<Self> {
+        let (gm_mb, ap_mb) = (params::sim_gm_mb(), params::sim_aperture_mb());
         if !(GM_MB_MIN..=GM_MB_MAX).contains(&gm_mb)
             || !ap_mb.is_power_of_two()
             || ap_mb < 128
@@ -72,11 +69,10 @@ impl Config {
 
 impl Sim {
     /// Builds the GPU; every entry starts on scratch.
-    pub fn new(config: Config) -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(config: Config) -> Result<impl PinInit<Self, Error>> {
         let scratch = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
-        // SAFETY: `scratch` is a live page we own.
-        let scratch_mfn = unsafe { bindings::rgvt_page_to_pfn(scratch.as_ptr()) } as u64;
-        let entries = config.gm_size / GTT_PAGE_SIZE;
+        let scratch_mfn = page::pfn(&scratch);
+        let entries = config.gm_size / PAGE_SIZE;
         let aperture = config.aperture;
         let mut ggtt = KVVec::new();
         Vector::try_resize(&mut ggtt, entries as usize, GgttPte::new(scratch_mfn).raw())
@@ -89,25 +85,9 @@ impl Sim {
             invalidations: AtomicU64::new(0),
         }? Error))
     }
-
-    /// The host frame of the scratch page.
-    pub fn scratch_mfn(&self) -> u64 {
-        self.scratch_mfn
-    }
-
-    /// The PTE of an unused entry: present, on the scratch page (as i915's).
-    pub fn scratch_pte(&self) -> u64 {
-        GgttPte::new(self.scratch_mfn).raw()
-    }
-
-    /// GGTT invalidations so far (the sim has no TLB; the count is what a
-    /// real GPU would have been asked to do).
-    pub fn invalidations(&self) -> u64 {
-        self.invalidations.load(Ordering::Relaxed)
-    }
 }
 
-impl super::Ggtt for Sim {
+impl Backend for Sim {
     fn entries(&self) -> u64 {
         self.ggtt.lock().len() as u64
     }
@@ -116,22 +96,34 @@ impl super::Ggtt for Sim {
         self.aperture
     }
 
-    fn read(&self, index: u64) -> u64 {
-        let g = self.ggtt.lock();
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| g.get(i).copied())
-            .unwrap_or(0)
+    fn scratch_mfn(&self) -> u64 {
+        self.scratch_mfn
     }
 
-    fn write(&self, index: u64, pte: u64) {
+    fn write_batch(&self, batch: &mut dyn FnMut(Writer<'_>)) {
         let mut g = self.ggtt.lock();
-        if let Some(e) = usize::try_from(index).ok().and_then(|i| g.get_mut(i)) {
-            *e = pte;
-        }
+        batch(&mut |index, pte| {
+            if let Some(e) = usize::try_from(index).ok().and_then(|i| g.get_mut(i)) {
+                *e = pte;
+            }
+        });
     }
 
     fn invalidate(&self) {
         self.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The sim has no TLB; the invalidation count is what a real GPU would
+    /// have been asked to do.
+    fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        writeln!(out, "backend sim")?;
+        writeln!(out, "ggtt_entries {}", self.entries())?;
+        writeln!(out, "aperture_size {:#x}", self.aperture_size())?;
+        writeln!(out, "scratch_mfn {:#x}", self.scratch_mfn)?;
+        writeln!(
+            out,
+            "ggtt_invalidations {}",
+            self.invalidations.load(Ordering::Relaxed)
+        )
     }
 }

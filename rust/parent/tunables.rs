@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The tunables under `/sys/kernel/rgvt/`: the vGPU limit (under the
+//! registry lock), the shadow and balloon parameters (under the GM lock).
+
+use super::{Parent, MAX_VGPUS_LIMIT};
+use crate::balloon::params::Tunable as BalloonTunable;
+use crate::shadow;
+use core::fmt::Write;
+use kernel::prelude::*;
+
+/// One tunable file.
+#[derive(Clone, Copy)]
+pub(crate) enum Tunable {
+    /// `max_vgpus`: how many vGPUs may live at once.
+    MaxVgpus,
+    /// A shadow page-table parameter (policy, relax threshold, ...).
+    Shadow(shadow::Param),
+    /// A ballooning parameter (period, T1, T2, on/off, ...).
+    Balloon(BalloonTunable),
+}
+
+const NR_SHADOW: usize = shadow::Param::ALL.len();
+const NR_BALLOON: usize = BalloonTunable::ALL.len();
+/// How many tunables there are.
+pub(crate) const NR_TUNABLES: usize = 1 + NR_SHADOW + NR_BALLOON;
+
+/// Every tunable, in the order of the files.
+pub(crate) const TUNABLES: [Tunable; NR_TUNABLES] = {
+    let mut t = [Tunable::MaxVgpus; NR_TUNABLES];
+    let mut i = 0;
+    while i < NR_SHADOW {
+        t[1 + i] = Tunable::Shadow(shadow::Param::ALL[i]);
+        i += 1;
+    }
+    i = 0;
+    while i < NR_BALLOON {
+        t[1 + NR_SHADOW + i] = Tunable::Balloon(BalloonTunable::ALL[i]);
+        i += 1;
+    }
+    t
+};
+
+impl Tunable {
+    /// The file's name.
+    pub(crate) const fn name(self) -> &'static core::ffi::CStr {
+        match self {
+            Tunable::MaxVgpus => c"max_vgpus",
+            Tunable::Shadow(p) => p.name(),
+            Tunable::Balloon(t) => t.name(),
+        }
+    }
+
+    /// Prints the value, with a newline.
+    pub(crate) fn show(self, parent: &Parent, b: &mut impl Write) -> core::fmt::Result {
+        match self {
+            Tunable::MaxVgpus => write!(b, "{}", parent.registry.lock().max()),
+            Tunable::Shadow(p) => parent.host.gm.lock().shadow.show(p, b),
+            Tunable::Balloon(t) => parent.host.gm.lock().balloon.params().show(t, b),
+        }?;
+        b.write_str("\n")
+    }
+
+    /// Validates and applies a write; on error the old value stays.
+    pub(crate) fn store(self, parent: &Parent, input: &[u8]) -> Result {
+        match self {
+            Tunable::MaxVgpus => {
+                let max = crate::parse::parse_u64_in(input, 1, MAX_VGPUS_LIMIT as u64)
+                    .map_err(|_| EINVAL)?;
+                parent.registry.lock().set_max(max as usize)
+            }
+            // New vGPUs start with these; the PPGTT shadow of running ones
+            // follows when the engine submits through it.
+            Tunable::Shadow(p) => parent
+                .host
+                .gm
+                .lock()
+                .shadow
+                .set(p, input)
+                .map_err(|_| EINVAL),
+            Tunable::Balloon(t) => parent
+                .host
+                .gm
+                .lock()
+                .balloon
+                .store(t, input)
+                .map_err(|_| EINVAL),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The device ioctls of a VFIO device: their numbers, the copying of their
+//! arguments in and out of user space, and the dispatch to a [`Driver`].
+//!
+//! Interrupts (`GET_IRQ_INFO`, `SET_IRQS`) are marshalled here too; today
+//! every index reports zero vectors.
+
+use super::{Device, Driver};
+use crate::bindings;
+use core::mem::offset_of;
+use kernel::ffi::{c_uint, c_ulong};
+use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
+
+/// Region index sits above this bit of a file offset (as in vfio-pci).
+pub(crate) const VFIO_PCI_OFFSET_SHIFT: u32 = 40;
+pub(crate) const VFIO_PCI_OFFSET_MASK: u64 = (1 << VFIO_PCI_OFFSET_SHIFT) - 1;
+
+const fn vfio_ioctl(nr: u32) -> c_uint {
+    kernel::ioctl::_IO(bindings::VFIO_TYPE as u32, bindings::VFIO_BASE + nr)
+}
+const VFIO_DEVICE_GET_INFO: c_uint = vfio_ioctl(7);
+const VFIO_DEVICE_GET_REGION_INFO: c_uint = vfio_ioctl(8);
+const VFIO_DEVICE_GET_IRQ_INFO: c_uint = vfio_ioctl(9);
+const VFIO_DEVICE_SET_IRQS: c_uint = vfio_ioctl(10);
+const VFIO_DEVICE_RESET: c_uint = vfio_ioctl(11);
+
+/// Runs device ioctl `cmd` with user argument `arg`.
+pub(super) fn dispatch<T: Driver>(
+    drv: &T,
+    dev: &Device,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> Result<c_ulong> {
+    match cmd {
+        VFIO_DEVICE_GET_INFO => get_info(arg),
+        VFIO_DEVICE_GET_REGION_INFO => get_region_info(arg, |i| drv.region_size(i)),
+        VFIO_DEVICE_GET_IRQ_INFO => get_irq_info(arg),
+        VFIO_DEVICE_SET_IRQS => set_irqs(arg),
+        VFIO_DEVICE_RESET => drv.reset(dev).map(|()| 0),
+        _ => Err(ENOTTY),
+    }
+}
+
+/// An ioctl argument: the first `minsz` bytes of a VFIO uAPI structure.
+///
+/// Fields are read and written at their C offsets (`offset_of!` on the
+/// bindgen structures), so no user bytes are ever reinterpreted as a Rust
+/// type.
+struct IoctlArg {
+    bytes: [u8; 32],
+    minsz: usize,
+    user: usize,
+}
+
+impl IoctlArg {
+    /// Copies in `minsz` bytes and checks `argsz` (the first field).
+    fn read(arg: c_ulong, minsz: usize) -> Result<Self> {
+        let mut a = Self {
+            bytes: [0; 32],
+            minsz,
+            user: arg,
+        };
+        let head = a.bytes.get_mut(..minsz).ok_or(EINVAL)?;
+        UserSlice::new(a.user, minsz).reader().read_slice(head)?;
+        if (a.get_u32(0) as usize) < minsz {
+            return Err(EINVAL);
+        }
+        Ok(a)
+    }
+
+    fn get_u32(&self, off: usize) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.bytes[off..off + 4]);
+        u32::from_ne_bytes(b)
+    }
+
+    fn put_u32(&mut self, off: usize, v: u32) {
+        self.bytes[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    fn put_u64(&mut self, off: usize, v: u64) {
+        self.bytes[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    /// Copies the `minsz` bytes back to user space.
+    fn write_back(&self) -> Result<c_ulong> {
+        UserSlice::new(self.user, self.minsz)
+            .writer()
+            .write_slice(&self.bytes[..self.minsz])?;
+        Ok(0)
+    }
+}
+
+fn get_info(arg: c_ulong) -> Result<c_ulong> {
+    type T = bindings::vfio_device_info;
+    let mut a = IoctlArg::read(arg, offset_of!(T, num_irqs) + 4)?;
+    a.put_u32(
+        offset_of!(T, flags),
+        bindings::VFIO_DEVICE_FLAGS_PCI | bindings::VFIO_DEVICE_FLAGS_RESET,
+    );
+    a.put_u32(offset_of!(T, num_regions), bindings::VFIO_PCI_NUM_REGIONS);
+    a.put_u32(offset_of!(T, num_irqs), bindings::VFIO_PCI_NUM_IRQS);
+    a.write_back()
+}
+
+fn get_region_info(arg: c_ulong, size_of: impl Fn(u32) -> Option<u64>) -> Result<c_ulong> {
+    type T = bindings::vfio_region_info;
+    let mut a = IoctlArg::read(arg, offset_of!(T, offset) + 8)?;
+    let index = a.get_u32(offset_of!(T, index));
+    if index >= bindings::VFIO_PCI_NUM_REGIONS {
+        return Err(EINVAL);
+    }
+    let rw = bindings::VFIO_REGION_INFO_FLAG_READ | bindings::VFIO_REGION_INFO_FLAG_WRITE;
+    let (flags, size) = size_of(index).map_or((0, 0), |size| (rw, size));
+    a.put_u32(offset_of!(T, flags), flags);
+    a.put_u32(offset_of!(T, cap_offset), 0);
+    a.put_u64(offset_of!(T, size), size);
+    a.put_u64(
+        offset_of!(T, offset),
+        u64::from(index) << VFIO_PCI_OFFSET_SHIFT,
+    );
+    a.write_back()
+}
+
+fn get_irq_info(arg: c_ulong) -> Result<c_ulong> {
+    type T = bindings::vfio_irq_info;
+    let mut a = IoctlArg::read(arg, offset_of!(T, count) + 4)?;
+    if a.get_u32(offset_of!(T, index)) >= bindings::VFIO_PCI_NUM_IRQS {
+        return Err(EINVAL);
+    }
+    // No interrupt is wired up yet: every index reports zero vectors.
+    a.put_u32(offset_of!(T, flags), 0);
+    a.put_u32(offset_of!(T, count), 0);
+    a.write_back()
+}
+
+fn set_irqs(arg: c_ulong) -> Result<c_ulong> {
+    type T = bindings::vfio_irq_set;
+    IoctlArg::read(arg, offset_of!(T, count) + 4)?;
+    // Every index has zero vectors (see `get_irq_info`), so no request fits.
+    Err(EINVAL)
+}

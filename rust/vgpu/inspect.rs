@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A vGPU's files in `/sys/kernel/debug/rgvt/vgpu<N>/` (see
+//! `Documentation/rgvt/debugfs.rst`).
+
+use super::Vgpu;
+use crate::debugfs::{Dir, Files, Seq, Show};
+use core::fmt::{self, Write};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// `vgpu<N>/counters`: traps, entries, pins and device accesses.
+struct CountersFile;
+
+impl Show for CountersFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        let st = v.state.lock();
+        let mut r = Ok(());
+        let mut line = |name: &str, value: u64| {
+            if r.is_ok() {
+                r = writeln!(m, "{name} {value}");
+            }
+        };
+        st.counters.for_each(&mut line);
+        st.vregs.stats.for_each(&mut line);
+        st.ggtt.counters().for_each(&mut line);
+        r
+    }
+}
+
+/// `vgpu<N>/ggtt`: every entry the guest wrote, with the pin and the
+/// host PTE behind it.
+struct GgttFile;
+
+impl Show for GgttFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        // The vGPU's lock, then the GM lock (the documented order).
+        let st = v.state.lock();
+        let gm = v.host.gm.lock();
+        writeln!(m, "index gm_addr guest_pte gfn host_pte")?;
+        for r in st.ggtt.ranges() {
+            for index in r.start..r.start + r.len {
+                let Some((guest, gfn)) = st.ggtt.entry(index) else {
+                    continue;
+                };
+                if guest == 0 {
+                    continue;
+                }
+                let host = gm.gm.read(v.gm_id, index).unwrap_or(0);
+                write!(m, "{index:#x} {:#x} {guest:#018x} ", index << 12)?;
+                match gfn {
+                    Some(g) => write!(m, "{g:#x}")?,
+                    None => m.write_str("-")?,
+                }
+                writeln!(m, " {host:#018x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The files of `vgpu` in its directory `dir`.
+pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
+    let mut files = Files::new(dir, vgpu);
+    files.add::<CountersFile>(kernel::c_str!("counters"))?;
+    files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
+    Ok(files)
+}

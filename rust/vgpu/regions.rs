@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The vGPU's regions as the VMM reads and writes them: the PCI
+//! configuration space, BAR0 (MMIO registers and the GGTT) and BAR2 (the
+//! aperture). Every offset and size comes from an untrusted user.
+
+use super::Vgpu;
+use crate::cfg_space::PCI_CFG_SPACE_SIZE;
+use crate::ggtt::GTT_PAGE_SIZE;
+use crate::mmio::{self, Target};
+use crate::pte::GgttPte;
+use crate::vfio::{self, BAR0_REGION, BAR2_REGION, CONFIG_REGION};
+use kernel::prelude::*;
+
+impl Vgpu {
+    /// The size of region `index`, `None` for a region the vGPU lacks.
+    pub(crate) fn region_size(&self, index: u32) -> Option<u64> {
+        match index {
+            CONFIG_REGION => Some(PCI_CFG_SPACE_SIZE as u64),
+            BAR0_REGION => Some(mmio::BAR0_SIZE),
+            BAR2_REGION => Some(self.host.backend.aperture_size()),
+            _ => None,
+        }
+    }
+
+    /// One region access of at most [`vfio::ACCESS_CHUNK`] bytes.
+    pub(crate) fn region_access(
+        &self,
+        dev: &vfio::Device,
+        index: u32,
+        offset: u64,
+        data: &mut [u8],
+        write: bool,
+    ) -> Result {
+        match index {
+            CONFIG_REGION => {
+                let mut st = self.state.lock();
+                let offset = usize::try_from(offset).map_err(|_| EINVAL)?;
+                let r = if write {
+                    st.cfg.write(offset, data)
+                } else {
+                    st.cfg.read(offset, data)
+                };
+                r.map_err(|_| EINVAL)
+            }
+            BAR0_REGION => self.bar0_access(dev, offset, data, write),
+            BAR2_REGION => self.bar2_access(dev, offset, data, write),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// A BAR0 access: one MMIO register or one (half) GGTT entry.
+    fn bar0_access(&self, dev: &vfio::Device, offset: u64, data: &mut [u8], write: bool) -> Result {
+        let mut st = self.state.lock();
+        let target = match mmio::decode(offset, data.len()) {
+            Ok(t) => t,
+            Err(_) => {
+                st.counters.bar0_bad += 1;
+                return Err(EINVAL);
+            }
+        };
+        match target {
+            Target::Mmio(o) if write => {
+                // Notifications are counted by the register file; acting on
+                // them (PPGTT create, balloon requests) comes with the engine.
+                let _ = st.vregs.write(o, data);
+            }
+            Target::Mmio(o) => st.vregs.read(o, data),
+            Target::Ggtt { index, offset } if write => {
+                let mut raw = [0u8; 8];
+                raw[..data.len()].copy_from_slice(data);
+                let value = u64::from_le_bytes(raw);
+                if let Some(pte) = st
+                    .ggtt
+                    .write(&mut dev.pins(), index, offset, data.len(), value)
+                {
+                    self.host.install(self.gm_id, &mut |sink| sink(index, pte));
+                }
+            }
+            Target::Ggtt { index, offset } => {
+                let v = st.ggtt.read(index, offset, data.len());
+                let len = data.len();
+                data.copy_from_slice(&v.to_le_bytes()[..len]);
+            }
+        }
+        Ok(())
+    }
+
+    /// A VMM access to the aperture: through the vGPU's own GGTT entries to
+    /// the guest pages they map, within the vGPU's low GM only.
+    fn bar2_access(&self, dev: &vfio::Device, offset: u64, data: &mut [u8], write: bool) -> Result {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        let end = offset.checked_add(data.len() as u64).ok_or(EINVAL)?;
+        if offset < self.low_base || end > self.low_base + self.low_size {
+            st.counters.bar2_out_of_range += 1;
+            return Err(EINVAL);
+        }
+        let scratch = st.ggtt.scratch_mfn();
+        let mut done = 0;
+        while done < data.len() {
+            let addr = offset + done as u64;
+            let in_page = (addr % GTT_PAGE_SIZE) as usize;
+            let n = (data.len() - done).min(GTT_PAGE_SIZE as usize - in_page);
+            let chunk = &mut data[done..done + n];
+            let index = addr / GTT_PAGE_SIZE;
+            let host = GgttPte::from_raw(st.ggtt.host_pte(index).unwrap_or(0));
+            // The guest frame behind the entry, pinned again for the copy:
+            // the entry's own pin is the vGPU's, this one is the access's.
+            let page = match st.ggtt.entry(index) {
+                Some((_, Some(gfn))) if host.present() && host.frame() != scratch => {
+                    dev.pin_page(gfn).ok()
+                }
+                _ => None,
+            };
+            match page {
+                Some(page) => {
+                    if write {
+                        page.write(in_page, chunk)?;
+                    } else {
+                        page.read(in_page, chunk)?;
+                    }
+                    st.counters.bar2_accesses += 1;
+                }
+                None => {
+                    st.counters.bar2_scratch += 1;
+                    if !write {
+                        chunk.fill(0);
+                    }
+                }
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
