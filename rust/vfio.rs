@@ -363,7 +363,19 @@ unsafe extern "C" fn ioctl<T: Driver>(
 ) -> isize {
     // SAFETY: VFIO passes one of our devices, live during the call.
     let (drv, dev) = unsafe { (data_of::<T>(vdev), Device::from_raw(vdev)) };
-    from_result(|| ioctl::dispatch(drv, dev, cmd, arg).map(|r| r as isize))
+    from_result(|| dispatch(drv, dev, cmd, arg).map(|r| r as isize))
+}
+
+/// Runs device ioctl `cmd` with user argument `arg`.
+fn dispatch<T: Driver>(drv: &T, dev: &Device, cmd: c_uint, arg: c_ulong) -> Result<c_ulong> {
+    match cmd {
+        ioctl::VFIO_DEVICE_GET_INFO => ioctl::get_info(arg),
+        ioctl::VFIO_DEVICE_GET_REGION_INFO => ioctl::get_region_info(arg, |i| drv.region_size(i)),
+        ioctl::VFIO_DEVICE_GET_IRQ_INFO => ioctl::get_irq_info(arg),
+        ioctl::VFIO_DEVICE_SET_IRQS => ioctl::set_irqs(arg),
+        ioctl::VFIO_DEVICE_RESET => drv.reset(dev).map(|()| 0),
+        _ => Err(ENOTTY),
+    }
 }
 
 /// The ops table of devices whose data is a `T`.

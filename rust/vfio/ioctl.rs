@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The device ioctls of a VFIO device: their numbers, the copying of their
-//! arguments in and out of user space, and the dispatch to a [`Driver`].
+//! The device ioctls of a VFIO device: their numbers and the copying of
+//! their arguments in and out of user space (`super::dispatch` calls these).
 //!
 //! Interrupts (`GET_IRQ_INFO`, `SET_IRQS`) are marshalled here too; today
 //! every index reports zero vectors.
 
-use super::{Device, Driver};
 use crate::bindings;
 use core::mem::offset_of;
 use kernel::ffi::{c_uint, c_ulong};
@@ -20,28 +19,11 @@ pub(crate) const VFIO_PCI_OFFSET_MASK: u64 = (1 << VFIO_PCI_OFFSET_SHIFT) - 1;
 const fn vfio_ioctl(nr: u32) -> c_uint {
     kernel::ioctl::_IO(bindings::VFIO_TYPE as u32, bindings::VFIO_BASE + nr)
 }
-const VFIO_DEVICE_GET_INFO: c_uint = vfio_ioctl(7);
-const VFIO_DEVICE_GET_REGION_INFO: c_uint = vfio_ioctl(8);
-const VFIO_DEVICE_GET_IRQ_INFO: c_uint = vfio_ioctl(9);
-const VFIO_DEVICE_SET_IRQS: c_uint = vfio_ioctl(10);
-const VFIO_DEVICE_RESET: c_uint = vfio_ioctl(11);
-
-/// Runs device ioctl `cmd` with user argument `arg`.
-pub(super) fn dispatch<T: Driver>(
-    drv: &T,
-    dev: &Device,
-    cmd: c_uint,
-    arg: c_ulong,
-) -> Result<c_ulong> {
-    match cmd {
-        VFIO_DEVICE_GET_INFO => get_info(arg),
-        VFIO_DEVICE_GET_REGION_INFO => get_region_info(arg, |i| drv.region_size(i)),
-        VFIO_DEVICE_GET_IRQ_INFO => get_irq_info(arg),
-        VFIO_DEVICE_SET_IRQS => set_irqs(arg),
-        VFIO_DEVICE_RESET => drv.reset(dev).map(|()| 0),
-        _ => Err(ENOTTY),
-    }
-}
+pub(crate) const VFIO_DEVICE_GET_INFO: c_uint = vfio_ioctl(7);
+pub(crate) const VFIO_DEVICE_GET_REGION_INFO: c_uint = vfio_ioctl(8);
+pub(crate) const VFIO_DEVICE_GET_IRQ_INFO: c_uint = vfio_ioctl(9);
+pub(crate) const VFIO_DEVICE_SET_IRQS: c_uint = vfio_ioctl(10);
+pub(crate) const VFIO_DEVICE_RESET: c_uint = vfio_ioctl(11);
 
 /// An ioctl argument: the first `minsz` bytes of a VFIO uAPI structure.
 ///
@@ -93,7 +75,7 @@ impl IoctlArg {
     }
 }
 
-fn get_info(arg: c_ulong) -> Result<c_ulong> {
+pub(crate) fn get_info(arg: c_ulong) -> Result<c_ulong> {
     type T = bindings::vfio_device_info;
     let mut a = IoctlArg::read(arg, offset_of!(T, num_irqs) + 4)?;
     a.put_u32(
@@ -105,7 +87,10 @@ fn get_info(arg: c_ulong) -> Result<c_ulong> {
     a.write_back()
 }
 
-fn get_region_info(arg: c_ulong, size_of: impl Fn(u32) -> Option<u64>) -> Result<c_ulong> {
+pub(crate) fn get_region_info(
+    arg: c_ulong,
+    size_of: impl Fn(u32) -> Option<u64>,
+) -> Result<c_ulong> {
     type T = bindings::vfio_region_info;
     let mut a = IoctlArg::read(arg, offset_of!(T, offset) + 8)?;
     let index = a.get_u32(offset_of!(T, index));
@@ -124,7 +109,7 @@ fn get_region_info(arg: c_ulong, size_of: impl Fn(u32) -> Option<u64>) -> Result
     a.write_back()
 }
 
-fn get_irq_info(arg: c_ulong) -> Result<c_ulong> {
+pub(crate) fn get_irq_info(arg: c_ulong) -> Result<c_ulong> {
     type T = bindings::vfio_irq_info;
     let mut a = IoctlArg::read(arg, offset_of!(T, count) + 4)?;
     if a.get_u32(offset_of!(T, index)) >= bindings::VFIO_PCI_NUM_IRQS {
@@ -136,7 +121,7 @@ fn get_irq_info(arg: c_ulong) -> Result<c_ulong> {
     a.write_back()
 }
 
-fn set_irqs(arg: c_ulong) -> Result<c_ulong> {
+pub(crate) fn set_irqs(arg: c_ulong) -> Result<c_ulong> {
     type T = bindings::vfio_irq_set;
     IoctlArg::read(arg, offset_of!(T, count) + 4)?;
     // Every index has zero vectors (see `get_irq_info`), so no request fits.
