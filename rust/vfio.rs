@@ -64,8 +64,9 @@ pub(crate) const ACCESS_CHUNK: usize = 256;
 ///
 /// # Invariants
 ///
-/// The device is one of ours, allocated by [`Registration::new`], and live
-/// for the lifetime of the reference.
+/// The device is one of ours, allocated by [`Registration::new`], live and
+/// open for the lifetime of the reference (only the trampolines below make
+/// one, for the duration of a callback that needs an open device).
 #[repr(transparent)]
 pub(crate) struct Device(Opaque<bindings::vfio_device>);
 
@@ -93,8 +94,10 @@ impl Device {
         let iova = gfn.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
         let mut page: *mut bindings::page = core::ptr::null_mut();
         let prot = (bindings::IOMMU_READ | bindings::IOMMU_WRITE) as i32;
-        // SAFETY: by the type invariant the device is live; `page` receives
-        // one page pointer. VFIO refuses devices that are not open.
+        // SAFETY: by the type invariant the device is live, and open: a
+        // `&Device` only exists inside a callback VFIO makes between
+        // `open_device` and the end of `close_device` (or on an open fd);
+        // `page` receives one page pointer.
         let n = unsafe { bindings::vfio_pin_pages(self.as_raw(), iova, 1, prot, &mut page) };
         if n != 1 || page.is_null() {
             // The VMM never mapped this frame: not the guest's memory.
