@@ -27,7 +27,7 @@ use kernel::sync::{Arc, Mutex};
 /// Bytes of GM behind one GGTT entry.
 pub(crate) use crate::gm::layout::PAGE_SIZE as GTT_PAGE_SIZE;
 
-/// Takes (index, host PTE) pairs to install (see [`HostGgtt::install`]).
+/// Takes (index, host PTE) pairs to install (see [`HostGgtt::write_entries`]).
 pub(crate) type Sink<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// Maps a core GM error to an errno.
@@ -154,7 +154,7 @@ impl HostGgtt {
     /// GTT, and to the physical GGTT where the vGPU's entries are the ones
     /// there (low GM always; a shared slot only while switched in); indices
     /// that are not the vGPU's are ignored.
-    pub(crate) fn install(&self, id: VgpuId, entries: &mut dyn FnMut(Sink<'_>)) {
+    pub(crate) fn write_entries(&self, id: VgpuId, entries: &mut dyn FnMut(Sink<'_>)) {
         let mut changed = false;
         {
             let mut s = self.gm.lock();

@@ -14,10 +14,9 @@
 pub(crate) mod inspect;
 pub(crate) mod tunables;
 
-use crate::backend::sim::{self, Sim};
 use crate::backend::Backend;
 use crate::debugfs;
-use crate::ggtt::{gm_errno, HostGgtt};
+use crate::ggtt::{gm_errno, HostGgtt, GTT_PAGE_SIZE};
 use crate::gm;
 use crate::gm::layout::{Config, Layout, MB};
 use crate::mdev::Mdev;
@@ -131,19 +130,17 @@ pub(crate) struct Parent {
 }
 
 impl Parent {
-    /// Builds the GPU (the sim backend, until the i915 backend offers
-    /// types) and its GM.
-    pub(crate) fn new() -> Result<Arc<Self>> {
-        let cfg = sim::Config::from_params()?;
+    /// The parent of the vGPUs on `backend`: all of its GM, with
+    /// [`LOW_RESERVED`] of the aperture kept for the host.
+    pub(crate) fn new(backend: Arc<dyn Backend>) -> Result<Arc<Self>> {
         let layout = Layout::new(Config {
-            gm_size: cfg.gm_size,
-            low_size: cfg.aperture,
+            gm_size: backend.entries() * GTT_PAGE_SIZE,
+            low_size: backend.aperture_size(),
             low_reserved: LOW_RESERVED,
             high_reserved: 0,
             slot_size: SLOT_SIZE,
         })
         .map_err(gm_errno)?;
-        let backend: Arc<dyn Backend> = Arc::pin_init(Sim::new(cfg)?, GFP_KERNEL)?;
         let host = Arc::pin_init(HostGgtt::new(backend, layout)?, GFP_KERNEL)?;
         let registry = Registry {
             vgpus: KVec::new(),

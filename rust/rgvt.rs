@@ -18,6 +18,7 @@
 //!    `parent/tunables`, `parent/inspect`).
 //! 5. Glue: `glue` (which wrapper calls what) and this root.
 
+use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -76,7 +77,10 @@ impl kernel::Module for Rgvt {
     fn init(module: &'static ThisModule) -> Result<Self> {
         c_layout::check()?;
         let kind = backend::Kind::from_param()?;
-        let parent = parent::Parent::new()?;
+        // Until the i915 backend offers types, every vGPU lives on sim.
+        let sim = backend::sim::Sim::new(backend::sim::Config::from_params()?)?;
+        let gpu: Arc<dyn backend::Backend> = Arc::pin_init(sim, GFP_KERNEL)?;
+        let parent = parent::Parent::new(gpu)?;
         let debugfs = parent::inspect::files(parent.clone())?;
         #[cfg(CONFIG_DRM_I915_GVT)]
         let i915 = match kind {
@@ -99,7 +103,6 @@ impl kernel::Module for Rgvt {
             pr_err!("backend=i915 needs a kernel with CONFIG_DRM_I915_GVT\n");
             return Err(ENODEV);
         }
-        // Until the i915 backend offers types, every vGPU lives on sim.
         let mdev = match kind {
             backend::Kind::I915 => None,
             _ => Some(mdev::Parent::new(

@@ -69,7 +69,7 @@ impl Vgpu {
         let last = iova.saturating_add(length).div_ceil(GTT_PAGE_SIZE);
         let scratch = st.ggtt.scratch_mfn();
         let view = &st.ggtt;
-        self.host.install(self.gm_id, &mut |sink| {
+        self.host.write_entries(self.gm_id, &mut |sink| {
             for r in view.ranges() {
                 for index in r.start..r.start + r.len {
                     if let Some((guest, Some(gfn))) = view.entry(index) {
@@ -81,7 +81,7 @@ impl Vgpu {
             }
         });
         // The physical entries no longer use the frames: unpin them (the
-        // core repoints its own view; the PTEs it reports are installed).
+        // core repoints its own view to the PTEs written above).
         st.ggtt
             .unmap(&mut dev.pins(), first, last - first, |_, _| {});
     }

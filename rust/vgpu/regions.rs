@@ -74,7 +74,8 @@ impl Vgpu {
                     .ggtt
                     .write(&mut dev.pins(), index, offset, data.len(), value)
                 {
-                    self.host.install(self.gm_id, &mut |sink| sink(index, pte));
+                    self.host
+                        .write_entries(self.gm_id, &mut |sink| sink(index, pte));
                 }
             }
             Target::Ggtt { index, offset } => {
