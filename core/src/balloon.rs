@@ -5,22 +5,13 @@
 //! returns a [`Decision`] for the debugfs log. Guest notifications go to [`Balloon::request`],
 //! [`Balloon::ack`] and [`Balloon::refuse`].
 
-// The kernel crate mounts this file with `#[path]`, which makes rustc look for nested modules
-// next to it rather than in `balloon/`; explicit paths (relative to this file's directory in
-// both builds) keep one layout for cargo and Kbuild.
-#[path = "balloon/adjust.rs"]
 pub mod adjust;
-#[path = "balloon/fixed.rs"]
 pub mod fixed;
-#[path = "balloon/params.rs"]
 pub mod params;
-#[path = "balloon/policy.rs"]
 pub mod policy;
-#[path = "balloon/protocol.rs"]
 pub mod protocol;
 
 #[cfg(test)]
-#[path = "balloon/tests.rs"]
 mod tests;
 
 pub use fixed::Milli;

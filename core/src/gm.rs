@@ -5,14 +5,8 @@
 //! vGPU keeps its own entries for its slots in a private GTT, and a GPU context switch copies the
 //! incoming vGPU's entries wherever the physical GGTT holds someone else's.
 
-// The kernel crate mounts this file with `#[path]`, which makes rustc look for nested modules
-// next to it rather than in `gm/`; explicit paths (relative to this file's directory in both
-// builds) keep one layout for cargo and Kbuild.
-#[path = "gm/ggtt.rs"]
 pub mod ggtt;
-#[path = "gm/layout.rs"]
 pub mod layout;
-#[path = "gm/slots.rs"]
 pub mod slots;
 
 pub use ggtt::Gm;

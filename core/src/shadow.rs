@@ -15,34 +15,21 @@
 //! Sub-modules: `spt` (one shadow page), `tree` (building, sharing, releasing,
 //! walking), `write` (strict-mode trap emulation), `relaxed` (policies and
 //! reconstruction), `params` and `counters`.
-//!
-//! Sub-modules name their files: the kernel crate mounts this file with
-//! `#[path]`, under which rustc would look for them beside it.
 
-#[path = "shadow/counters.rs"]
 mod counters;
-#[path = "shadow/host.rs"]
 mod host;
-#[path = "shadow/params.rs"]
 mod params;
-#[path = "shadow/relaxed.rs"]
 mod relaxed;
-#[path = "shadow/spt.rs"]
 mod spt;
-#[path = "shadow/tree.rs"]
 mod tree;
-#[path = "shadow/write.rs"]
 mod write;
 
 #[cfg(any(test, feature = "std"))]
-#[path = "shadow/sim.rs"]
 pub mod sim;
 
 #[cfg(test)]
-#[path = "shadow/model_tests.rs"]
 mod model_tests;
 #[cfg(test)]
-#[path = "shadow/tests.rs"]
 mod tests;
 
 pub use counters::Counters;

@@ -18,7 +18,6 @@ use crate::shadow::Translate;
 use crate::storage::{Alloc, AllocError, Vector};
 
 #[cfg(test)]
-#[path = "vggtt/tests.rs"]
 mod tests;
 
 /// Default bound on entries with a pending half (see [`VGgtt::write`]).

@@ -52,6 +52,27 @@ fn kernel_crate_mounts_the_core_once() {
     }
 }
 
+/// Core modules are found by the default rules in both builds (lib.rs is mounted, so its
+/// children resolve as cargo resolves them): a `#[path]` in the core is a layout the two
+/// builds might not share.
+#[test]
+fn core_modules_have_no_path_attributes() {
+    let mut dirs = vec![root().join("core/src")];
+    while let Some(dir) = dirs.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = fs::read_to_string(&p).unwrap();
+                for l in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                    assert!(!l.contains("#[path"), "{}: {l}", p.display());
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn core_forbids_unsafe_code_at_its_root() {
     let lib = fs::read_to_string(root().join("core/src/lib.rs")).unwrap();
