@@ -21,6 +21,9 @@ pub mod cfg_space;
 #[path = "../core/src/gm.rs"]
 pub mod gm;
 #[forbid(unsafe_code)]
+#[path = "../core/src/irq.rs"]
+pub mod irq;
+#[forbid(unsafe_code)]
 #[path = "../core/src/mmio.rs"]
 pub mod mmio;
 #[forbid(unsafe_code)]

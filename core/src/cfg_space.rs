@@ -184,7 +184,7 @@ pub enum CfgError {
 /// bytes; GGMS is its size as `1 << GGMS` MB (`gen8_get_total_gtt_size` in
 /// i915), which makes 1, 2 and 4 GB the only sizes it can state.
 pub fn ggms(gm_size: u64) -> Result<u16, CfgError> {
-    let ggtt_mb = gm_size / 512 >> 20;
+    let ggtt_mb = (gm_size / 512) >> 20;
     if gm_size % (512 << 20) != 0 || !ggtt_mb.is_power_of_two() {
         return Err(CfgError::BadGm);
     }
