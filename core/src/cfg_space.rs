@@ -44,6 +44,7 @@ pub mod reg {
     pub const BDSM: usize = 0x5c;
     /// Where rgvt puts the MSI capability, as on a real Skylake IGD.
     pub const MSI_CAP: usize = 0xac;
+    const _: () = assert!(MSI_CAP + super::msi::SIZEOF <= ASLS, "MSI overlaps ASLS");
     /// ASL storage, the OpRegion's guest physical address (`ASLS`, 32 bits).
     pub const ASLS: usize = 0xfc;
 }
@@ -557,7 +558,7 @@ mod tests {
         let mut pos = usize::from(byte(cs, reg::PCI_CAPABILITY_LIST) & !3);
         let mut ttl = 48;
         while pos != 0 {
-            if pos < 0x40 || pos > PCI_CFG_SPACE_SIZE - 4 {
+            if !(0x40..=PCI_CFG_SPACE_SIZE - 4).contains(&pos) {
                 return Err("capability outside the device-specific space");
             }
             ttl -= 1;
@@ -580,7 +581,6 @@ mod tests {
         assert_eq!(1 << ((ctrl & msi::PCI_MSI_FLAGS_QMASK) >> 1), 1);
         assert_eq!(ctrl & msi::PCI_MSI_FLAGS_64BIT, 0);
         assert_eq!(ctrl & msi::PCI_MSI_FLAGS_MASKBIT, 0);
-        assert!(0xac + msi::SIZEOF <= reg::ASLS, "MSI does not overlap ASLS");
         assert_eq!(byte(&cs, reg::PCI_INTERRUPT_PIN), 1);
         assert!(!cs.msi_enabled());
         // A plain (non-IGD) space has no capabilities.
