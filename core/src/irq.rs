@@ -330,6 +330,15 @@ pub struct Stats {
     pub msi_signals: u64,
 }
 
+impl Stats {
+    /// Calls `f` with each counter's name and value, for debugfs.
+    pub fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+        f("set_irqs_rejected", self.rejected);
+        f("intx_signals", self.intx_signals);
+        f("msi_signals", self.msi_signals);
+    }
+}
+
 /// The interrupt state of one vGPU.
 ///
 /// # Invariants
@@ -346,6 +355,8 @@ pub struct Irqs {
     msi_trigger: bool,
     err_trigger: bool,
     req_trigger: bool,
+    /// The guest set `PCI_COMMAND_INTX_DISABLE` (vfio-pci's `virq_disabled`).
+    virq_disabled: bool,
     /// The device's interrupt level as last reported.
     level: bool,
     /// Counters.
@@ -369,6 +380,7 @@ impl Irqs {
             msi_trigger: false,
             err_trigger: false,
             req_trigger: false,
+            virq_disabled: false,
             level: false,
             stats: Stats {
                 rejected: 0,
@@ -578,7 +590,7 @@ impl Irqs {
             }
             Op::IntxEnable(fd) => {
                 self.mode = Mode::Intx;
-                self.intx_masked = false;
+                self.intx_masked = self.virq_disabled;
                 self.set_intx_trigger(fd, &mut fx);
                 // A line already asserted fires as soon as the handler is
                 // installed (vfio-pci's request_irq on a pending line).
@@ -612,7 +624,9 @@ impl Irqs {
             }
             Op::Loopback(index) => {
                 let set = match index {
-                    Index::Intx => self.mode == Mode::Intx && self.intx_trigger,
+                    Index::Intx => {
+                        self.mode == Mode::Intx && self.intx_trigger && !self.virq_disabled
+                    }
                     Index::Msi => self.msi_trigger,
                     Index::Err => self.err_trigger,
                     Index::Req => self.req_trigger,
@@ -685,7 +699,7 @@ impl Irqs {
     fn fire_intx(&mut self, fx: &mut Effects) {
         if self.mode == Mode::Intx && self.level && !self.intx_masked {
             self.intx_masked = true;
-            if self.intx_trigger {
+            if self.intx_trigger && !self.virq_disabled {
                 self.stats.intx_signals += 1;
                 fx.push(Effect::Signal { index: Index::Intx });
             }
@@ -698,11 +712,29 @@ impl Irqs {
     /// asserted it stays masked and signals again.
     pub fn unmask(&mut self) -> Effects {
         let mut fx = Effects::default();
-        if self.mode == Mode::Intx && self.intx_masked {
+        if self.mode == Mode::Intx && self.intx_masked && !self.virq_disabled {
             self.intx_masked = false;
             self.fire_intx(&mut fx);
         }
         fx
+    }
+
+    /// Follows the guest's `PCI_COMMAND_INTX_DISABLE` bit, as vfio-pci's
+    /// `vfio_basic_config_write`: setting it masks INTx, clearing it
+    /// unmasks (and fires if the line is asserted).
+    pub fn set_intx_disabled(&mut self, disabled: bool) -> Effects {
+        if disabled == self.virq_disabled {
+            return Effects::default();
+        }
+        self.virq_disabled = disabled;
+        if disabled {
+            if self.mode == Mode::Intx {
+                self.intx_masked = true;
+            }
+            Effects::default()
+        } else {
+            self.unmask()
+        }
     }
 
     /// Reports the device's interrupt level (the register model's

@@ -417,6 +417,7 @@ struct Reference {
     err: Option<i32>,
     req: Option<i32>,
     level: bool,
+    virq_disabled: bool,
     signals: Vec<Index>,
 }
 
@@ -433,7 +434,7 @@ impl Reference {
     }
 
     fn send_intx(&mut self) {
-        if self.irq_type == 0 && self.intx_trigger.is_some() {
+        if self.irq_type == 0 && !self.virq_disabled && self.intx_trigger.is_some() {
             self.signals.push(Index::Intx);
         }
     }
@@ -446,12 +447,25 @@ impl Reference {
     }
 
     fn unmask(&mut self) {
-        if self.irq_type == 0 && self.intx_masked {
+        if self.irq_type == 0 && self.intx_masked && !self.virq_disabled {
             if self.level {
                 self.send_intx();
             } else {
                 self.intx_masked = false;
             }
+        }
+    }
+
+    /// vfio_basic_config_write on PCI_COMMAND.
+    fn config_intx_disable(&mut self, disable: bool) {
+        if disable && !self.virq_disabled {
+            self.virq_disabled = true;
+            if self.irq_type == 0 {
+                self.intx_masked = true;
+            }
+        } else if !disable && self.virq_disabled {
+            self.virq_disabled = false;
+            self.unmask();
         }
     }
 
@@ -543,7 +557,7 @@ impl Reference {
                     } else {
                         self.irq_type = 0;
                         self.intx_trigger = t;
-                        self.intx_masked = false;
+                        self.intx_masked = self.virq_disabled;
                         self.intx_handler();
                     }
                     return Ok(());
@@ -637,6 +651,7 @@ enum Step {
     Set(SetHeader, Vec<u8>),
     Level(bool),
     Unmask,
+    IntxDisable(bool),
 }
 
 /// A well-formed request for a random index, data type and action, with
@@ -702,6 +717,7 @@ fn step() -> impl Strategy<Value = Step> {
         }),
         1 => any::<bool>().prop_map(Step::Level),
         1 => Just(Step::Unmask),
+        1 => any::<bool>().prop_map(Step::IntxDisable),
     ]
 }
 
@@ -739,6 +755,10 @@ proptest! {
                 Step::Unmask => {
                     glue.apply(irqs.unmask());
                     reference.unmask();
+                }
+                Step::IntxDisable(d) => {
+                    glue.apply(irqs.set_intx_disabled(d));
+                    reference.config_intx_disable(d);
                 }
             }
             let mode = match reference.irq_type { 0 => Mode::Intx, 1 => Mode::Msi, _ => Mode::None };
