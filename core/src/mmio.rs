@@ -103,6 +103,8 @@ pub struct Stats {
     pub pcode: u64,
     /// Events raised into interrupt banks.
     pub irq_raised: u64,
+    /// TLB invalidations requested.
+    pub tlb_invalidations: u64,
 }
 
 impl Stats {
@@ -117,6 +119,7 @@ impl Stats {
         f("engine_resets", self.engine_resets);
         f("pcode", self.pcode);
         f("irq_raised", self.irq_raised);
+        f("tlb_invalidations", self.tlb_invalidations);
     }
 }
 
@@ -209,6 +212,11 @@ impl<A: Alloc> Vregs<A> {
         match regs::kind(offset) {
             Some(Kind::Master) => stored | self.master_pending(),
             Some(Kind::ForcewakeAck(req)) => self.reg(req) & 0xffff,
+            Some(Kind::DpllStatus) => regs::DPLL_ENABLES
+                .iter()
+                .enumerate()
+                .filter(|(_, ctl)| self.reg(**ctl) & (1 << 31) != 0)
+                .fold(0, |acc, (i, _)| acc | 1 << (8 * i)),
             Some(_) => stored,
             None if is_pvinfo(offset) => stored,
             None => {
@@ -232,8 +240,15 @@ impl<A: Alloc> Vregs<A> {
                 merged
             }
             Some(Kind::Storage) => merged,
+            Some(Kind::TlbInval) => {
+                if v != 0 {
+                    self.stats.tlb_invalidations += 1;
+                }
+                0
+            }
             Some(Kind::ReadOnly)
             | Some(Kind::ForcewakeAck(_))
+            | Some(Kind::DpllStatus)
             | Some(Kind::Irq(_, BankReg::Isr)) => {
                 self.stats.ro_dropped += 1;
                 old

@@ -267,6 +267,26 @@ register!(
     PLL_LOCK: 30:30,
 );
 
+register!(
+    /// Display PLL lock status: DPLL `i` locked at bit `8 * i`, computed
+    /// from the PLLs' enable bits (GVT-g's `dpll_status_read`).
+    DPLL_STATUS @ 0x6c060,
+);
+
+/// The enable registers of DPLL 0..=3 (LCPLL1, LCPLL2, WRPLL1, WRPLL2);
+/// bit 31 enables.
+pub const DPLL_ENABLES: [u32; 4] = [LCPLL1_CTL::OFFSET, 0x46014, 0x46040, 0x46060];
+
+register!(
+    /// Render TLB invalidation control (`GEN8_RTCR`); the video, second
+    /// video, blitter and video enhancement ones follow every 4 bytes
+    /// (`GEN8_M1TCR`, `GEN8_M2TCR`, `GEN8_BTCR`, `GEN8_VTCR`). The request
+    /// bit reads back clear once the TLB is invalidated.
+    GEN8_RTCR @ 0x4260,
+);
+/// Number of TLB invalidation control registers from [`GEN8_RTCR`].
+pub const NUM_TLB_CR: u32 = 5;
+
 /// Masked registers that are not per engine (GVT-g's `F_MODE_MASK` list
 /// in `gvt/handlers.c` for gen9).
 pub const MASKED: &[u32] = &[
@@ -425,6 +445,11 @@ pub enum Kind {
     Master,
     /// A register of an interrupt bank.
     Irq(Bank, BankReg),
+    /// A TLB invalidation control: the invalidation completes at once, the
+    /// register reads back 0 (GVT-g's `gvt_reg_tlb_control_handler`).
+    TlbInval,
+    /// `DPLL_STATUS`: read-only, computed from [`DPLL_ENABLES`].
+    DpllStatus,
     /// `GEN6_PCODE_MAILBOX`: commands complete at once, successfully.
     PcodeMailbox,
     /// A request/state handshake: the bits in `req` are copied `shift`
@@ -453,6 +478,9 @@ pub fn kind(offset: u32) -> Option<Kind> {
     if MASKED.contains(&offset) {
         return Some(Kind::Masked);
     }
+    if (GEN8_RTCR::OFFSET..GEN8_RTCR::OFFSET + 4 * NUM_TLB_CR).contains(&offset) {
+        return Some(Kind::TlbInval);
+    }
     Some(match offset {
         GEN8_MASTER_IRQ::OFFSET => Kind::Master,
         GEN8_FUSE2::OFFSET
@@ -469,6 +497,7 @@ pub fn kind(offset: u32) -> Option<Kind> {
             Kind::Storage
         }
         GEN6_PCODE_MAILBOX::OFFSET => Kind::PcodeMailbox,
+        DPLL_STATUS::OFFSET => Kind::DpllStatus,
         HSW_PWR_WELL_CTL1::OFFSET
         | HSW_PWR_WELL_CTL2::OFFSET
         | HSW_PWR_WELL_CTL3::OFFSET

@@ -296,6 +296,25 @@ fn power_handshakes() {
 }
 
 #[test]
+fn tlb_invalidation_completes_and_dplls_lock() {
+    let mut v = vregs();
+    for i in 0..NUM_TLB_CR {
+        let cr = GEN8_RTCR::OFFSET + 4 * i;
+        // mmio_invalidate_full: write the request, wait for it to clear.
+        wr(&mut v, cr, 1);
+        assert_eq!(rd(&mut v, cr), 0);
+    }
+    assert_eq!(v.stats.tlb_invalidations, 5);
+    assert_eq!(rd(&mut v, DPLL_STATUS::OFFSET), 0);
+    wr(&mut v, DPLL_ENABLES[0], 1 << 31);
+    wr(&mut v, DPLL_ENABLES[2], 1 << 31);
+    assert_eq!(rd(&mut v, DPLL_STATUS::OFFSET), 1 | 1 << 16);
+    wr(&mut v, DPLL_STATUS::OFFSET, !0);
+    assert_eq!(rd(&mut v, DPLL_STATUS::OFFSET), 1 | 1 << 16, "read-only");
+    assert_eq!(v.untracked().count(), 1, "WRPLL1 enable is plain storage");
+}
+
+#[test]
 fn untracked_offsets_are_storage_and_counted() {
     let mut v = vregs();
     wr(&mut v, 0x4_0000, 0xdead_beef);
