@@ -175,6 +175,12 @@ impl SetHeader {
         Ok(data as usize)
     }
 
+    /// The size of the data the kernel must copy after the header for
+    /// this device ([`SetHeader::validate`] with the index's vector count).
+    pub fn data_size(&self) -> Result<usize, Error> {
+        self.validate(Index::from_raw(self.index).map_or(0, Index::count))
+    }
+
     fn action(&self) -> u32 {
         self.flags & ACTION_TYPE_MASK
     }
@@ -418,8 +424,8 @@ impl Irqs {
     }
 
     fn check(&self, hdr: &SetHeader, data: &[u8]) -> Result<Op, Error> {
+        let size = hdr.data_size()?;
         let index = Index::from_raw(hdr.index).ok_or(Error::Inval)?;
-        let size = hdr.validate(index.count())?;
         if data.len() < size {
             return Err(Error::Inval);
         }

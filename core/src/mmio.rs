@@ -158,6 +158,17 @@ impl<A: Alloc> Vregs<A> {
         Ok(v)
     }
 
+    /// Puts every register back to its power-on value (a device reset),
+    /// keeping the counters and the untracked table, so what a guest
+    /// touched before a reset stays visible; allocates nothing.
+    pub fn reset(&mut self, pv: &pvinfo::Published) {
+        self.regs.fill(0);
+        for (off, val) in regs::defaults() {
+            self.set(off, val);
+        }
+        self.publish(pv);
+    }
+
     fn set(&mut self, offset: u32, value: u32) {
         if let Some(r) = self.regs.get_mut((offset / 4) as usize) {
             *r = value;

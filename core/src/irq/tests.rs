@@ -154,6 +154,9 @@ fn validation_and_data_size() {
     for h in bad {
         assert_eq!(h.validate(1), Err(Error::Inval), "{h:?}");
     }
+    assert_eq!(ok.data_size(), Ok(4));
+    assert_eq!(SetHeader { index: 5, ..ok }.data_size(), Err(Error::Inval));
+    assert_eq!(SetHeader { index: 2, ..ok }.data_size(), Err(Error::Inval));
     // MSI-X has no vectors: nothing validates.
     assert_eq!(
         hdr(NONE_TRIGGER, Index::Msix, 0, 0, 0).validate(0),

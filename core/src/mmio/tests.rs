@@ -400,3 +400,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn reset_restores_registers_and_keeps_counts() {
+    let mut v = vregs();
+    let fresh = vregs();
+    wr(&mut v, 0x4_0000, 5);
+    wr(&mut v, GEN8_MASTER_IRQ::OFFSET, 1 << 31);
+    wr(&mut v, RING_MI_MODE::OFFSET + 0x2000, masked_en(1 << 8));
+    let pv = Published {
+        vgt_id: 1,
+        mappable: GmRange {
+            base: 0,
+            size: 64 << 20,
+        },
+        nonmappable: GmRange {
+            base: 256 << 20,
+            size: 256 << 20,
+        },
+        fence_num: 4,
+    };
+    v.reset(&pv);
+    for off in (0..MMIO_SIZE).step_by(4) {
+        assert_eq!(v.reg(off), fresh.reg(off), "{off:#x}");
+    }
+    assert_eq!(v.untracked().count(), 1);
+    assert_eq!(v.stats.writes, 3);
+}
