@@ -100,6 +100,10 @@ pub enum Error {
     /// `ERANGE`: enabling MSI with no vector (`pci_alloc_irq_vectors` with
     /// a maximum of 0).
     Range,
+    /// `EBUSY`: an unmask eventfd is already installed
+    /// (`vfio_virqfd_enable`; vfio-pci reports a bad fd first, rgvt
+    /// checks this before the glue resolves the fd).
+    Busy,
 }
 
 /// What `VFIO_DEVICE_GET_IRQ_INFO` answers for one index.
@@ -468,6 +472,7 @@ impl Irqs {
             Data::Bool(b) if Data::bool_at(b, 0) => Op::IntxUnmask,
             Data::Bool(_) => Op::Nop,
             Data::Eventfd(f) => match Data::fd_at(f, 0) {
+                fd if fd >= 0 && self.intx_unmask_fd => return Err(Error::Busy),
                 fd if fd >= 0 => Op::IntxUnmaskFd(fd),
                 _ => Op::IntxUnmaskFdClear,
             },
@@ -759,6 +764,12 @@ impl Irqs {
             _ => {}
         }
         fx
+    }
+
+    /// The unmask eventfd went away on its own (its file was closed and
+    /// the virqfd shut down), so a new one may be installed.
+    pub fn unmask_fd_closed(&mut self) {
+        self.intx_unmask_fd = false;
     }
 
     /// Sends a release request to the VMM, if it gave a REQ eventfd.
