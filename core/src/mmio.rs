@@ -227,7 +227,7 @@ impl<A: Alloc> Vregs<A> {
                 .iter()
                 .enumerate()
                 .filter(|(_, ctl)| self.reg(**ctl) & (1 << 31) != 0)
-                .fold(0, |acc, (i, _)| acc | 1 << (8 * i)),
+                .fold(0, |acc, (i, _)| acc | (1 << (8 * i))),
             Some(_) => stored,
             None if is_pvinfo(offset) => stored,
             None => {
