@@ -18,6 +18,7 @@ extern crate std;
 pub mod balloon;
 pub mod cfg_space;
 pub mod gm;
+pub mod irq;
 pub mod mmio;
 pub mod parse;
 pub mod pte;

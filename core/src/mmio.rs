@@ -8,6 +8,15 @@
 use crate::pvinfo::{self, Access};
 use crate::storage::{Alloc, AllocError, Vector};
 
+pub mod regs;
+pub mod untracked;
+
+#[cfg(test)]
+mod tests_model;
+
+use regs::{Bank, BankReg, Kind};
+pub use untracked::Entry as UntrackedEntry;
+
 /// Size of BAR0.
 pub const BAR0_SIZE: u64 = 16 << 20;
 /// Size of the MMIO register range at the start of BAR0.
@@ -81,6 +90,18 @@ pub struct Stats {
     pub pvinfo_ro_dropped: u64,
     /// `g2v_notify` writes.
     pub g2v_notify: u64,
+    /// Guest writes to read-only registers (fuses, ISRs), dropped.
+    pub ro_dropped: u64,
+    /// Resets requested through `GEN6_GDRST`.
+    pub gdrst: u64,
+    /// Engine reset handshakes (`RING_RESET_CTL` requests).
+    pub engine_resets: u64,
+    /// Pcode mailbox commands.
+    pub pcode: u64,
+    /// Events raised into interrupt banks.
+    pub irq_raised: u64,
+    /// TLB invalidations requested.
+    pub tlb_invalidations: u64,
 }
 
 impl Stats {
@@ -90,31 +111,216 @@ impl Stats {
         f("mmio_writes", self.writes);
         f("pvinfo_ro_dropped", self.pvinfo_ro_dropped);
         f("g2v_notify", self.g2v_notify);
+        f("mmio_ro_dropped", self.ro_dropped);
+        f("gdrst", self.gdrst);
+        f("engine_resets", self.engine_resets);
+        f("pcode", self.pcode);
+        f("irq_raised", self.irq_raised);
+        f("tlb_invalidations", self.tlb_invalidations);
     }
 }
 
 /// The MMIO registers of one vGPU.
 ///
+/// Registers [`regs::kind`] knows behave as a Skylake GT2's do where i915
+/// relies on it; every other dword is plain storage (GVT-g's vreg) whose
+/// accesses are counted per offset in [`Vregs::untracked`].
+///
 /// # Invariants
 ///
-/// `regs` holds `MMIO_SIZE / 4` dwords.
+/// `regs` holds `MMIO_SIZE / 4` dwords. Masked registers hold 0 in their
+/// upper half.
 pub struct Vregs<A: Alloc> {
     regs: A::Vec<u32>,
     /// Counters.
     pub stats: Stats,
+    untracked: untracked::Untracked<A>,
 }
 
 impl<A: Alloc> Vregs<A> {
-    /// A register file of zeroes with the PV info page published.
+    /// A register file with the Skylake GT2 defaults and the PV info page
+    /// published; everything else is 0.
     pub fn new(pv: &pvinfo::Published) -> Result<Self, AllocError> {
         let mut regs = A::Vec::new();
         regs.try_resize((MMIO_SIZE / 4) as usize, 0)?;
         let mut v = Self {
             regs,
             stats: Stats::default(),
+            untracked: untracked::Untracked::new()?,
         };
+        for (off, val) in regs::defaults() {
+            v.set(off, val);
+        }
         v.publish(pv);
         Ok(v)
+    }
+
+    /// Puts every register back to its power-on value (a device reset),
+    /// keeping the counters and the untracked table, so what a guest
+    /// touched before a reset stays visible; allocates nothing.
+    pub fn reset(&mut self, pv: &pvinfo::Published) {
+        self.regs.fill(0);
+        for (off, val) in regs::defaults() {
+            self.set(off, val);
+        }
+        self.publish(pv);
+    }
+
+    fn set(&mut self, offset: u32, value: u32) {
+        if let Some(r) = self.regs.get_mut((offset / 4) as usize) {
+            *r = value;
+        }
+    }
+
+    /// Accesses to registers rgvt does not model, by offset (for debugfs).
+    pub fn untracked(&self) -> impl Iterator<Item = &UntrackedEntry> {
+        self.untracked.iter()
+    }
+
+    /// Reads and writes of untracked offsets that did not fit the table.
+    pub fn untracked_overflow(&self) -> (u64, u64) {
+        (
+            self.untracked.overflow_reads,
+            self.untracked.overflow_writes,
+        )
+    }
+
+    /// The master interrupt register's pending bits: each bank's enabled
+    /// IIR bits, routed as in GVT-g's `gen8_irq_map`.
+    fn master_pending(&self) -> u32 {
+        regs::BANKS.iter().fold(0, |acc, b| {
+            let live = self.reg(b.base() + 8) & self.reg(b.base() + 0xc);
+            b.upstream()
+                .iter()
+                .filter(|(_, bits)| live & bits != 0)
+                .fold(acc, |acc, (master, _)| acc | master)
+        })
+    }
+
+    /// Whether the device asserts its interrupt: the guest's master enable
+    /// is on and some bank has an enabled IIR bit.
+    pub fn irq_pending(&self) -> bool {
+        let master = self.reg(regs::GEN8_MASTER_IRQ::OFFSET);
+        regs::GEN8_MASTER_IRQ::CONTROL.get(master) != 0 && self.master_pending() != 0
+    }
+
+    /// Raises events `bits` in `bank`: the bits its IMR does not mask latch
+    /// in its IIR (gen8's rule, GVT-g's `propagate_event`). The caller then
+    /// checks [`Vregs::irq_pending`] for the line.
+    pub fn raise(&mut self, bank: Bank, bits: u32) {
+        self.stats.irq_raised += 1;
+        let imr = self.reg(bank.base() + 4);
+        let iir = bank.base() + 8;
+        self.set(iir, self.reg(iir) | (bits & !imr));
+    }
+
+    /// The dword at `offset` as the guest reads it.
+    fn read_dword(&mut self, offset: u32) -> u32 {
+        let stored = self.reg(offset);
+        match regs::kind(offset) {
+            Some(Kind::Master) => stored | self.master_pending(),
+            Some(Kind::ForcewakeAck(req)) => self.reg(req) & 0xffff,
+            Some(Kind::DpllStatus) => regs::DPLL_ENABLES
+                .iter()
+                .enumerate()
+                .filter(|(_, ctl)| self.reg(**ctl) & (1 << 31) != 0)
+                .fold(0, |acc, (i, _)| acc | (1 << (8 * i))),
+            Some(_) => stored,
+            None if is_pvinfo(offset) => stored,
+            None => {
+                self.untracked.count(offset, false);
+                stored
+            }
+        }
+    }
+
+    /// Writes the bytes of `value` selected by `be` (0xff per byte) to the
+    /// dword at `offset`, with the register's behaviour.
+    fn write_dword(&mut self, offset: u32, value: u32, be: u32) {
+        let old = self.reg(offset);
+        let merged = (old & !be) | (value & be);
+        // Bytes not written count as 0 where a 1 acts (mask selects,
+        // write-1-to-clear), so a partial write changes only its bytes.
+        let v = value & be;
+        let new = match regs::kind(offset) {
+            None => {
+                self.untracked.count(offset, true);
+                merged
+            }
+            Some(Kind::Storage) => merged,
+            Some(Kind::TlbInval) => {
+                if v != 0 {
+                    self.stats.tlb_invalidations += 1;
+                }
+                0
+            }
+            Some(Kind::ReadOnly)
+            | Some(Kind::ForcewakeAck(_))
+            | Some(Kind::DpllStatus)
+            | Some(Kind::Irq(_, BankReg::Isr)) => {
+                self.stats.ro_dropped += 1;
+                old
+            }
+            Some(Kind::Irq(_, BankReg::Iir)) => old & !v,
+            Some(Kind::Irq(_, _)) => merged,
+            Some(Kind::Master) => {
+                let control = regs::GEN8_MASTER_IRQ::CONTROL.mask();
+                if be & control != 0 {
+                    v & control
+                } else {
+                    old
+                }
+            }
+            Some(Kind::Masked) => masked(old, v, 0),
+            Some(Kind::MiMode) => {
+                use regs::RING_MI_MODE::{MODE_IDLE, STOP_RING};
+                let m = masked(old, v, MODE_IDLE.mask());
+                let idle = MODE_IDLE.put(STOP_RING.get(m));
+                (m & !MODE_IDLE.mask()) | idle
+            }
+            Some(Kind::ResetCtl) => {
+                use regs::RING_RESET_CTL::{READY_TO_RESET, REQUEST_RESET};
+                let m = masked(old, v, READY_TO_RESET.mask());
+                if REQUEST_RESET.get(m) != 0 && REQUEST_RESET.get(old) == 0 {
+                    self.stats.engine_resets += 1;
+                }
+                (m & !READY_TO_RESET.mask()) | READY_TO_RESET.put(REQUEST_RESET.get(m))
+            }
+            Some(Kind::Gdrst) => {
+                if v != 0 {
+                    self.stats.gdrst += 1;
+                }
+                0
+            }
+            Some(Kind::PcodeMailbox) => {
+                self.pcode(merged);
+                merged
+                    & !(regs::GEN6_PCODE_MAILBOX::READY.mask()
+                        | regs::GEN6_PCODE_MAILBOX::ERROR.mask())
+            }
+            Some(Kind::Handshake { req, shift }) => {
+                (merged & !(req >> shift)) | ((merged & req) >> shift)
+            }
+        };
+        self.set(offset, new);
+    }
+
+    /// Runs a pcode command, as GVT-g's `mailbox_write`: it completes at
+    /// once with success, and the reads i915 makes get Skylake's answers.
+    fn pcode(&mut self, mailbox: u32) {
+        use regs::pcode::*;
+        self.stats.pcode += 1;
+        let data = regs::GEN6_PCODE_DATA::OFFSET;
+        let d = self.reg(data);
+        let answer = match regs::GEN6_PCODE_MAILBOX::ERROR.get(mailbox) {
+            // Memory latencies of a Skylake: two reads, levels 0-3 then 4-7.
+            READ_MEM_LATENCY if d == 0 => 0x1e1a_1100,
+            READ_MEM_LATENCY => 0x6151_4b3d,
+            SKL_CDCLK_CONTROL => SKL_CDCLK_READY_FOR_CHANGE,
+            READ_RC6VIDS => d | 1,
+            _ => d,
+        };
+        self.set(data, answer);
     }
 
     /// Rewrites the host half of the PV info page (after the allocation
@@ -135,16 +341,21 @@ impl<A: Alloc> Vregs<A> {
         self.regs.get((offset / 4) as usize).copied().unwrap_or(0)
     }
 
-    fn byte(&self, offset: u32) -> u8 {
-        let shift = (offset % 4) * 8;
-        (self.reg(offset & !3) >> shift) as u8
-    }
-
     /// Reads `buf.len()` bytes of registers at `offset` (a [`Target::Mmio`]).
     pub fn read(&mut self, offset: u32, buf: &mut [u8]) {
         self.stats.reads += 1;
+        let mut dword = None;
         for (i, b) in buf.iter_mut().enumerate() {
-            *b = self.byte(offset.wrapping_add(i as u32));
+            let o = offset.wrapping_add(i as u32);
+            let v = match dword {
+                Some((at, v)) if at == o & !3 => v,
+                _ => {
+                    let v = self.read_dword(o & !3);
+                    dword = Some((o & !3, v));
+                    v
+                }
+            };
+            *b = (v >> ((o % 4) * 8)) as u8;
         }
     }
 
@@ -153,6 +364,24 @@ impl<A: Alloc> Vregs<A> {
     /// Returns the new `g2v_notify` value when the guest wrote one, for the
     /// caller to act on.
     pub fn write(&mut self, offset: u32, data: &[u8]) -> Option<u32> {
+        if !is_pvinfo(offset) {
+            self.stats.writes += 1;
+            // Split into dwords: accesses are naturally aligned, so an
+            // 8-byte write is two whole dwords and a smaller one sits in one.
+            let mut i = 0;
+            while i < data.len() {
+                let o = offset.wrapping_add(i as u32);
+                let (mut value, mut be) = (0u32, 0u32);
+                while i < data.len() && offset.wrapping_add(i as u32) & !3 == o & !3 {
+                    let shift = (offset.wrapping_add(i as u32) % 4) * 8;
+                    value |= u32::from(data[i]) << shift;
+                    be |= 0xff << shift;
+                    i += 1;
+                }
+                self.write_dword(o & !3, value, be);
+            }
+            return None;
+        }
         let pv = pvinfo::VGT_PVINFO_PAGE..pvinfo::VGT_PVINFO_PAGE + pvinfo::VGT_PVINFO_SIZE;
         let mut notify = false;
         let mut dropped = false;
@@ -186,6 +415,18 @@ impl<A: Alloc> Vregs<A> {
         }
         None
     }
+}
+
+/// Whether `offset` is in the PV info page (which has its own rules).
+fn is_pvinfo(offset: u32) -> bool {
+    (pvinfo::VGT_PVINFO_PAGE..pvinfo::VGT_PVINFO_PAGE + pvinfo::VGT_PVINFO_SIZE).contains(&offset)
+}
+
+/// A masked write: the upper half of `v` selects which low bits take the
+/// low half's value; `fixed` bits never change.
+fn masked(old: u32, v: u32, fixed: u32) -> u32 {
+    let sel = (v >> 16) & !fixed;
+    ((old & !sel) | (v & sel)) & 0xffff
 }
 
 #[cfg(test)]
