@@ -127,7 +127,7 @@ guest_job "$work" "$kdir" "$module" "$here/nested/guest-nested.sh" "${qargs[@]}"
 # --- verdict ---------------------------------------------------------------
 logf=$work/console.log
 # The two kernels' logs, told apart by the prefix the guest job adds.
-grep -v '^L2\(-TCG\)\?| ' "$logf" >"$work/l1.log" || true
+grep -v '^L2\(-TCG\|-MON\)\?| ' "$logf" >"$work/l1.log" || true
 sed -n 's/^L2\(-TCG\)\?| //p' "$logf" >"$work/l2.log" || true
 
 declare -A result

@@ -54,6 +54,7 @@ prefix() {
 # (A FIFO nobody reads blocks its writer: hence the timeout.)
 mon() {
 	[ "$1" = -q ] && shift || echo "(monitor) $1"
+	# shellcheck disable=SC2016 # $1 of the inner shell
 	timeout 5 sh -c 'echo "$1" >/tmp/qmon.in' _ "$1"
 	sleep 1
 }
