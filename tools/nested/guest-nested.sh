@@ -191,7 +191,8 @@ step_remove() {
 	echo "\$ echo 1 > $DEVICES/$UUID/remove   (QEMU running)"
 	echo 1 >"$DEVICES/$UUID/remove" &
 	rm_pid=$!
-	end=$(($(now) + 60))
+	# The VFIO core calls the request callback at once, then every 10 s.
+	end=$(($(now) + 25))
 	requested=0
 	while [ "$(now)" -lt "$end" ] && kill -0 "$QEMU_PID" 2>/dev/null; do
 		down=$(pcihp_down)
@@ -204,9 +205,9 @@ step_remove() {
 		rung req-unplug-request ok "QEMU asked the guest to eject slot 2"
 		mon "o /w 0xae08 $slot_bit"
 	else
-		rung req-unplug-request FAIL "no unplug request from QEMU in 60 s (REQ irq)"
+		rung req-unplug-request FAIL "no unplug request from QEMU in 25 s (REQ irq)"
 	fi
-	end=$(($(now) + 30))
+	end=$(($(now) + 20))
 	while kill -0 "$rm_pid" 2>/dev/null && [ "$(now)" -lt "$end" ]; do sleep 1; done
 	if ! kill -0 "$rm_pid" 2>/dev/null && kill -0 "$QEMU_PID" 2>/dev/null; then
 		: >/tmp/mon.log
