@@ -102,7 +102,8 @@ step_mdevctl() {
 
 # --- QEMU under TCG: realize only (-S, "info pci" on the monitor) --------
 step_tcg() {
-	echo "\$ $QEMU -accel tcg ... -S -monitor stdio -device vfio-pci,sysfsdev=$DEVICES/$UUID"
+	echo "\$ $QEMU -L $FW -accel tcg -cpu qemu64 -m 256M -smp 1 -nodefaults -display none" \
+		"-vga none -nic none -S -monitor stdio -device vfio-pci,sysfsdev=$DEVICES/$UUID"
 	: >"$L2_LOG"
 	printf 'info pci\nquit\n' |
 		timeout 300 $QEMU -L $FW -accel tcg -cpu qemu64 -m 256M -smp 1 -nodefaults \
@@ -124,7 +125,10 @@ step_kvm() {
 	prefix "L2-MON| " /tmp/mon.log </tmp/qmon.out &
 	mon_pid=$!
 	cmdline="console=ttyS0 loglevel=7 panic=-1 rdinit=/init i915.disable_display=1 i915.enable_guc=0 ${NESTED_L2_APPEND:-}"
-	echo "\$ $QEMU -accel kvm -cpu qemu64 -m 512M -smp 1 ... -device vfio-pci,sysfsdev=$DEVICES/$UUID -append '$cmdline'"
+	echo "\$ $QEMU -L $FW -accel kvm -cpu qemu64 -m 512M -smp 1 -nodefaults -nographic -no-reboot" \
+		"-vga none -nic none -serial stdio -monitor pipe:/tmp/qmon" \
+		"-device vfio-pci,id=vgpu,sysfsdev=$DEVICES/$UUID,addr=02.0" \
+		"-kernel $L2/bzImage -initrd $L2/initrd.gz -append '$cmdline'"
 	t0=$(now)
 	$QEMU -L $FW -accel kvm -cpu qemu64 -m 512M -smp 1 -nodefaults -nographic -no-reboot \
 		-vga none -nic none -serial stdio -monitor pipe:/tmp/qmon \
