@@ -15,13 +15,13 @@
 #   CONTAINER  the VFIO container of the device tests (RGVT_CONTAINER of
 #            rgvt_util.h): vfio (/dev/vfio/vfio, the default) or iommu
 #            (/dev/iommu)
-# Default: "forward:vfio,alone:iommu".
+# Default: "forward:iommu,alone:vfio".
 #
 # Markers for the host: RGVT-LEFT-CHANGED <program> (it changed the module's
 # state, vGPUs or tunables: a failure), and those of lib.sh.
 . /etc/rgvt/lib.sh
 
-order=$(echo "${RGVT_KSELFTEST_ORDER:-forward:vfio,alone:iommu}" | tr ',' ' ')
+order=$(echo "${RGVT_KSELFTEST_ORDER:-forward:iommu,alone:vfio}" | tr ',' ' ')
 
 # What a test program must leave as it found it.
 system_state() {
