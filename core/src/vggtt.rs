@@ -9,12 +9,26 @@
 //! touch the whole GGTT. The caller installs the returned PTEs in the private GTT
 //! (`crate::gm::ggtt`) and the physical GGTT and invalidates the GGTT; this file touches neither.
 //!
-//! Every pin taken here is dropped exactly once: when the entry is replaced (after the new frame
-//! is pinned), when the VMM unmaps the frame ([`VGgtt::unmap`]), when the entry leaves the vGPU's
-//! ranges ([`VGgtt::set_ranges`]) or on [`VGgtt::release`].
+//! This file never pins or unpins: it keeps the books and tells the caller what to do, so that
+//! the caller can make every `vfio_pin_pages`/`vfio_unpin_pages` call with no lock held (VFIO's
+//! type1 container calls the driver's `dma_unmap` under its own locks, and pins under a lock that
+//! `dma_unmap` takes close a lock cycle). A write is three steps:
+//!
+//! 1. [`VGgtt::plan_write`] (under the caller's lock) merges the value and either decides the
+//!    entry's host PTE at once (no pin needed) or hands out a [`Ticket`]: a guest frame to pin and
+//!    the epoch the plan was made in;
+//! 2. the caller pins the ticket's frame with its lock released;
+//! 3. [`VGgtt::commit_write`] (under the lock again) installs the pin, unless the entry changed
+//!    meanwhile (the pin is handed back to be dropped) or an unmap, range change or release ran
+//!    since the plan (the epoch moved on: the pin is handed back and the ticket retried, at most
+//!    [`MAX_PIN_TRIES`] times, then the entry falls back to scratch).
+//!
+//! Every pin an entry takes is handed back exactly once, to be dropped after unlocking: when the
+//! entry is replaced (after the new frame is pinned), when the VMM unmaps the frame
+//! ([`VGgtt::take_unmapped`]), when the entry leaves the vGPU's ranges ([`VGgtt::set_ranges`]) or on
+//! [`VGgtt::take_all`]. An entry's host PTE never names a frame that is not pinned for it.
 
 use crate::pte::GgttPte;
-use crate::shadow::Translate;
 use crate::storage::{Alloc, AllocError, Vector};
 
 #[cfg(test)]
@@ -26,10 +40,18 @@ mod tests;
 /// keeps a guest that only ever writes first halves from growing host memory.
 pub const MAX_PENDING: usize = 64;
 
-/// Marks an entry that holds no pin in [`Seg::mfn`].
+/// How many times [`VGgtt::commit_write`] hands a ticket back for another pin before the entry
+/// falls back to scratch (`pin_fallbacks`).
 ///
-/// Stored host frames are masked to the PTE's address field, so no pinned frame equals it.
-const NO_MFN: u64 = u64::MAX;
+/// A retry is only needed when an unmap, a range change or a release ran between the plan and
+/// the commit; a VMM that keeps unmapping while the guest writes loses the entry to scratch
+/// rather than keep the writer looping.
+pub const MAX_PIN_TRIES: u32 = 4;
+
+/// Marks an entry that holds no pin in [`Seg::pin`].
+///
+/// Guest frames are masked to the PTE's address field, so no pinned frame equals it.
+const NO_PIN: u64 = u64::MAX;
 
 /// A run of GGTT entry indices the vGPU owns: [start, start + len).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +102,13 @@ pub struct Counters {
     pub pending_evicted: u64,
     /// Entries waiting for their other half now.
     pub pending_now: u64,
+    /// Pins handed back because the entry was rewritten while its frame was being pinned.
+    pub stale_pins: u64,
+    /// Pins handed back and taken again because an unmap, range change or release ran while
+    /// the frame was being pinned.
+    pub pin_retries: u64,
+    /// Entries put on scratch after [`MAX_PIN_TRIES`] such races in a row.
+    pub pin_fallbacks: u64,
 }
 
 impl Counters {
@@ -96,6 +125,9 @@ impl Counters {
         f("unmapped", self.unmapped);
         f("pending_evicted", self.pending_evicted);
         f("pending_now", self.pending_now);
+        f("stale_pins", self.stale_pins);
+        f("pin_retries", self.pin_retries);
+        f("pin_fallbacks", self.pin_fallbacks);
     }
 }
 
@@ -135,22 +167,103 @@ struct Pending {
 ///
 /// # Invariants
 ///
-/// `guest.len() == mfn.len()` is the range's length. `mfn[i]` is [`NO_MFN`] or the host frame
-/// pinned for the guest frame of `guest[i]` (one reference taken by [`Translate::pin`]).
+/// `guest`, `pin` and `host` all have the range's length. `pin[i]` is [`NO_PIN`] or a guest frame
+/// the entry holds one pin of (taken by the caller for a [`Ticket`] and installed by
+/// [`VGgtt::commit_write`]). `host[i]` is the host PTE last handed to the caller for the entry:
+/// its frame is the host frame of `pin[i]`, or the scratch frame when `pin[i]` is [`NO_PIN`]. The
+/// guest value may name another frame than `pin[i]` while a ticket for it is out.
 struct Seg<A: Alloc> {
     /// The guest's value of each entry (its virtual GGTT).
     guest: A::Vec<u64>,
-    /// The host frame pinned for each entry, or [`NO_MFN`].
-    mfn: A::Vec<u64>,
+    /// The guest frame each entry holds a pin of, or [`NO_PIN`].
+    pin: A::Vec<u64>,
+    /// The host PTE of each entry, as handed to the caller to install.
+    host: A::Vec<u64>,
 }
 
 impl<A: Alloc> Seg<A> {
-    fn zeroed(len: usize) -> Result<Self, AllocError> {
+    fn new(len: usize, host: u64) -> Result<Self, AllocError> {
         let mut guest = A::Vec::new();
         guest.try_resize(len, 0)?;
-        let mut mfn = A::Vec::new();
-        mfn.try_resize(len, NO_MFN)?;
-        Ok(Seg { guest, mfn })
+        let mut pin = A::Vec::new();
+        pin.try_resize(len, NO_PIN)?;
+        let mut hosts = A::Vec::new();
+        hosts.try_resize(len, host)?;
+        Ok(Seg {
+            guest,
+            pin,
+            host: hosts,
+        })
+    }
+}
+
+/// A guest frame to pin with no lock held, then to hand to [`VGgtt::commit_write`].
+///
+/// The caller must pin [`Ticket::gfn`] (or fail to) and commit the ticket exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    index: u64,
+    guest: u64,
+    epoch: u64,
+    tries: u32,
+}
+
+impl Ticket {
+    /// The guest frame to pin.
+    pub fn gfn(&self) -> u64 {
+        GgttPte::from_raw(self.guest).frame()
+    }
+
+    /// The entry the ticket is for.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+}
+
+/// What [`VGgtt::plan_write`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// The write is ignored (outside the vGPU's ranges or malformed; counted).
+    Ignored,
+    /// No pin is needed (half written or not present): install `pte` for the entry now, and
+    /// unpin `unpin` (the frame the entry held) once the lock is released.
+    Done {
+        /// The entry's new host PTE (on scratch).
+        pte: u64,
+        /// The pin the entry dropped, if it held one.
+        unpin: Option<u64>,
+    },
+    /// Pin the ticket's frame with no lock held, then [`VGgtt::commit_write`].
+    Pin(Ticket),
+}
+
+/// What [`VGgtt::commit_write`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Commit {
+    /// The entry's new host PTE to install now, if it changed.
+    pub pte: Option<u64>,
+    /// Guest frames to unpin once the lock is released (the ticket's pin if it was not
+    /// installed, the pin the entry held if it was replaced).
+    pub unpin: [Option<u64>; 2],
+    /// Pin this ticket's frame again (no lock held) and commit it.
+    pub retry: Option<Ticket>,
+}
+
+/// Pins an entry or a whole range change gave up, to be unpinned once the lock is released.
+///
+/// The entries were already repointed (the caller installed scratch first), so dropping these
+/// pins cannot leave the GPU on an unpinned page. Nothing is unpinned on drop: the caller iterates
+/// [`Released::pins`] and unpins each.
+pub struct Released<A: Alloc> {
+    segs: A::Vec<Seg<A>>,
+}
+
+impl<A: Alloc> Released<A> {
+    /// The guest frames to unpin, one per pin (a frame appears once per entry that pinned it).
+    pub fn pins(&self) -> impl Iterator<Item = u64> + '_ {
+        self.segs
+            .iter()
+            .flat_map(|s| s.pin.iter().copied().filter(|&p| p != NO_PIN))
     }
 }
 
@@ -161,9 +274,11 @@ impl<A: Alloc> Seg<A> {
 /// `ranges` is sorted, its ranges are non-empty and disjoint, and `segs[k]` holds the entries of
 /// `ranges[k]`. Every `pending` entry lies in `ranges`, holds no pin and appears once; there are
 /// at most `max_pending` of them, oldest first. `counters.pins_now` is the number of entries
-/// holding a pin and `counters.pending_now` is `pending.len()`.
+/// holding a pin and `counters.pending_now` is `pending.len()`. `epoch` changes whenever pins
+/// may have been taken away behind a ticket's back (unmap, range change, release).
 pub struct VGgtt<A: Alloc> {
     scratch_mfn: u64,
+    epoch: u64,
     ranges: A::Vec<Range>,
     segs: A::Vec<Seg<A>>,
     pending: A::Vec<Pending>,
@@ -176,6 +291,7 @@ impl<A: Alloc> VGgtt<A> {
     pub fn new(scratch_mfn: u64) -> Self {
         VGgtt {
             scratch_mfn,
+            epoch: 0,
             ranges: A::Vec::new(),
             segs: A::Vec::new(),
             pending: A::Vec::new(),
@@ -211,44 +327,46 @@ impl<A: Alloc> VGgtt<A> {
     ///
     /// `ranges` may come in any order, overlap or be empty; the union is kept. Entries in both
     /// the old and the new ranges keep their guest value, pin and pending half; entries that leave
-    /// are unpinned; new entries start as guest 0 pointing at scratch (their host PTE is
-    /// [`VGgtt::scratch_pte`]`(0)`, to be installed by the caller). On an allocation failure
-    /// nothing changes. The caller must stop the GPU from using leaving entries (scrub or hand
-    /// over their physical slots) since their pages are no longer pinned.
-    pub fn set_ranges<T: Translate>(
-        &mut self,
-        tr: &mut T,
-        ranges: &[Range],
-    ) -> Result<(), AllocError> {
+    /// give up their pins, returned to be unpinned once the lock is released; new entries start as
+    /// guest 0 pointing at scratch (their host PTE is [`VGgtt::scratch_pte`]`(0)`, to be installed
+    /// by the caller). On an allocation failure nothing changes. The caller must stop the GPU from
+    /// using leaving entries (scrub or hand over their physical slots) before it unpins.
+    pub fn set_ranges(&mut self, ranges: &[Range]) -> Result<Released<A>, AllocError> {
         let new_ranges = normalize::<A>(ranges)?;
         let mut new_segs = A::Vec::<Seg<A>>::new();
         new_segs.try_reserve(new_ranges.len())?;
         for r in new_ranges.iter() {
             let len = usize::try_from(r.len).map_err(|_| AllocError)?;
-            let mut seg = Seg::<A>::zeroed(len)?;
+            let mut seg = Seg::<A>::new(len, self.scratch_pte(0))?;
             self.copy_overlap(r, &mut seg);
             new_segs.try_push(seg)?;
         }
-        // Room for the pending bound now, so that `write` never needs to allocate.
+        // Room for the pending bound now, so that `plan_write` never needs to allocate.
         let room = self.max_pending.saturating_sub(self.pending.len());
         self.pending.try_reserve(room)?;
 
-        // Nothing can fail from here: drop the pins of entries that leave.
-        for (r, seg) in self.ranges.iter().zip(self.segs.iter()) {
-            for (i, &mfn) in seg.mfn.iter().enumerate() {
-                if mfn == NO_MFN || find(&new_ranges, r.start + i as u64).is_some() {
+        // Nothing can fail from here. Pins of entries that stay moved to the new segments: forget
+        // them in the old ones, which then hold exactly the pins of the entries that leave.
+        for (r, seg) in self.ranges.iter().zip(self.segs.iter_mut()) {
+            for (i, pin) in seg.pin.iter_mut().enumerate() {
+                if *pin == NO_PIN {
                     continue;
                 }
-                tr.unpin(GgttPte::from_raw(seg.guest[i]).frame());
-                self.counters.unpins_total += 1;
-                self.counters.pins_now = self.counters.pins_now.saturating_sub(1);
+                if find(&new_ranges, r.start + i as u64).is_some() {
+                    *pin = NO_PIN;
+                } else {
+                    self.counters.unpins_total += 1;
+                    self.counters.pins_now = self.counters.pins_now.saturating_sub(1);
+                }
             }
         }
         retain_pending::<A>(&mut self.pending, |p| find(&new_ranges, p.index).is_some());
         self.counters.pending_now = self.pending.len() as u64;
         self.ranges = new_ranges;
-        self.segs = new_segs;
-        Ok(())
+        self.epoch = self.epoch.wrapping_add(1);
+        Ok(Released {
+            segs: core::mem::replace(&mut self.segs, new_segs),
+        })
     }
 
     /// Copies the state of the current entries in `r` into `seg`, which holds `r`'s entries.
@@ -268,7 +386,8 @@ impl<A: Alloc> VGgtt<A> {
                 (hi - lo) as usize,
             );
             seg.guest[dst..dst + n].copy_from_slice(&old.guest[src..src + n]);
-            seg.mfn[dst..dst + n].copy_from_slice(&old.mfn[src..src + n]);
+            seg.pin[dst..dst + n].copy_from_slice(&old.pin[src..src + n]);
+            seg.host[dst..dst + n].copy_from_slice(&old.host[src..src + n]);
         }
     }
 
@@ -294,32 +413,26 @@ impl<A: Alloc> VGgtt<A> {
         }
     }
 
-    /// Emulates a guest write of `len` bytes of `value` at byte `offset` of entry `index`.
+    /// Emulates a guest write of `len` bytes of `value` at byte `offset` of entry `index`, up to
+    /// the pin: step 1 of 3 (see the module documentation).
     ///
-    /// Returns the host PTE the caller must install for `index`, or `None` when the write is
-    /// ignored (index outside the vGPU's ranges, or an offset/length pair that is neither the whole
-    /// entry nor a 4-byte half; both counted). An 8-byte write replaces the entry. A 4-byte write
-    /// merges into the guest value and, until the other half of the same entry arrives, the host
-    /// PTE points at scratch (GVT-g's `partial_pte_list`; either order; a repeated first half only
-    /// updates the value). At most [`MAX_PENDING`] entries wait for a half: beyond that the oldest
-    /// is forgotten and stays on scratch until rewritten in full or by two new halves.
+    /// The write is ignored ([`Plan::Ignored`]) for an index outside the vGPU's ranges or an
+    /// offset/length pair that is neither the whole entry nor a 4-byte half (both counted).
+    /// Otherwise the guest value changes now (reads return it). An 8-byte write replaces the
+    /// entry. A 4-byte write merges into the guest value and, until the other half of the same
+    /// entry arrives, the entry points at scratch (GVT-g's `partial_pte_list`; either order; a
+    /// repeated first half only updates the value). At most [`MAX_PENDING`] entries wait for a
+    /// half: beyond that the oldest is forgotten and stays on scratch until rewritten in full or by
+    /// two new halves.
     ///
-    /// A complete present entry pins its guest frame; its host PTE is the guest entry with the
-    /// frame replaced (other bits as written), or with the scratch frame if the pin failed
-    /// (`invalid_entries`). The frame the entry pinned before is unpinned once, after the new pin,
-    /// so rewriting the same frame never drops its last reference in between.
-    pub fn write<T: Translate>(
-        &mut self,
-        tr: &mut T,
-        index: u64,
-        offset: u8,
-        len: usize,
-        value: u64,
-    ) -> Option<u64> {
+    /// A complete present entry needs its guest frame pinned: [`Plan::Pin`]; until the commit,
+    /// the entry keeps its old pin and host PTE. Any other entry goes to scratch at once and gives
+    /// up its pin: [`Plan::Done`].
+    pub fn plan_write(&mut self, index: u64, offset: u8, len: usize, value: u64) -> Plan {
         self.counters.writes += 1;
         let (Some(access), Some((k, i))) = (Access::new(offset, len), self.locate(index)) else {
             self.counters.ignored_writes += 1;
-            return None;
+            return Plan::Ignored;
         };
         let old = self.segs[k].guest[i];
         let (guest, complete) = match access {
@@ -349,31 +462,111 @@ impl<A: Alloc> VGgtt<A> {
                 (merged, complete)
             }
         };
+        self.segs[k].guest[i] = guest;
+        if complete && GgttPte::from_raw(guest).present() {
+            return Plan::Pin(Ticket {
+                index,
+                guest,
+                epoch: self.epoch,
+                tries: 0,
+            });
+        }
+        let (pte, unpin) = self.scratch_entry(k, i);
+        Plan::Done { pte, unpin }
+    }
 
-        let pte = GgttPte::from_raw(guest);
-        let mut mfn = NO_MFN;
-        if complete && pte.present() {
-            match tr.pin(pte.frame()) {
-                Ok(m) => {
-                    // Masked to the address field: the PTE can only carry that much, and the
-                    // mask keeps every stored frame distinct from NO_MFN.
-                    mfn = GgttPte::new(m).frame();
-                    self.counters.pins_total += 1;
-                    self.counters.pins_now += 1;
-                }
-                Err(_) => self.counters.invalid_entries += 1,
-            }
-        }
+    /// Points entry `i` of segment `k` at scratch and returns its host PTE and the pin it gave up.
+    fn scratch_entry(&mut self, k: usize, i: usize) -> (u64, Option<u64>) {
         let seg = &mut self.segs[k];
-        if seg.mfn[i] != NO_MFN {
-            tr.unpin(GgttPte::from_raw(old).frame());
-            self.counters.unpins_total += 1;
-            self.counters.pins_now = self.counters.pins_now.saturating_sub(1);
+        let pte = GgttPte::from_raw(seg.guest[i])
+            .with_frame(self.scratch_mfn)
+            .raw();
+        seg.host[i] = pte;
+        let old = core::mem::replace(&mut seg.pin[i], NO_PIN);
+        if old == NO_PIN {
+            return (pte, None);
         }
-        seg.guest[i] = guest;
-        seg.mfn[i] = mfn;
-        let frame = if mfn == NO_MFN { self.scratch_mfn } else { mfn };
-        Some(pte.with_frame(frame).raw())
+        self.counters.unpins_total += 1;
+        self.counters.pins_now = self.counters.pins_now.saturating_sub(1);
+        (pte, Some(old))
+    }
+
+    /// Finishes a write planned by [`VGgtt::plan_write`]: step 3 of 3, under the caller's lock.
+    ///
+    /// `pinned` is the host frame the caller pinned for [`Ticket::gfn`] with no lock held, or
+    /// `None` if the pin failed. If the entry was rewritten or left the ranges since the plan,
+    /// the ticket is stale: its pin is handed back and nothing changes (the later write decides
+    /// the entry). If an unmap, range change or release ran since the plan, the frame may have
+    /// been unmapped: the pin is handed back and the ticket is to be pinned and committed again,
+    /// at most [`MAX_PIN_TRIES`] times in all; then the entry goes to scratch. Otherwise the entry
+    /// takes the pin (or goes to scratch if the pin failed: `invalid_entries`) and the pin it held
+    /// before is handed back, so that rewriting the same frame never drops its last reference
+    /// in between. Of two tickets for one entry and one value, the later commit wins.
+    pub fn commit_write(&mut self, t: Ticket, pinned: Option<u64>) -> Commit {
+        let ours = pinned.map(|_| t.gfn());
+        let Some((k, i)) = self.locate(t.index) else {
+            self.counters.stale_pins += 1;
+            return Commit {
+                unpin: [ours, None],
+                ..Commit::default()
+            };
+        };
+        let pending = self.pending.iter().any(|p| p.index == t.index);
+        if self.segs[k].guest[i] != t.guest || pending {
+            self.counters.stale_pins += 1;
+            return Commit {
+                unpin: [ours, None],
+                ..Commit::default()
+            };
+        }
+        if t.epoch != self.epoch {
+            if t.tries + 1 < MAX_PIN_TRIES {
+                self.counters.pin_retries += 1;
+                return Commit {
+                    unpin: [ours, None],
+                    retry: Some(Ticket {
+                        epoch: self.epoch,
+                        tries: t.tries + 1,
+                        ..t
+                    }),
+                    ..Commit::default()
+                };
+            }
+            self.counters.pin_fallbacks += 1;
+            let (pte, old) = self.scratch_entry(k, i);
+            return Commit {
+                pte: Some(pte),
+                unpin: [ours, old],
+                retry: None,
+            };
+        }
+        let Some(mfn) = pinned else {
+            self.counters.invalid_entries += 1;
+            let (pte, old) = self.scratch_entry(k, i);
+            return Commit {
+                pte: Some(pte),
+                unpin: [old, None],
+                retry: None,
+            };
+        };
+        // Masked to the address field: the PTE can only carry that much.
+        let pte = GgttPte::from_raw(t.guest)
+            .with_frame(GgttPte::new(mfn).frame())
+            .raw();
+        let seg = &mut self.segs[k];
+        seg.host[i] = pte;
+        let old = core::mem::replace(&mut seg.pin[i], t.gfn());
+        self.counters.pins_total += 1;
+        if old == NO_PIN {
+            self.counters.pins_now += 1;
+        } else {
+            self.counters.unpins_total += 1;
+        }
+        Commit {
+            pte: Some(pte),
+            unpin: [(old != NO_PIN).then_some(old), None],
+            retry: None,
+        }
     }
 
     /// Records that the half at `offset` of entry `index` arrived, evicting the oldest if full.
@@ -401,67 +594,71 @@ impl<A: Alloc> VGgtt<A> {
         }
     }
 
-    /// Handles the VMM unmapping guest frames [gfn, gfn + count) (VFIO's `dma_unmap`).
+    /// Handles the VMM unmapping guest frames [gfn, gfn + count) (VFIO's `dma_unmap`), one batch.
     ///
-    /// Every entry whose pinned frame lies there is repointed at scratch: `sink(index, host_pte)`
-    /// is called for it (before its pin is dropped, so the caller can install the PTE first) and
-    /// then the frame is unpinned. The guest value stays, so a later rewrite pins again.
-    pub fn unmap<T: Translate>(
+    /// Up to `out.len()` entries whose pin lies there go to scratch: `sink(index, host_pte)` is
+    /// called for each (the caller installs the PTE before it unpins) and the frame is stored in
+    /// `out`. Returns how many were stored; the caller unpins them once the lock is released, and
+    /// calls again while the batch came back full. Tickets planned before the call are retried.
+    /// The guest value stays, so a later rewrite pins again.
+    pub fn take_unmapped(
         &mut self,
-        tr: &mut T,
         gfn: u64,
         count: u64,
+        out: &mut [u64],
         mut sink: impl FnMut(u64, u64),
-    ) {
+    ) -> usize {
+        self.epoch = self.epoch.wrapping_add(1);
         let end = gfn.saturating_add(count);
         let scratch = self.scratch_mfn;
+        let mut n = 0;
         for (r, seg) in self.ranges.iter().zip(self.segs.iter_mut()) {
-            for (i, mfn) in seg.mfn.iter_mut().enumerate() {
-                if *mfn == NO_MFN {
+            for (i, pin) in seg.pin.iter_mut().enumerate() {
+                if *pin == NO_PIN || *pin < gfn || *pin >= end {
                     continue;
                 }
-                let pte = GgttPte::from_raw(seg.guest[i]);
-                let frame = pte.frame();
-                if frame < gfn || frame >= end {
-                    continue;
-                }
-                sink(r.start + i as u64, pte.with_frame(scratch).raw());
-                tr.unpin(frame);
-                *mfn = NO_MFN;
+                let Some(slot) = out.get_mut(n) else {
+                    return n;
+                };
+                let pte = GgttPte::from_raw(seg.guest[i]).with_frame(scratch).raw();
+                sink(r.start + i as u64, pte);
+                seg.host[i] = pte;
+                *slot = core::mem::replace(pin, NO_PIN);
+                n += 1;
                 self.counters.unmapped += 1;
                 self.counters.unpins_total += 1;
                 self.counters.pins_now = self.counters.pins_now.saturating_sub(1);
             }
         }
+        n
     }
 
-    /// Unpins every entry and drops all ranges and pending halves (vGPU reset or destroy).
+    /// Gives up every pin and drops all ranges and pending halves (vGPU reset or destroy).
     ///
-    /// Afterwards no pin is held and the vGPU owns no entry. The caller must have pointed the
-    /// entries' physical GGTT slots elsewhere first, since their pages are no longer pinned.
-    pub fn release<T: Translate>(&mut self, tr: &mut T) {
-        for seg in self.segs.iter() {
-            for (i, &mfn) in seg.mfn.iter().enumerate() {
-                if mfn != NO_MFN {
-                    tr.unpin(GgttPte::from_raw(seg.guest[i]).frame());
-                    self.counters.unpins_total += 1;
-                }
-            }
-        }
+    /// Afterwards the vGPU holds no pin and owns no entry; tickets out are stale. The caller must
+    /// have pointed the entries' physical GGTT slots elsewhere first, then unpins the returned
+    /// frames once its lock is released.
+    pub fn take_all(&mut self) -> Released<A> {
+        self.epoch = self.epoch.wrapping_add(1);
+        self.counters.unpins_total += self.counters.pins_now;
         self.counters.pins_now = 0;
-        self.segs.clear();
         self.ranges.clear();
         self.pending.clear();
         self.counters.pending_now = 0;
+        Released {
+            segs: core::mem::replace(&mut self.segs, A::Vec::new()),
+        }
     }
 
-    /// Returns entry `index`'s guest value and the guest frame it pins; `None` outside the ranges.
+    /// Returns entry `index`'s guest value and the guest frame it holds a pin of; `None` outside
+    /// the ranges.
+    ///
+    /// The pinned frame is the guest value's, except while a ticket for a new value is out.
     pub fn entry(&self, index: u64) -> Option<(u64, Option<u64>)> {
         let (k, i) = self.locate(index)?;
         let seg = &self.segs[k];
-        let guest = seg.guest[i];
-        let pinned = (seg.mfn[i] != NO_MFN).then(|| GgttPte::from_raw(guest).frame());
-        Some((guest, pinned))
+        let pin = seg.pin[i];
+        Some((seg.guest[i], (pin != NO_PIN).then_some(pin)))
     }
 
     /// Returns the host PTE of entry `index` as the last write, unmap or range change left it.
@@ -470,12 +667,7 @@ impl<A: Alloc> VGgtt<A> {
     /// should install); `None` outside the ranges.
     pub fn host_pte(&self, index: u64) -> Option<u64> {
         let (k, i) = self.locate(index)?;
-        let seg = &self.segs[k];
-        let frame = match seg.mfn[i] {
-            NO_MFN => self.scratch_mfn,
-            mfn => mfn,
-        };
-        Some(GgttPte::from_raw(seg.guest[i]).with_frame(frame).raw())
+        Some(self.segs[k].host[i])
     }
 }
 

@@ -6,46 +6,93 @@
 //! Whenever pins are dropped, the entries that used them are pointed at
 //! scratch first (physical and private), under the GM lock; the GM lock is
 //! released before any page is unpinned.
+//!
+//! No `vfio_pin_pages` or `vfio_unpin_pages` call is made with the vGPU's
+//! lock (or any other lock of ours) held: VFIO's type1 container calls
+//! [`Vgpu::dma_unmap`] under its `device_list_lock`, which it takes under
+//! its `iommu->lock`, and pinning takes `iommu->lock`; a pin under the
+//! vGPU's lock would close the cycle vGPU lock -> `iommu->lock` ->
+//! `device_list_lock` -> vGPU lock. The core ([`crate::vggtt`]) keeps the
+//! books and hands out what to pin ([`Ticket`]) and what to unpin; this file
+//! does the lock dance around those calls.
 
 use super::{reset_cfg_space, Emulated, Vgpu};
 use crate::ggtt::GTT_PAGE_SIZE;
+use crate::kstorage::KvAlloc;
 use crate::mmio::Vregs;
-use crate::pte::GgttPte;
+use crate::shadow::Translate;
 use crate::vfio;
+use crate::vggtt::{Plan, Released, Ticket};
 use kernel::prelude::*;
+
+/// Pins `dma_unmap` collects under the vGPU's lock before dropping it to
+/// unpin them (512 bytes of stack).
+const UNPIN_BATCH: usize = 64;
+
+/// Unpins guest frames the core handed back.
+///
+/// Called with no lock of ours held (see the module documentation).
+fn unpin(dev: &vfio::Device, frames: impl IntoIterator<Item = u64>) {
+    let mut pins = dev.pins();
+    for gfn in frames {
+        pins.unpin(gfn);
+    }
+}
+
+/// The pins a GGTT restart gave up, to unpin after unlocking.
+type Restarted = [Option<Released<KvAlloc>>; 2];
+
+/// Unpins what [`Vgpu::restart_ggtt`] gave up; no lock of ours held.
+fn unpin_released(dev: &vfio::Device, released: Restarted) {
+    for r in released.iter().flatten() {
+        unpin(dev, r.pins());
+    }
+}
 
 impl Vgpu {
     /// Starts the GGTT over: every entry on scratch (private and physical),
-    /// every pin dropped, the guest's view empty, the ranges the vGPU owns
-    /// now (only while open: pins are only held then).
-    fn restart_ggtt(&self, dev: &vfio::Device, st: &mut Emulated) -> Result {
+    /// the guest's view empty, the ranges the vGPU owns now (only while
+    /// open: pins are only held then).
+    ///
+    /// Returns the pins the entries held, to be unpinned by the caller once
+    /// it released the vGPU's lock (the entries are on scratch already).
+    fn restart_ggtt(&self, st: &mut Emulated) -> (Restarted, Result) {
         st.counters.resets += 1;
         let ranges = self.host.scrub(self.gm_id);
-        st.ggtt.release(&mut dev.pins());
-        let ranges = ranges?;
-        if st.open {
-            st.ggtt.set_ranges(&mut dev.pins(), &ranges)?;
-        }
-        Ok(())
+        let mut released: Restarted = [Some(st.ggtt.take_all()), None];
+        let result = ranges.and_then(|ranges| {
+            if st.open {
+                // No entry is left to give up a pin here, but what comes
+                // back is unpinned all the same rather than assumed empty.
+                released[1] = Some(st.ggtt.set_ranges(&ranges)?);
+            }
+            Ok(())
+        });
+        (released, result)
     }
 
     /// The VMM opened the device: the GGTT starts empty.
     pub(crate) fn open(&self, dev: &vfio::Device) -> Result {
         let mut st = self.state.lock();
         st.open = true;
-        if let Err(e) = self.restart_ggtt(dev, &mut st) {
+        let (released, result) = self.restart_ggtt(&mut st);
+        if result.is_err() {
             st.open = false;
-            return Err(e);
         }
-        Ok(())
+        drop(st);
+        unpin_released(dev, released);
+        result
     }
 
     /// The VMM closed the device: every pin is dropped.
     pub(crate) fn close(&self, dev: &vfio::Device) {
         let mut st = self.state.lock();
         st.open = false;
+        let (released, result) = self.restart_ggtt(&mut st);
+        drop(st);
         // Releasing pins cannot fail; only finding the ranges can, on allocation.
-        if self.restart_ggtt(dev, &mut st).is_err() {
+        unpin_released(dev, released);
+        if result.is_err() {
             pr_warn!("{}: could not scrub GGTT entries on close\n", self);
         }
     }
@@ -56,33 +103,83 @@ impl Vgpu {
         st.cfg = reset_cfg_space(self.host.backend.aperture_size())?;
         let pv = self.host.gm.lock().published(self.gm_id, self.ty)?;
         st.vregs = Vregs::new(&pv)?;
-        self.restart_ggtt(dev, &mut st)
+        let (released, result) = self.restart_ggtt(&mut st);
+        drop(st);
+        unpin_released(dev, released);
+        result
+    }
+
+    /// A guest write of `len` bytes of `value` at byte `offset` of GGTT
+    /// entry `index`: planned under the vGPU's lock, the guest frame pinned
+    /// with no lock held, committed under the lock again (retried if an
+    /// unmap, reset or close ran meanwhile), replaced pins unpinned after
+    /// unlocking.
+    pub(crate) fn ggtt_write(
+        &self,
+        dev: &vfio::Device,
+        index: u64,
+        offset: u8,
+        len: usize,
+        value: u64,
+    ) {
+        let mut st = self.state.lock();
+        let mut ticket: Ticket = match st.ggtt.plan_write(index, offset, len, value) {
+            Plan::Ignored => return,
+            Plan::Done { pte, unpin: old } => {
+                self.host
+                    .write_entries(self.gm_id, &mut |sink| sink(index, pte));
+                drop(st);
+                unpin(dev, old);
+                return;
+            }
+            Plan::Pin(ticket) => ticket,
+        };
+        drop(st);
+        loop {
+            // No lock of ours held: type1 takes its `iommu->lock` here.
+            let pinned = dev.pins().pin(ticket.gfn()).ok();
+            let mut st = self.state.lock();
+            let commit = st.ggtt.commit_write(ticket, pinned);
+            if let Some(pte) = commit.pte {
+                // Installed before the replaced frame is unpinned below.
+                self.host
+                    .write_entries(self.gm_id, &mut |sink| sink(index, pte));
+            }
+            drop(st);
+            unpin(dev, commit.unpin.into_iter().flatten());
+            match commit.retry {
+                Some(again) => ticket = again,
+                None => return,
+            }
+        }
     }
 
     /// The VMM unmapped guest memory [iova, iova + length): entries pinning
-    /// frames there go to scratch, then the frames are unpinned.
+    /// frames there go to scratch, then the frames are unpinned, in batches
+    /// of [`UNPIN_BATCH`]: each batch is scrubbed under the vGPU's lock and
+    /// unpinned after it is released (still inside the callback, as type1
+    /// requires: it checks that no pin is left when this returns).
     pub(crate) fn dma_unmap(&self, dev: &vfio::Device, iova: u64, length: u64) {
-        let mut guard = self.state.lock();
-        let st = &mut *guard;
-        st.counters.dma_unmaps += 1;
         let first = iova / GTT_PAGE_SIZE;
-        let last = iova.saturating_add(length).div_ceil(GTT_PAGE_SIZE);
-        let scratch = st.ggtt.scratch_mfn();
-        let view = &st.ggtt;
-        self.host.write_entries(self.gm_id, &mut |sink| {
-            for r in view.ranges() {
-                for index in r.start..r.start + r.len {
-                    if let Some((guest, Some(gfn))) = view.entry(index) {
-                        if (first..last).contains(&gfn) {
-                            sink(index, GgttPte::from_raw(guest).with_frame(scratch).raw());
-                        }
-                    }
-                }
+        let count = iova.saturating_add(length).div_ceil(GTT_PAGE_SIZE) - first;
+        let mut batch = [0u64; UNPIN_BATCH];
+        let mut counted = false;
+        loop {
+            let mut st = self.state.lock();
+            if !counted {
+                st.counters.dma_unmaps += 1;
+                counted = true;
             }
-        });
-        // The physical entries no longer use the frames: unpin them (the
-        // core repoints its own view to the PTEs written above).
-        st.ggtt
-            .unmap(&mut dev.pins(), first, last - first, |_, _| {});
+            let ggtt = &mut st.ggtt;
+            let mut n = 0;
+            self.host.write_entries(self.gm_id, &mut |sink| {
+                n = ggtt.take_unmapped(first, count, &mut batch, &mut *sink);
+            });
+            drop(st);
+            unpin(dev, batch.iter().take(n).copied());
+            if n < batch.len() {
+                return;
+            }
+        }
     }
 }

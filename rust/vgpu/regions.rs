@@ -69,14 +69,9 @@ impl Vgpu {
             Target::Ggtt { index, offset } if write => {
                 let mut raw = [0u8; 8];
                 raw[..data.len()].copy_from_slice(data);
-                let value = u64::from_le_bytes(raw);
-                if let Some(pte) = st
-                    .ggtt
-                    .write(&mut dev.pins(), index, offset, data.len(), value)
-                {
-                    self.host
-                        .write_entries(self.gm_id, &mut |sink| sink(index, pte));
-                }
+                // The pin is taken with the vGPU's lock released.
+                drop(st);
+                self.ggtt_write(dev, index, offset, data.len(), u64::from_le_bytes(raw));
             }
             Target::Ggtt { index, offset } => {
                 let v = st.ggtt.read(index, offset, data.len());
@@ -89,15 +84,18 @@ impl Vgpu {
 
     /// A VMM access to the aperture: through the vGPU's own GGTT entries to
     /// the guest pages they map, within the vGPU's low GM only.
+    ///
+    /// Each page piece looks its entry up under the vGPU's lock, then pins
+    /// the guest frame for the copy with the lock released (no pin or unpin
+    /// under a lock `dma_unmap` takes): the access holds its own pin, so the
+    /// page stays valid whatever the entry does meanwhile, and a frame the
+    /// VMM unmapped in between fails to pin and reads as scratch.
     fn bar2_access(&self, dev: &vfio::Device, offset: u64, data: &mut [u8], write: bool) -> Result {
-        let mut guard = self.state.lock();
-        let st = &mut *guard;
         let end = offset.checked_add(data.len() as u64).ok_or(EINVAL)?;
         if offset < self.low_base || end > self.low_base + self.low_size {
-            st.counters.bar2_out_of_range += 1;
+            self.state.lock().counters.bar2_out_of_range += 1;
             return Err(EINVAL);
         }
-        let scratch = st.ggtt.scratch_mfn();
         let mut done = 0;
         while done < data.len() {
             let addr = offset + done as u64;
@@ -105,30 +103,42 @@ impl Vgpu {
             let n = (data.len() - done).min(GTT_PAGE_SIZE as usize - in_page);
             let chunk = &mut data[done..done + n];
             let index = addr / GTT_PAGE_SIZE;
-            let host = GgttPte::from_raw(st.ggtt.host_pte(index).unwrap_or(0));
+            let gfn = {
+                let st = self.state.lock();
+                let host = GgttPte::from_raw(st.ggtt.host_pte(index).unwrap_or(0));
+                match st.ggtt.entry(index) {
+                    Some((_, Some(gfn)))
+                        if host.present() && host.frame() != st.ggtt.scratch_mfn() =>
+                    {
+                        Some(gfn)
+                    }
+                    _ => None,
+                }
+            };
             // The guest frame behind the entry, pinned again for the copy:
             // the entry's own pin is the vGPU's, this one is the access's.
-            let page = match st.ggtt.entry(index) {
-                Some((_, Some(gfn))) if host.present() && host.frame() != scratch => {
-                    dev.pin_page(gfn).ok()
-                }
-                _ => None,
-            };
-            match page {
+            let page = gfn.and_then(|gfn| dev.pin_page(gfn).ok());
+            let reached = match page {
                 Some(page) => {
                     if write {
                         page.write(in_page, chunk)?;
                     } else {
                         page.read(in_page, chunk)?;
                     }
-                    st.counters.bar2_accesses += 1;
+                    true
                 }
                 None => {
-                    st.counters.bar2_scratch += 1;
                     if !write {
                         chunk.fill(0);
                     }
+                    false
                 }
+            };
+            let mut st = self.state.lock();
+            if reached {
+                st.counters.bar2_accesses += 1;
+            } else {
+                st.counters.bar2_scratch += 1;
             }
             done += n;
         }
