@@ -24,7 +24,7 @@ use crate::vgpu_type::VgpuType;
 use core::fmt;
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::{Arc, CondVar, Mutex};
 
 /// The length of a UUID in its canonical text form.
 pub(crate) const UUID_LEN: usize = 36;
@@ -94,6 +94,11 @@ pub(crate) struct Vgpu {
     /// The emulated device.
     #[pin]
     pub(crate) state: Mutex<Emulated>,
+    /// Wakes, with [`Vgpu::state`], a DMA unmap waiting for pins out of
+    /// the lock to be dropped, and pins waiting for an unmap of their frame
+    /// to end (see [`gtt`]).
+    #[pin]
+    pub(crate) pin_wait: CondVar,
 }
 
 /// The configuration space of a freshly reset vGPU with an aperture of
@@ -150,6 +155,7 @@ impl Vgpu {
             low_size,
             host,
             state <- kernel::new_mutex!(state),
+            pin_wait <- kernel::new_condvar!(),
         }? Error))
     }
 

@@ -17,7 +17,9 @@
 //! 1. [`VGgtt::plan_write`] (under the caller's lock) merges the value and either decides the
 //!    entry's host PTE at once (no pin needed) or hands out a [`Ticket`]: a guest frame to pin and
 //!    the epoch the plan was made in;
-//! 2. the caller pins the ticket's frame with its lock released;
+//! 2. [`VGgtt::issue`] registers the pin as out (an unmap of its frame waits for it, and no pin
+//!    of a frame being unmapped is issued), then the caller pins the ticket's frame with its lock
+//!    released;
 //! 3. [`VGgtt::commit_write`] (under the lock again) installs the pin, unless the entry changed
 //!    meanwhile (the pin is handed back to be dropped) or an unmap, range change or release ran
 //!    since the plan (the epoch moved on: the pin is handed back and the ticket retried, at most
@@ -34,7 +36,7 @@ use crate::storage::{Alloc, AllocError, Vector};
 #[cfg(test)]
 mod tests;
 
-/// Default bound on entries with a pending half (see [`VGgtt::write`]).
+/// Default bound on entries with a pending half (see [`VGgtt::plan_write`]).
 ///
 /// A guest writes the two halves of one entry back to back, so a handful is plenty; the bound
 /// keeps a guest that only ever writes first halves from growing host memory.
@@ -47,6 +49,15 @@ pub const MAX_PENDING: usize = 64;
 /// the commit; a VMM that keeps unmapping while the guest writes loses the entry to scratch
 /// rather than keep the writer looping.
 pub const MAX_PIN_TRIES: u32 = 4;
+
+/// Pins that may be out at once between [`VGgtt::issue`] (or [`VGgtt::reserve`]) and their
+/// commit or [`VGgtt::retire`]: one per thread inside a GGTT write or a BAR2 piece. A further
+/// one waits ([`Issue::Wait`]) until one is retired.
+pub const MAX_PINS_OUT: usize = 32;
+
+/// Unmaps that may run at once ([`VGgtt::begin_unmap`]); VFIO's type1 runs one at a time per
+/// container.
+pub const MAX_UNMAPS: usize = 4;
 
 /// Marks an entry that holds no pin in [`Seg::pin`].
 ///
@@ -206,6 +217,35 @@ pub struct Ticket {
     guest: u64,
     epoch: u64,
     tries: u32,
+    /// Its slot in [`VGgtt::out`] once issued.
+    out: Option<PinOut>,
+}
+
+/// A pin a caller may hold outside the lock: registered so that an unmap of its frame waits for
+/// it ([`VGgtt::pins_out_in`]) instead of returning while the page is still pinned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinOut {
+    slot: usize,
+    gfn: u64,
+}
+
+impl PinOut {
+    /// The guest frame to pin.
+    pub fn gfn(&self) -> u64 {
+        self.gfn
+    }
+}
+
+/// What [`VGgtt::issue`] and [`VGgtt::reserve`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issue<T> {
+    /// Pin now, with no lock held.
+    Go(T),
+    /// The frame is being unmapped, or too many pins are out: wait for [`VGgtt::end_unmap`] or a
+    /// [`VGgtt::retire`] (the caller's wait queue) and ask again.
+    Wait,
+    /// The entry no longer wants this frame (rewritten, reset or out of range): nothing to do.
+    Stale,
 }
 
 impl Ticket {
@@ -245,8 +285,11 @@ pub struct Commit {
     /// Guest frames to unpin once the lock is released (the ticket's pin if it was not
     /// installed, the pin the entry held if it was replaced).
     pub unpin: [Option<u64>; 2],
-    /// Pin this ticket's frame again (no lock held) and commit it.
+    /// Issue this ticket again ([`VGgtt::issue`]), pin it (no lock held) and commit it.
     pub retry: Option<Ticket>,
+    /// Hand this back to [`VGgtt::retire`] once `unpin` is done (the ticket's own pin was not
+    /// installed and stays registered until it is dropped).
+    pub retire: Option<PinOut>,
 }
 
 /// Pins an entry or a whole range change gave up, to be unpinned once the lock is released.
@@ -280,6 +323,10 @@ pub struct VGgtt<A: Alloc> {
     scratch_mfn: u64,
     epoch: u64,
     ranges: A::Vec<Range>,
+    /// Pins out of the lock: the frame each slot pins.
+    out: [Option<u64>; MAX_PINS_OUT],
+    /// Guest frames being unmapped: [start, end) per running unmap.
+    unmapping: [Option<(u64, u64)>; MAX_UNMAPS],
     segs: A::Vec<Seg<A>>,
     pending: A::Vec<Pending>,
     max_pending: usize,
@@ -293,6 +340,8 @@ impl<A: Alloc> VGgtt<A> {
             scratch_mfn,
             epoch: 0,
             ranges: A::Vec::new(),
+            out: [None; MAX_PINS_OUT],
+            unmapping: [None; MAX_UNMAPS],
             segs: A::Vec::new(),
             pending: A::Vec::new(),
             max_pending: MAX_PENDING,
@@ -469,6 +518,7 @@ impl<A: Alloc> VGgtt<A> {
                 guest,
                 epoch: self.epoch,
                 tries: 0,
+                out: None,
             });
         }
         let (pte, unpin) = self.scratch_entry(k, i);
@@ -491,44 +541,116 @@ impl<A: Alloc> VGgtt<A> {
         (pte, Some(old))
     }
 
+    /// Whether ticket `t` still matches its entry: owned, same guest value, not half written.
+    fn wanted(&self, t: &Ticket) -> Option<(usize, usize)> {
+        let (k, i) = self.locate(t.index)?;
+        let pending = self.pending.iter().any(|p| p.index == t.index);
+        (self.segs[k].guest[i] == t.guest && !pending).then_some((k, i))
+    }
+
+    /// Whether guest frame `gfn` lies in a range being unmapped.
+    fn unmapping(&self, gfn: u64) -> bool {
+        self.unmapping
+            .iter()
+            .flatten()
+            .any(|&(start, end)| (start..end).contains(&gfn))
+    }
+
+    /// Registers a pin of `gfn` the caller is about to take with its lock released (a BAR2
+    /// access's own pin, or through [`VGgtt::issue`] a write's).
+    ///
+    /// [`Issue::Wait`] while `gfn` is being unmapped (so an unmap never races a new pin of its
+    /// own frames) or while [`MAX_PINS_OUT`] pins are out. The caller pins, unpins and hands the
+    /// [`PinOut`] to [`VGgtt::retire`].
+    pub fn reserve(&mut self, gfn: u64) -> Issue<PinOut> {
+        if self.unmapping(gfn) {
+            return Issue::Wait;
+        }
+        let Some(slot) = self.out.iter().position(|o| o.is_none()) else {
+            return Issue::Wait;
+        };
+        self.out[slot] = Some(gfn);
+        Issue::Go(PinOut { slot, gfn })
+    }
+
+    /// Forgets a pin registered by [`VGgtt::reserve`] or [`VGgtt::issue`], once the caller
+    /// dropped it (or installed it through [`VGgtt::commit_write`], which retires by itself).
+    ///
+    /// The caller wakes whoever waits for pins out ([`VGgtt::pins_out_in`]) or for a free slot.
+    pub fn retire(&mut self, out: PinOut) {
+        if let Some(o) = self.out.get_mut(out.slot) {
+            if *o == Some(out.gfn) {
+                *o = None;
+            }
+        }
+    }
+
+    /// Step 2 of 3: registers the pin of a planned (or retried) ticket before the caller pins
+    /// with its lock released.
+    ///
+    /// [`Issue::Stale`] if the entry no longer wants the frame (nothing to pin);
+    /// [`Issue::Wait`] as [`VGgtt::reserve`]. The issued ticket carries the current epoch.
+    pub fn issue(&mut self, t: Ticket) -> Issue<Ticket> {
+        if self.wanted(&t).is_none() {
+            self.counters.stale_pins += 1;
+            return Issue::Stale;
+        }
+        match self.reserve(t.gfn()) {
+            Issue::Go(out) => Issue::Go(Ticket {
+                epoch: self.epoch,
+                out: Some(out),
+                ..t
+            }),
+            Issue::Wait => Issue::Wait,
+            Issue::Stale => Issue::Stale,
+        }
+    }
+
     /// Finishes a write planned by [`VGgtt::plan_write`]: step 3 of 3, under the caller's lock.
     ///
-    /// `pinned` is the host frame the caller pinned for [`Ticket::gfn`] with no lock held, or
-    /// `None` if the pin failed. If the entry was rewritten or left the ranges since the plan,
-    /// the ticket is stale: its pin is handed back and nothing changes (the later write decides
-    /// the entry). If an unmap, range change or release ran since the plan, the frame may have
-    /// been unmapped: the pin is handed back and the ticket is to be pinned and committed again,
-    /// at most [`MAX_PIN_TRIES`] times in all; then the entry goes to scratch. Otherwise the entry
-    /// takes the pin (or goes to scratch if the pin failed: `invalid_entries`) and the pin it held
-    /// before is handed back, so that rewriting the same frame never drops its last reference
-    /// in between. Of two tickets for one entry and one value, the later commit wins.
+    /// `t` was issued by [`VGgtt::issue`]; `pinned` is the host frame the caller pinned for
+    /// [`Ticket::gfn`] with no lock held, or `None` if the pin failed. If the entry was
+    /// rewritten or left the ranges since the plan, the ticket is stale: its pin is handed back
+    /// and nothing changes (the later write decides the entry). If an unmap, range change or
+    /// release ran since the issue, the frame may have been unmapped: the pin is handed back and
+    /// the ticket is to be issued, pinned and committed again, at most [`MAX_PIN_TRIES`] times in
+    /// all; then the entry goes to scratch. Otherwise the entry takes the pin (or goes to scratch
+    /// if the pin failed: `invalid_entries`) and the pin it held before is handed back, so that
+    /// rewriting the same frame never drops its last reference in between. Of two tickets for
+    /// one entry and one value, the later commit wins. A ticket's own pin that is handed back
+    /// stays registered until the caller dropped it and called [`VGgtt::retire`].
     pub fn commit_write(&mut self, t: Ticket, pinned: Option<u64>) -> Commit {
         let ours = pinned.map(|_| t.gfn());
-        let Some((k, i)) = self.locate(t.index) else {
+        // A pin handed back is retired by the caller after the unpin; one that was not taken
+        // has nothing to wait for.
+        let give_back = |this: &mut Self| match ours {
+            Some(_) => t.out,
+            None => {
+                if let Some(out) = t.out {
+                    this.retire(out);
+                }
+                None
+            }
+        };
+        let Some((k, i)) = self.wanted(&t).filter(|_| t.out.is_some()) else {
             self.counters.stale_pins += 1;
             return Commit {
                 unpin: [ours, None],
+                retire: give_back(self),
                 ..Commit::default()
             };
         };
-        let pending = self.pending.iter().any(|p| p.index == t.index);
-        if self.segs[k].guest[i] != t.guest || pending {
-            self.counters.stale_pins += 1;
-            return Commit {
-                unpin: [ours, None],
-                ..Commit::default()
-            };
-        }
         if t.epoch != self.epoch {
             if t.tries + 1 < MAX_PIN_TRIES {
                 self.counters.pin_retries += 1;
                 return Commit {
                     unpin: [ours, None],
                     retry: Some(Ticket {
-                        epoch: self.epoch,
                         tries: t.tries + 1,
+                        out: None,
                         ..t
                     }),
+                    retire: give_back(self),
                     ..Commit::default()
                 };
             }
@@ -537,8 +659,13 @@ impl<A: Alloc> VGgtt<A> {
             return Commit {
                 pte: Some(pte),
                 unpin: [ours, old],
+                retire: give_back(self),
                 retry: None,
             };
+        }
+        if let Some(out) = t.out {
+            // Installed or failed: either way no longer out.
+            self.retire(out);
         }
         let Some(mfn) = pinned else {
             self.counters.invalid_entries += 1;
@@ -546,7 +673,7 @@ impl<A: Alloc> VGgtt<A> {
             return Commit {
                 pte: Some(pte),
                 unpin: [old, None],
-                retry: None,
+                ..Commit::default()
             };
         };
         // Masked to the address field: the PTE can only carry that much.
@@ -565,8 +692,40 @@ impl<A: Alloc> VGgtt<A> {
         Commit {
             pte: Some(pte),
             unpin: [(old != NO_PIN).then_some(old), None],
-            retry: None,
+            ..Commit::default()
         }
+    }
+
+    /// Starts an unmap of guest frames [gfn, gfn + count): until [`VGgtt::end_unmap`], no pin
+    /// of those frames is issued ([`Issue::Wait`]) and tickets issued before are retried.
+    ///
+    /// Returns `false` when [`MAX_UNMAPS`] unmaps run already: the caller waits for one to end
+    /// and asks again. The caller then waits while [`VGgtt::pins_out_in`] the range, and takes
+    /// the entries' pins with [`VGgtt::take_unmapped`].
+    pub fn begin_unmap(&mut self, gfn: u64, count: u64) -> bool {
+        let Some(slot) = self.unmapping.iter_mut().find(|u| u.is_none()) else {
+            return false;
+        };
+        *slot = Some((gfn, gfn.saturating_add(count)));
+        self.epoch = self.epoch.wrapping_add(1);
+        true
+    }
+
+    /// Ends an unmap started by [`VGgtt::begin_unmap`] with the same range.
+    ///
+    /// The caller wakes whoever waits for it.
+    pub fn end_unmap(&mut self, gfn: u64, count: u64) {
+        let range = Some((gfn, gfn.saturating_add(count)));
+        if let Some(slot) = self.unmapping.iter_mut().find(|u| **u == range) {
+            *slot = None;
+        }
+    }
+
+    /// Whether a pin of a frame in [gfn, gfn + count) is out (taken or being taken with the
+    /// lock released, not yet committed or retired).
+    pub fn pins_out_in(&self, gfn: u64, count: u64) -> bool {
+        let end = gfn.saturating_add(count);
+        self.out.iter().flatten().any(|&g| (gfn..end).contains(&g))
     }
 
     /// Records that the half at `offset` of entry `index` arrived, evicting the oldest if full.

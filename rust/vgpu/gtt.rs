@@ -13,8 +13,14 @@
 //! its `iommu->lock`, and pinning takes `iommu->lock`; a pin under the
 //! vGPU's lock would close the cycle vGPU lock -> `iommu->lock` ->
 //! `device_list_lock` -> vGPU lock. The core ([`crate::vggtt`]) keeps the
-//! books and hands out what to pin ([`Ticket`]) and what to unpin; this file
-//! does the lock dance around those calls.
+//! books and hands out what to pin ([`crate::vggtt::Ticket`]) and what to
+//! unpin; this file does the lock dance around those calls.
+//!
+//! A pin held outside the lock is registered as out in the core first:
+//! [`Vgpu::dma_unmap`] waits ([`Vgpu::pin_wait`]) until no pin of its range
+//! is out, and no pin of a range being unmapped is issued meanwhile, so when
+//! `dma_unmap` returns, no page of the range is pinned by rgvt (type1
+//! notifies again while one is, and `BUG()`s after 10 rounds).
 
 use super::{reset_cfg_space, Emulated, Vgpu};
 use crate::ggtt::GTT_PAGE_SIZE;
@@ -22,7 +28,7 @@ use crate::kstorage::KvAlloc;
 use crate::mmio::Vregs;
 use crate::shadow::Translate;
 use crate::vfio;
-use crate::vggtt::{Plan, Released, Ticket};
+use crate::vggtt::{Issue, Plan, Released};
 use kernel::prelude::*;
 
 /// Pins `dma_unmap` collects under the vGPU's lock before dropping it to
@@ -123,7 +129,7 @@ impl Vgpu {
         value: u64,
     ) {
         let mut st = self.state.lock();
-        let mut ticket: Ticket = match st.ggtt.plan_write(index, offset, len, value) {
+        let mut planned = match st.ggtt.plan_write(index, offset, len, value) {
             Plan::Ignored => return,
             Plan::Done { pte, unpin: old } => {
                 self.host
@@ -134,21 +140,38 @@ impl Vgpu {
             }
             Plan::Pin(ticket) => ticket,
         };
-        drop(st);
         loop {
+            // Registered as out before the pin; waits while its frame is
+            // being unmapped (the wait releases the lock).
+            let ticket = loop {
+                match st.ggtt.issue(planned) {
+                    Issue::Go(ticket) => break ticket,
+                    Issue::Wait => self.pin_wait.wait(&mut st),
+                    Issue::Stale => return,
+                }
+            };
+            drop(st);
             // No lock of ours held: type1 takes its `iommu->lock` here.
             let pinned = dev.pins().pin(ticket.gfn()).ok();
-            let mut st = self.state.lock();
+            st = self.state.lock();
             let commit = st.ggtt.commit_write(ticket, pinned);
             if let Some(pte) = commit.pte {
                 // Installed before the replaced frame is unpinned below.
                 self.host
                     .write_entries(self.gm_id, &mut |sink| sink(index, pte));
             }
-            drop(st);
-            unpin(dev, commit.unpin.into_iter().flatten());
+            if commit.unpin.iter().any(Option::is_some) {
+                drop(st);
+                unpin(dev, commit.unpin.into_iter().flatten());
+                st = self.state.lock();
+            }
+            if let Some(out) = commit.retire {
+                st.ggtt.retire(out);
+            }
+            // The ticket is no longer out: a waiting unmap may go on.
+            self.pin_wait.notify_all();
             match commit.retry {
-                Some(again) => ticket = again,
+                Some(again) => planned = again,
                 None => return,
             }
         }
@@ -158,17 +181,23 @@ impl Vgpu {
     /// frames there go to scratch, then the frames are unpinned, in batches
     /// of [`UNPIN_BATCH`]: each batch is scrubbed under the vGPU's lock and
     /// unpinned after it is released (still inside the callback, as type1
-    /// requires: it checks that no pin is left when this returns).
+    /// requires: it checks that no pin is left when this returns). Pins of
+    /// the range out of the lock (a GGTT write's or a BAR2 access's) are
+    /// waited for first, and none is issued until the unmap ends.
     pub(crate) fn dma_unmap(&self, dev: &vfio::Device, iova: u64, length: u64) {
         let first = iova / GTT_PAGE_SIZE;
         let count = iova.saturating_add(length).div_ceil(GTT_PAGE_SIZE) - first;
         let mut batch = [0u64; UNPIN_BATCH];
-        let mut counted = false;
+        let mut st = self.state.lock();
+        st.counters.dma_unmaps += 1;
+        while !st.ggtt.begin_unmap(first, count) {
+            self.pin_wait.wait(&mut st);
+        }
         loop {
-            let mut st = self.state.lock();
-            if !counted {
-                st.counters.dma_unmaps += 1;
-                counted = true;
+            // A pin out of the lock ends with a commit or a retire, and
+            // neither needs anything the caller (type1) holds.
+            while st.ggtt.pins_out_in(first, count) {
+                self.pin_wait.wait(&mut st);
             }
             let ggtt = &mut st.ggtt;
             let mut n = 0;
@@ -177,9 +206,13 @@ impl Vgpu {
             });
             drop(st);
             unpin(dev, batch.iter().take(n).copied());
+            st = self.state.lock();
             if n < batch.len() {
-                return;
+                break;
             }
         }
+        st.ggtt.end_unmap(first, count);
+        drop(st);
+        self.pin_wait.notify_all();
     }
 }

@@ -10,6 +10,7 @@ use crate::ggtt::GTT_PAGE_SIZE;
 use crate::mmio::{self, Target};
 use crate::pte::GgttPte;
 use crate::vfio::{self, BAR0_REGION, BAR2_REGION, CONFIG_REGION};
+use crate::vggtt::Issue;
 use kernel::prelude::*;
 
 impl Vgpu {
@@ -85,11 +86,11 @@ impl Vgpu {
     /// A VMM access to the aperture: through the vGPU's own GGTT entries to
     /// the guest pages they map, within the vGPU's low GM only.
     ///
-    /// Each page piece looks its entry up under the vGPU's lock, then pins
-    /// the guest frame for the copy with the lock released (no pin or unpin
-    /// under a lock `dma_unmap` takes): the access holds its own pin, so the
-    /// page stays valid whatever the entry does meanwhile, and a frame the
-    /// VMM unmapped in between fails to pin and reads as scratch.
+    /// Each page piece looks its entry up under the vGPU's lock and
+    /// registers its pin as out, then pins the guest frame for the copy with
+    /// the lock released (no pin or unpin under a lock `dma_unmap` takes):
+    /// the access holds its own pin, so the page stays valid whatever the
+    /// entry does meanwhile, and `dma_unmap` waits for it.
     fn bar2_access(&self, dev: &vfio::Device, offset: u64, data: &mut [u8], write: bool) -> Result {
         let end = offset.checked_add(data.len() as u64).ok_or(EINVAL)?;
         if offset < self.low_base || end > self.low_base + self.low_size {
@@ -103,38 +104,49 @@ impl Vgpu {
             let n = (data.len() - done).min(GTT_PAGE_SIZE as usize - in_page);
             let chunk = &mut data[done..done + n];
             let index = addr / GTT_PAGE_SIZE;
-            let gfn = {
-                let st = self.state.lock();
-                let host = GgttPte::from_raw(st.ggtt.host_pte(index).unwrap_or(0));
-                match st.ggtt.entry(index) {
-                    Some((_, Some(gfn)))
-                        if host.present() && host.frame() != st.ggtt.scratch_mfn() =>
-                    {
-                        Some(gfn)
+            // The guest frame behind the entry, registered as pinned out of
+            // the lock (an unmap of it waits for the copy; the lookup waits
+            // for an unmap of it to end).
+            let out = {
+                let mut st = self.state.lock();
+                loop {
+                    let host = GgttPte::from_raw(st.ggtt.host_pte(index).unwrap_or(0));
+                    let gfn = match st.ggtt.entry(index) {
+                        Some((_, Some(gfn)))
+                            if host.present() && host.frame() != st.ggtt.scratch_mfn() =>
+                        {
+                            gfn
+                        }
+                        _ => break None,
+                    };
+                    match st.ggtt.reserve(gfn) {
+                        Issue::Go(out) => break Some(out),
+                        Issue::Wait => self.pin_wait.wait(&mut st),
+                        Issue::Stale => break None,
                     }
-                    _ => None,
                 }
             };
-            // The guest frame behind the entry, pinned again for the copy:
-            // the entry's own pin is the vGPU's, this one is the access's.
-            let page = gfn.and_then(|gfn| dev.pin_page(gfn).ok());
-            let reached = match page {
-                Some(page) => {
-                    if write {
-                        page.write(in_page, chunk)?;
-                    } else {
-                        page.read(in_page, chunk)?;
-                    }
-                    true
-                }
+            // Pinned again for the copy, with no lock held: the entry's own
+            // pin is the vGPU's, this one is the access's.
+            let page = out.and_then(|out| dev.pin_page(out.gfn()).ok());
+            let reached = page.is_some();
+            let copied = match page {
+                Some(page) if write => page.write(in_page, chunk),
+                Some(page) => page.read(in_page, chunk),
                 None => {
                     if !write {
                         chunk.fill(0);
                     }
-                    false
+                    Ok(())
                 }
             };
             let mut st = self.state.lock();
+            if let Some(out) = out {
+                // Unpinned above (the guard's drop): no longer out.
+                st.ggtt.retire(out);
+                self.pin_wait.notify_all();
+            }
+            copied?;
             if reached {
                 st.counters.bar2_accesses += 1;
             } else {
