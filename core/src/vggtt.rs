@@ -217,7 +217,7 @@ pub struct Ticket {
     guest: u64,
     epoch: u64,
     tries: u32,
-    /// Its slot in [`VGgtt::out`] once issued.
+    /// Its registration as a pin out, once issued.
     out: Option<PinOut>,
 }
 
