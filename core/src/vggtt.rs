@@ -2,9 +2,9 @@
 //!
 //! The guest writes GGTT entries through BAR0 (`crate::mmio::Target::Ggtt`). Like GVT-g's
 //! `emulate_ggtt_mmio_write`, [`VGgtt`] keeps the guest's own value of every entry it owns (reads
-//! return it, never the host PTE), pins the guest frame of every complete present entry through
-//! [`Translate`] and hands back the host PTE: the guest's entry with its frame replaced by the
-//! pinned host frame, or by the scratch frame when the entry is not present, cannot be pinned, or
+//! return it, never the host PTE), has the caller pin the guest frame of every complete present
+//! entry (as `crate::shadow::Translate::pin` would) and hands back the host PTE: the guest's entry
+//! with its frame replaced by the pinned host frame, or by the scratch frame when the entry is not present, cannot be pinned, or
 //! is half written. Writes outside the vGPU's ranges are ignored because a ballooned guest may
 //! touch the whole GGTT. The caller installs the returned PTEs in the private GTT
 //! (`crate::gm::ggtt`) and the physical GGTT and invalidates the GGTT; this file touches neither.
