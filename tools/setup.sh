@@ -18,6 +18,8 @@ pkgs=(
 	"libclang-dev=$CLANG_PKG_VERSION"
 	gcc make flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	busybox-static qemu-system-x86
+	# The nested test (tools/run-nested.sh) copies mdevctl into the test guest.
+	mdevctl
 	# The kselftests are linked statically (libc.a) against the uapi headers.
 	libc6-dev linux-libc-dev
 )

@@ -6,7 +6,10 @@
 #   1. host: rustfmt and clippy (core and module, with the kernel's clippy),
 #      `cargo test` for the core (unit, property and layout tests);
 #   2. kernel: builds the test kernel (cached) and rgvt.ko with no warnings;
-#   3. QEMU: boots it and runs the kselftests (tools/run-kselftests.sh).
+#   3. QEMU: boots it and runs the kselftests (tools/run-kselftests.sh);
+#   4. nested: Debian's QEMU with KVM inside the test guest on a vGPU, a
+#      second-level guest with its stock i915, mdevctl (tools/run-nested.sh);
+#      each rung counts as one test.
 #
 # Ends with one line "total: N passed, N failed, N skipped" and exits non-zero
 # if anything failed.
@@ -72,6 +75,16 @@ if read -r kp kf ks < <(sed -n 's/^kselftest: \([0-9]*\) passed, \([0-9]*\) fail
 	passed=$((passed + kp)) failed=$((failed + kf)) skipped=$((skipped + ks))
 else
 	fail "kselftest summary missing"
+fi
+
+step "nested real-client test (QEMU/KVM and i915 on a vGPU, in QEMU)"
+"$here/run-nested.sh" 2>&1 | tee "$out/nested" || true
+if read -r np nf ns < <(sed -n 's/^nested: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out/nested" | tail -n1) &&
+	[[ -n "${np:-}" ]]; then
+	passed=$((passed + np)) failed=$((failed + nf)) skipped=$((skipped + ns))
+	((nf == 0)) || log "FAILED: $nf nested rung(s): $(sed -n 's/^RGVT-NESTED-RUNG \([^ ]*\) FAIL.*/\1/p' "$out/nested" | tr '\n' ' ')"
+else
+	fail "nested summary missing"
 fi
 
 echo "total: $passed passed, $failed failed, $skipped skipped"

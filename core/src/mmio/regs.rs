@@ -117,6 +117,26 @@ register!(
     PG_DIST_STATUS: 27:25,
 );
 
+register!(
+    /// Display fuse straps (`intel_device_info_runtime_init`): a vGPU has
+    /// no display, so every pipe reads as fused off and i915 leaves the
+    /// display engine (power wells, CDCLK, DDI, panel) alone.
+    SKL_DFSM @ 0x51000,
+    /// Pipe A fused off.
+    PIPE_A_DISABLE: 30:30,
+    /// Pipe C fused off.
+    PIPE_C_DISABLE: 28:28,
+    /// Pipe B fused off.
+    PIPE_B_DISABLE: 21:21,
+);
+register!(
+    /// GuC status (`intel_uc_init_early`, `guc_wait_ucode`): rgvt offers
+    /// no GuC, so its microcontroller reads as held in reset.
+    GUC_STATUS @ 0xc000,
+    /// The GuC's MIA core is in reset.
+    MIA_IN_RESET: 0:0,
+);
+
 // Forcewake: i915 does not use it on a vGPU but checks the register.
 register!(
     /// Forcewake request, GT/blitter domain (masked); its upper half
@@ -486,6 +506,8 @@ pub fn kind(offset: u32) -> Option<Kind> {
         GEN8_FUSE2::OFFSET
         | GEN6_RP_STATE_CAP::OFFSET
         | SKL_FUSE_STATUS::OFFSET
+        | SKL_DFSM::OFFSET
+        | GUC_STATUS::OFFSET
         | FUSE_EU_DISABLE_0
         | FUSE_EU_DISABLE_1
         | FUSE_EU_DISABLE_2 => Kind::ReadOnly,
@@ -549,7 +571,7 @@ fn bank_kind(offset: u32) -> Option<Kind> {
 
 /// The values a fresh vGPU's registers hold, as a Skylake GT2 (HD
 /// Graphics 530: one slice, three subslices of eight EUs) reports them.
-pub fn defaults() -> [(u32, u32); 4] {
+pub fn defaults() -> [(u32, u32); 6] {
     [
         // Slice 0 enabled; subslice 3 of 4 fused off.
         (
@@ -571,5 +593,14 @@ pub fn defaults() -> [(u32, u32); 4] {
         ),
         // No EU of slice 0 fused off.
         (FUSE_EU_DISABLE_0, 0),
+        // No display: all three pipes fused off.
+        (
+            SKL_DFSM::OFFSET,
+            SKL_DFSM::PIPE_A_DISABLE.mask()
+                | SKL_DFSM::PIPE_B_DISABLE.mask()
+                | SKL_DFSM::PIPE_C_DISABLE.mask(),
+        ),
+        // No GuC: its core stays in reset.
+        (GUC_STATUS::OFFSET, GUC_STATUS::MIA_IN_RESET.mask()),
     ]
 }

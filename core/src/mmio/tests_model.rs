@@ -41,6 +41,23 @@ const fn masked_dis(bits: u32) -> u32 {
 }
 
 #[test]
+fn no_display_and_no_guc_as_i915_reads_them() {
+    let mut v = vregs();
+    // intel_device_info_runtime_init: every pipe fused off means no display.
+    let dfsm = rd(&mut v, SKL_DFSM::OFFSET);
+    assert_eq!(dfsm & (1 << 30), 1 << 30, "pipe A fused off");
+    assert_eq!(dfsm & (1 << 21), 1 << 21, "pipe B fused off");
+    assert_eq!(dfsm & (1 << 28), 1 << 28, "pipe C fused off");
+    // GS_MIA_IN_RESET: the GuC core is held in reset.
+    assert_eq!(rd(&mut v, GUC_STATUS::OFFSET) & 1, 1);
+    // Both are fuses/status, not writable by the guest.
+    wr(&mut v, SKL_DFSM::OFFSET, 0);
+    wr(&mut v, GUC_STATUS::OFFSET, 0);
+    assert_eq!(rd(&mut v, SKL_DFSM::OFFSET), dfsm);
+    assert_eq!(rd(&mut v, GUC_STATUS::OFFSET) & 1, 1);
+}
+
+#[test]
 fn sseu_from_fuses_as_gen9_sseu_info_init() {
     let mut v = vregs();
     let fuse2 = rd(&mut v, GEN8_FUSE2::OFFSET);

@@ -1,0 +1,266 @@
+#!/bin/sh
+# shellcheck disable=SC2317 # the steps are called through run_step
+# Guest job of tools/run-nested.sh (busybox ash, in the TCG test guest):
+# mdevctl on rgvt's types, then Debian's QEMU on a vGPU: once under TCG only
+# to see it realize the device, once under KVM booting a second-level guest
+# (the same test kernel, its stock i915, /init = tools/nested/l2-init.sh),
+# then removing the vGPU while QEMU holds it, and unloading rgvt.
+#
+# Prints one line per rung, "RGVT-NESTED-RUNG <name> ok|FAIL [detail]"; the
+# host adds the splat scans of both kernels and counts them. The second-level
+# console is prefixed "L2| " (TCG run: "L2-TCG| ").
+#
+# Settings (/etc/rgvt/env): NESTED_TYPE, NESTED_L2_APPEND, NESTED_L2_TIMEOUT.
+. /etc/rgvt/lib.sh
+
+PARENT=/sys/class/mdev_bus/$RGVT_PARENT
+DEVICES=/sys/bus/mdev/devices
+TYPE=${NESTED_TYPE:-rgvt-V5_8}
+FW=/usr/share/qemu
+L2=/nested
+L2_LOG=/tmp/l2.log
+CR=$(printf '\r')
+ESC=$(printf '\033')
+QEMU=qemu-system-x86_64
+QEMU_PID=
+
+rung() {
+	name=$1 res=$2
+	shift 2
+	echo "RGVT-NESTED-RUNG $name $res${*:+ ($*)}"
+}
+# check NAME CMD...: a rung that passes if CMD does.
+check() {
+	name=$1
+	shift
+	if "$@"; then rung "$name" ok; else rung "$name" FAIL; return 1; fi
+}
+now() { cut -d. -f1 /proc/uptime; }
+new_uuid() { cat /proc/sys/kernel/random/uuid; }
+# prefix TAG [LOG]: copy stdin to stdout with TAG before each line, and to
+# LOG (default $L2_LOG).
+# Lines with escape sequences (the monitor's echo of a command) go only to LOG.
+prefix() {
+	while IFS= read -r line; do
+		line=${line%"$CR"}
+		case "$line" in
+		*"$ESC"*) ;;
+		*) printf '%s%s\n' "$1" "$line" ;;
+		esac
+		printf '%s\n' "$line" >>"${2:-$L2_LOG}"
+	done
+}
+# mon [-q] CMD: an HMP command to the KVM QEMU's monitor (-monitor pipe:/tmp/qmon).
+# (A FIFO nobody reads blocks its writer: hence the timeout.)
+mon() {
+	[ "$1" = -q ] && shift || echo "(monitor) $1"
+	# shellcheck disable=SC2016 # $1 of the inner shell
+	timeout 5 sh -c 'echo "$1" >/tmp/qmon.in' _ "$1"
+	sleep 1
+}
+# pcihp_down: QEMU's ACPI PCI hotplug register PCID (port 0xae04): the slots
+# of bus 0 with a removal pending.
+pcihp_down() {
+	mon -q "i /w 0xae04"
+	sed -n 's/.*port.\[0xae04\] = \(0x[0-9a-f]*\).*/\1/p' /tmp/mon.log | tail -n1
+}
+# wait_l2 PATTERN SECS: wait until the L2 log has PATTERN or QEMU exited.
+wait_l2() {
+	end=$(($(now) + $2))
+	while [ "$(now)" -lt "$end" ]; do
+		grep -q "$1" "$L2_LOG" 2>/dev/null && return 0
+		[ -n "$QEMU_PID" ] && ! kill -0 "$QEMU_PID" 2>/dev/null && break
+		sleep 1
+	done
+	grep -q "$1" "$L2_LOG" 2>/dev/null
+}
+l2_has() { grep -q "$1" "$L2_LOG" 2>/dev/null; }
+# has TEXT REGEX: a line of TEXT matches REGEX.
+has() { printf '%s\n' "$1" | grep -q "$2"; }
+counters() { cat "/sys/kernel/debug/rgvt/vgpu$1/counters" 2>/dev/null; }
+counter_in() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
+
+# --- mdevctl: list the types, start and stop a vGPU by UUID --------------
+step_mdevctl() {
+	mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers
+	echo "\$ mdevctl types"
+	out=$(mdevctl types 2>&1)
+	echo "$out"
+	check mdevctl-types has "$out" " $TYPE\$"
+	u=$(new_uuid)
+	echo "\$ mdevctl start -u $u -p $RGVT_PARENT --type $TYPE"
+	mdevctl start -u "$u" -p "$RGVT_PARENT" --type "$TYPE"
+	check mdevctl-start [ -e "$DEVICES/$u/rgvt/vgpu_id" ]
+	echo "\$ mdevctl list"
+	out=$(mdevctl list 2>&1)
+	echo "$out"
+	check mdevctl-list has "$out" "^$u $RGVT_PARENT $TYPE"
+	echo "\$ mdevctl stop -u $u"
+	mdevctl stop -u "$u"
+	check mdevctl-stop [ ! -e "$DEVICES/$u" ]
+}
+
+# --- QEMU under TCG: realize only (-S, "info pci" on the monitor) --------
+step_tcg() {
+	echo "\$ $QEMU -L $FW -accel tcg -cpu qemu64 -m 256M -smp 1 -nodefaults -display none" \
+		"-vga none -nic none -S -monitor stdio -device vfio-pci,sysfsdev=$DEVICES/$UUID"
+	: >"$L2_LOG"
+	printf 'info pci\nquit\n' |
+		timeout 300 $QEMU -L $FW -accel tcg -cpu qemu64 -m 256M -smp 1 -nodefaults \
+			-display none -vga none -nic none -S -monitor stdio \
+			-device "vfio-pci,sysfsdev=$DEVICES/$UUID" 2>&1 | prefix "L2-TCG| "
+	check qemu-tcg-realize l2_has 'PCI device 8086:1912'
+}
+
+# --- QEMU under KVM: the second-level guest ------------------------------
+step_kvm() {
+	id=$(cat "$DEVICES/$UUID/rgvt/vgpu_id")
+	counters "$id" >/tmp/counters.before
+	: >"$L2_LOG"
+	rm -f /tmp/l2.fifo /tmp/qmon.in /tmp/qmon.out
+	mkfifo /tmp/l2.fifo /tmp/qmon.in /tmp/qmon.out
+	: >/tmp/mon.log
+	prefix "L2| " </tmp/l2.fifo &
+	prefix_pid=$!
+	prefix "L2-MON| " /tmp/mon.log </tmp/qmon.out &
+	mon_pid=$!
+	cmdline="console=ttyS0 loglevel=7 panic=-1 rdinit=/init i915.disable_display=1 i915.enable_guc=0 ${NESTED_L2_APPEND:-}"
+	echo "\$ $QEMU -L $FW -accel kvm -cpu qemu64 -m 512M -smp 1 -nodefaults -nographic -no-reboot" \
+		"-vga none -nic none -serial stdio -monitor pipe:/tmp/qmon" \
+		"-device vfio-pci,id=vgpu,sysfsdev=$DEVICES/$UUID,addr=02.0" \
+		"-kernel $L2/bzImage -initrd $L2/initrd.gz -append '$cmdline'"
+	t0=$(now)
+	$QEMU -L $FW -accel kvm -cpu qemu64 -m 512M -smp 1 -nodefaults -nographic -no-reboot \
+		-vga none -nic none -serial stdio -monitor pipe:/tmp/qmon \
+		-device "vfio-pci,id=vgpu,sysfsdev=$DEVICES/$UUID,addr=02.0" \
+		-kernel $L2/bzImage -initrd $L2/initrd.gz -append "$cmdline" \
+		</dev/null >/tmp/l2.fifo 2>&1 &
+	QEMU_PID=$!
+
+	# Realized: QEMU only starts the guest once every device realized.
+	wait_l2 'Linux version' 300
+	check qemu-kvm-realize l2_has 'Linux version'
+	t_boot=$(($(now) - t0))
+	# /init runs once the built-in i915 finished (or gave up) probing.
+	wait_l2 RGVT-L2-READY "${NESTED_L2_TIMEOUT:-600}"
+	t_ready=$(($(now) - t0))
+	if l2_has 'Linux version'; then
+		echo "# nested: L2 kernel up ${t_boot}s after QEMU started;" \
+			"$(l2_has RGVT-L2-READY && echo "L2 checks done after ${t_ready}s" || echo "no RGVT-L2-READY after ${t_ready}s")"
+	else
+		echo "# nested: QEMU never started the L2 kernel"
+	fi
+	# The guest sees the device: its /sys (from /init) or the kernel's enumeration.
+	if l2_has 'RGVT-L2-CHECK pci-id ok'; then
+		rung l2-pci-id ok "/sys/bus/pci/devices"
+	elif l2_has '\[8086:1912\] type 00'; then
+		rung l2-pci-id ok "kernel enumeration; /init not reached"
+	else
+		rung l2-pci-id FAIL
+	fi
+	check i915-vgpu-detected l2_has 'Virtual GPU for Intel GVT-g detected'
+	check i915-balloon l2_has 'VGT balloon successfully'
+	check i915-probe-done l2_has 'RGVT-L2-CHECK card0 ok'
+	check l2-bars l2_has 'RGVT-L2-CHECK bars ok'
+	counters "$id" >/tmp/counters.after
+	echo "# vGPU $id counters, before QEMU -> now:"
+	awk 'NR == FNR { b[$1] = $2; next } { printf "#   %-28s %10s -> %s\n", $1, b[$1], $2 }' \
+		/tmp/counters.before /tmp/counters.after
+	before=$(counter_in /tmp/counters.before mmio_reads)
+	after=$(counter_in /tmp/counters.after mmio_reads)
+	# A device reset zeroes the register counters: "moved" = changed, with reads.
+	check counters-moved sh -c "[ ${after:-0} -gt 0 ] && ! cmp -s /tmp/counters.before /tmp/counters.after"
+	echo "# mmio_reads ${before:-?} -> ${after:-?}"
+
+	step_remove
+	wait "$QEMU_PID"
+	echo "# QEMU exited with $? after $(($(now) - t0))s"
+	QEMU_PID=
+	wait "$rm_pid"
+	wait "$prefix_pid"
+	kill "$mon_pid" 2>/dev/null
+	check vgpu-gone [ ! -e "$DEVICES/$UUID" ]
+}
+
+# Remove the vGPU while QEMU holds it: rgvt's request callback (REQ irq)
+# asks QEMU to let go; QEMU asks the guest to eject the device (ACPI PCI
+# hotplug: the slot's bit in PCID); the guest's _EJ0 writes the slot to
+# B0EJ, QEMU unplugs the device and closes it, the removal completes while
+# QEMU runs on. The second-level test kernel has no ACPI PCI hotplug driver,
+# so the monitor plays the guest's part (its /init already let go of the
+# device): the port write _EJ0 does, as QEMU's own tests do
+# (qpci_unplug_acpi_device_test).
+step_remove() {
+	slot_bit=4 # addr=02.0
+	echo "\$ echo 1 > $DEVICES/$UUID/remove   (QEMU running)"
+	echo 1 >"$DEVICES/$UUID/remove" &
+	rm_pid=$!
+	# The VFIO core calls the request callback at once, then every 10 s.
+	end=$(($(now) + 25))
+	requested=0
+	while [ "$(now)" -lt "$end" ] && kill -0 "$QEMU_PID" 2>/dev/null; do
+		down=$(pcihp_down)
+		if [ -n "$down" ] && [ $((down & slot_bit)) -ne 0 ]; then
+			requested=1
+			break
+		fi
+	done
+	if [ "$requested" = 1 ]; then
+		rung req-unplug-request ok "QEMU asked the guest to eject slot 2"
+		mon "o /w 0xae08 $slot_bit"
+	else
+		rung req-unplug-request FAIL "no unplug request from QEMU in 25 s (REQ irq)"
+	fi
+	end=$(($(now) + 20))
+	while kill -0 "$rm_pid" 2>/dev/null && [ "$(now)" -lt "$end" ]; do sleep 1; done
+	if ! kill -0 "$rm_pid" 2>/dev/null && kill -0 "$QEMU_PID" 2>/dev/null; then
+		: >/tmp/mon.log
+		mon "info pci"
+		if grep -q 8086:1912 /tmp/mon.log; then
+			rung remove-released FAIL "the vGPU is gone but QEMU still lists it"
+		else
+			rung remove-released ok "QEMU released the vGPU and runs on"
+		fi
+	elif ! kill -0 "$rm_pid" 2>/dev/null; then
+		rung remove-released FAIL "the removal completed only because QEMU exited"
+	else
+		rung remove-released FAIL "QEMU still holds the vGPU"
+	fi
+	if kill -0 "$QEMU_PID" 2>/dev/null; then
+		echo "# quitting QEMU"
+		mon quit
+	fi
+	sleep 2
+	kill -0 "$QEMU_PID" 2>/dev/null && kill "$QEMU_PID"
+}
+
+step_unload() {
+	if module_unload; then
+		left=
+		for p in /sys/kernel/rgvt /sys/kernel/debug/rgvt /sys/class/rgvt "$PARENT" "$DEVICES"/*; do
+			[ -e "$p" ] && left="$left $p"
+		done
+		check module-unload [ -z "$left" ] || echo "# left behind:$left"
+	else
+		rung module-unload FAIL
+	fi
+}
+
+main() {
+	echo "RGVT-NESTED-BEGIN"
+	[ -e /dev/kvm ] && echo "# /dev/kvm present" || echo "# no /dev/kvm"
+	check module-load module_load || { dump_dmesg; return 1; }
+	step_mdevctl
+	UUID=$(new_uuid)
+	check vgpu-create sh -c "echo $UUID >$PARENT/mdev_supported_types/$TYPE/create" || {
+		dump_dmesg
+		return 1
+	}
+	step_tcg
+	step_kvm
+	step_unload
+	echo "RGVT-NESTED-END"
+	dump_dmesg
+}
+
+main

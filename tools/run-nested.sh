@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The nested real-client test: Debian's QEMU on an rgvt vGPU inside the test
+# guest, booting a second-level guest with its stock i915 (issue 9).
+#
+#   tools/run-nested.sh [--l2-append ARGS] [--append ARGS] [--module KO]
+#                       [--l2-timeout SECS] [--timeout SECS] [--verbose]
+#
+#   --l2-append A  extra second-level kernel command line (e.g. i915.reset=0,
+#                  or i915.modeset=0 to keep i915 off the device)
+#   --append A     extra first-level kernel command line (e.g. log_buf_len=8M)
+#   --module KO    test this module instead of building rgvt.ko
+#   --l2-timeout S how long the second-level guest may take to finish its
+#                  checks (the i915 probe runs first; default 180; it
+#                  took 8 s with i915.modeset=0)
+#   --verbose      stream the console (default: only the rungs at the end)
+#   --timeout S    kill the test guest after S seconds (default 1500)
+#
+# The test guest (TCG, -cpu qemu64,+svm as qemu-run.sh always gives it, so
+# /dev/kvm works inside through kvm-amd; 2 GB) gets Debian's
+# qemu-system-x86_64 with the libraries ldd lists, SeaBIOS and the option
+# ROMs it loads, mdevctl, the cached test kernel as the second-level kernel
+# and a second-level initramfs (busybox, tools/nested/l2-init.sh,
+# tools/nested/l2bars.c). The guest job is tools/nested/guest-nested.sh.
+#
+# Prints every rung, "RGVT-NESTED-RUNG <name> ok|FAIL", adds the splat scans
+# of both kernels' logs, and ends with "nested: N passed, N failed, N
+# skipped"; exits non-zero if a rung failed. A rung that is missing from the
+# log (the guest died or hung before it) counts as failed.
+# Everything is kept in build/nested/ (console.log is the whole log; lines
+# of the second-level console start with "L2| ", of the TCG run "L2-TCG| ").
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/lib-qemu.sh
+. "$here/lib-qemu.sh"
+
+l2_append=
+l2_timeout=180
+verbose=0
+l1_append=
+module=
+timeout=1500
+
+usage() { die "usage: $0 [--l2-append ARGS] [--append ARGS] [--module KO] [--l2-timeout SECS] [--timeout SECS] [--verbose]"; }
+
+while (($#)); do
+	case "$1" in
+	--l2-append) l2_append=${2?}; shift ;;
+	--append) l1_append=${2?}; shift ;;
+	--l2-timeout) l2_timeout=${2:?}; shift ;;
+	--verbose) verbose=1 ;;
+	--module) module=$(realpath "${2:?}"); shift ;;
+	--timeout) timeout=${2:?}; shift ;;
+	*) usage ;;
+	esac
+	shift
+done
+
+# The guest's rungs, in order; the host adds the last three.
+RUNGS=(module-load mdevctl-types mdevctl-start mdevctl-list mdevctl-stop vgpu-create
+	qemu-tcg-realize qemu-kvm-realize l2-pci-id i915-vgpu-detected i915-balloon
+	i915-probe-done l2-bars counters-moved req-unplug-request remove-released vgpu-gone module-unload
+	guest-job l1-no-splats l2-no-splats)
+
+start=$SECONDS
+work=$RGVT_ROOT/build/nested
+mkdir -p "$work"
+
+kdir=$("$here/kernel.sh")
+[[ -n "$module" ]] || module=$(build_module "$kdir")
+[[ -f "$module" ]] || die "no module: $module"
+
+# bin_files BIN DST: -f arguments for BIN at DST and every library ldd lists,
+# each at its own path (the guest has no C library of its own).
+bin_files() {
+	local bin=$1 dst=$2 lib
+	printf '%s\n' -f "$bin:$dst"
+	while read -r lib; do
+		printf '%s\n' -f "$lib:$lib"
+	done < <(ldd "$bin" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | sort -u)
+}
+
+# The firmware QEMU loads for a PC with -kernel and no VGA or NIC (-L dir).
+QEMU_FW=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin
+	/usr/share/qemu/kvmvapic.bin)
+
+QEMU_TCG_MODULE=/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
+
+build_l2() {
+	log "building l2bars (static) and the second-level initramfs"
+	gcc -static -O2 -Wall -Wextra -Werror -I"$RGVT_ROOT/include/uapi" \
+		-o "$work/l2bars" "$here/nested/l2bars.c" || die "l2bars build failed"
+	"$here/initramfs.sh" -o "$work/l2-initrd.gz" -i "$here/nested/l2-init.sh" \
+		-f "$work/l2bars:/usr/bin/l2bars"
+}
+
+command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (tools/setup.sh installs it)"
+command -v mdevctl >/dev/null || die "no mdevctl (tools/setup.sh installs it)"
+[[ -f "$QEMU_TCG_MODULE" ]] || die "no $QEMU_TCG_MODULE (package qemu-system-x86)"
+build_l2
+files=()
+mapfile -t -O 0 files < <(
+	bin_files "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+	bin_files "$(command -v mdevctl)" /usr/bin/mdevctl
+	# QEMU loads its TCG accelerator as a module.
+	bin_files "$QEMU_TCG_MODULE" "$QEMU_TCG_MODULE"
+)
+for fw in "${QEMU_FW[@]}"; do
+	[[ -f "$fw" ]] || die "missing QEMU firmware $fw"
+	files+=(-f "$fw:/usr/share/qemu/$(basename "$fw")")
+done
+files+=(-f "$kdir/arch/x86/boot/bzImage:/nested/bzImage" -f "$work/l2-initrd.gz:/nested/initrd.gz")
+
+write_guest_env "$work/env" "$module"
+{
+	printf 'export NESTED_L2_APPEND=%q\n' "$l2_append"
+	printf 'export NESTED_L2_TIMEOUT=%q\n' "$l2_timeout"
+} >>"$work/env"
+
+qargs=(--timeout "$timeout")
+((verbose)) || qargs+=(--quiet)
+[[ -z "$l1_append" ]] || qargs+=(--append "$l1_append")
+log "prepared in $((SECONDS - start)) s; module $(basename "$module")"
+qrc=0
+guest_job "$work" "$kdir" "$module" "$here/nested/guest-nested.sh" "${qargs[@]}" -- \
+	"${files[@]}" || qrc=$?
+
+# --- verdict ---------------------------------------------------------------
+logf=$work/console.log
+# The two kernels' logs, told apart by the prefix the guest job adds.
+grep -v '^L2\(-TCG\|-MON\)\?| ' "$logf" >"$work/l1.log" || true
+sed -n 's/^L2\(-TCG\)\?| //p' "$logf" >"$work/l2.log" || true
+
+declare -A result
+while read -r name res; do
+	result[$name]=$res
+done < <(sed -n 's/^RGVT-NESTED-RUNG \([^ ]*\) \(ok\|FAIL\).*/\1 \2/p' "$logf")
+if ((qrc == 0)) && grep -q '^RGVT-NESTED-END' "$logf"; then
+	result[guest-job]=ok
+else
+	result[guest-job]=FAIL
+	log "the guest job did not finish cleanly (status $qrc)"
+fi
+for k in l1 l2; do
+	if splats=$(scan_splats "$work/$k.log"); then
+		result[$k-no-splats]=ok
+	else
+		result[$k-no-splats]=FAIL
+		log "the ${k^^} kernel log has splats:"
+		printf '%s\n' "$splats" | head -n 30 >&2
+	fi
+done
+
+# Why, in short: timings and what QEMU said about the vGPU.
+grep -E '^# nested:|^# QEMU exited|^L2\| qemu-system-x86_64:|^L2\| .*\*ERROR\*' "$logf" >&2 || true
+
+passed=0 failed=0 skipped=0
+for r in "${RUNGS[@]}"; do
+	case ${result[$r]:-} in
+	ok) passed=$((passed + 1)) res=ok ;;
+	FAIL) failed=$((failed + 1)) res=FAIL ;;
+	*) failed=$((failed + 1)) res="FAIL (never reached)" ;;
+	esac
+	echo "RGVT-NESTED-RUNG $r $res"
+done
+log "nested stage took $((SECONDS - start)) s (log: $logf)"
+echo "nested: $passed passed, $failed failed, $skipped skipped"
+((failed == 0))
