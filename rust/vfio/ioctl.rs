@@ -139,7 +139,8 @@ const SET_IRQS_DATA_MAX: usize = 4 * irq::NUM_IRQS as usize;
 /// `VFIO_DEVICE_SET_IRQS`: copies and checks the header as
 /// `vfio_set_irqs_validate_and_prepare` does (`argsz` covers the header and
 /// the data its flags and count call for), copies the data, and hands both
-/// to `apply`.
+/// to `apply`. A header that fails the checks goes to `apply` with no data,
+/// which refuses it too.
 pub(crate) fn set_irqs(
     arg: c_ulong,
     apply: impl FnOnce(&SetHeader, &[u8]) -> Result,
@@ -160,7 +161,12 @@ pub(crate) fn set_irqs(
         start: field(offset_of!(T, start)),
         count: field(offset_of!(T, count)),
     };
-    let size = hdr.data_size().map_err(irq_errno)?;
+    let size = match hdr.data_size() {
+        Ok(size) => size,
+        // The driver's model refuses the header again (and counts it):
+        // every refused request is counted in one place.
+        Err(e) => return apply(&hdr, &[]).and(Err(irq_errno(e))),
+    };
     let mut buf = [0u8; SET_IRQS_DATA_MAX];
     let data = buf.get_mut(..size).ok_or(EINVAL)?;
     UserSlice::new(arg + minsz, size)
