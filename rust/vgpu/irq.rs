@@ -168,6 +168,8 @@ impl Vgpu {
             }
             return;
         }
+        // vfio-pci's words, so the log reads the same for either.
+        pr_notice!("{}: relaying device request to user (#{})\n", self, count);
         st.signal(fx);
     }
 }
