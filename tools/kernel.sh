@@ -20,6 +20,35 @@ case "${1:-}" in
 *) die "usage: $0 [--debug]" ;;
 esac
 
+# A later fragment overrides an earlier one option by option, as
+# merge_config.sh merges them: resolve them into one fragment in which each
+# option keeps its last line only, so that the olddefconfig check below holds
+# each option to the value the variant wants (debug.config switches
+# base.config's iommufd container to the legacy one). The base variant has
+# one fragment and keeps it as it is (and so its cache key).
+if ((${#fragments[@]} > 1)); then
+	resolved=$(mktemp)
+	trap 'rm -f "$resolved"' EXIT
+	awk '
+		function opt(line) {
+			if (line ~ /^CONFIG_[A-Za-z0-9_]+=/)
+				return substr(line, 1, index(line, "=") - 1)
+			if (line ~ /^# CONFIG_[A-Za-z0-9_]+ is not set$/)
+				return substr(line, 3, length(line) - 13)
+			return ""
+		}
+		{ lines[NR] = $0; o = opt($0); if (o != "") last[o] = NR }
+		END {
+			for (i = 1; i <= NR; i++) {
+				o = opt(lines[i])
+				if (o == "" || last[o] == i)
+					print lines[i]
+			}
+		}
+	' "${fragments[@]}" >"$resolved"
+	fragments=("$resolved")
+fi
+
 "$here/setup.sh" >&2
 
 src=$RGVT_CACHE/src/linux-$KERNEL_PKG_VERSION

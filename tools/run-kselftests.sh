@@ -3,6 +3,7 @@
 #
 #   tools/run-kselftests.sh [--debug] [--kvm] [--module KO [--parent NAME]]
 #                           [--extra-module KO]... [--timeout SECS]
+#                           [--order PASSES] [--seed N]
 #
 #   --debug        the debug kernel (kmemleak, lockdep, SLUB debug, KFENCE)
 #   --kvm          boot with KVM instead of TCG
@@ -12,11 +13,22 @@
 #   --extra-module KO  also load KO after the module, before the tests (a test
 #                  helper or fault-injection module)
 #   --timeout S    kill the guest after S seconds (default 900)
+#   --order PASSES the passes over the test programs, comma-separated, each
+#                  ORDER[:CONTAINER] (tools/guest/kselftests.sh): ORDER is
+#                  forward (the Makefile's), reverse, shuffle (the module
+#                  loaded first) or alone (reverse, from a system without the
+#                  module: each program loads and unloads it); CONTAINER is
+#                  vfio (/dev/vfio/vfio) or iommu (/dev/iommu). Default
+#                  forward:iommu,alone:vfio: both orders, both containers
+#                  (iommufd, then type1 on the debug kernel: lockdep stops
+#                  at its first report, so the iommufd pass goes first).
+#   --seed N       the seed of the shuffle order (default: random, printed)
 #
 # Builds the kernel (cached), rgvt.ko, the selftests (static) and an initramfs,
 # boots, runs every test with the kernel's kselftest runner (TAP on the
 # console), then prints "kselftest: N passed, N failed, N skipped". Fails if a
-# test failed, the module did not load or unload, the guest hung or died, or
+# test failed, a test program left the system changed (module, vGPUs,
+# tunables), the module did not load or unload, the guest hung or died, or
 # the kernel log has a splat (BUG, WARNING, lockdep, kmemleak, ...).
 # Everything is kept in build/kselftest[-debug]/ (console.log is the whole log).
 set -euo pipefail
@@ -31,8 +43,10 @@ module=
 parent=
 extra=()
 timeout=900
+order=forward:iommu,alone:vfio
+seed=
 
-usage() { die "usage: $0 [--debug] [--kvm] [--module KO [--parent NAME]] [--extra-module KO]... [--timeout SECS]"; }
+usage() { die "usage: $0 [--debug] [--kvm] [--module KO [--parent NAME]] [--extra-module KO]... [--timeout SECS] [--order PASSES] [--seed N]"; }
 
 while (($#)); do
 	case "$1" in
@@ -42,6 +56,8 @@ while (($#)); do
 	--parent) parent=${2:?}; shift ;;
 	--extra-module) extra+=("$(realpath "${2:?}")"); shift ;;
 	--timeout) timeout=${2:?}; shift ;;
+	--order) order=${2:?}; shift ;;
+	--seed) seed=${2:?}; shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -80,11 +96,14 @@ write_env() {
 	for ko in "${extra[@]}"; do
 		echo "export RGVT_EXTRA_KOS=\"\${RGVT_EXTRA_KOS:-}/lib/modules/extra/$(basename "$ko") \"" >>"$work/env"
 	done
+	echo "export RGVT_KSELFTEST_ORDER=$order" >>"$work/env"
+	[[ -z "$seed" ]] || echo "export RGVT_KSELFTEST_SEED=$seed" >>"$work/env"
 }
 
 # Count results from the TAP in the log: each harness test case (nested
 # "# ok N name" lines) counts once; a test program that failed or was killed
-# without a failing case of its own counts as one failure.
+# without a failing case of its own counts as one failure, and so does one
+# that left the system changed (RGVT-LEFT-CHANGED).
 summarize_tap() {
 	between "$1" "RGVT-GUEST-BOOTED" "RGVT-KSELFTEST-END" | awk '
 		function finish_program(line, failed_prog, skipped_prog) {
@@ -113,6 +132,10 @@ summarize_tap() {
 			}
 		}
 		/^(not )?ok [0-9]+ selftests: / { finish_program($0) }
+		/^RGVT-LEFT-CHANGED / {
+			fail++
+			failures = failures "\n  " $0
+		}
 		END {
 			if (programs < planned) {
 				fail += planned - programs
@@ -141,8 +164,12 @@ judge() {
 		log "FAIL: the module did not load"
 		ok=0
 	fi
-	if grep -qE '^RGVT-MODULE-(UNLOAD-FAILED|MISSING-AFTER-TESTS)' "$logfile"; then
-		log "FAIL: the module could not be unloaded at the end"
+	if grep -q '^RGVT-MODULE-UNLOAD-FAILED' "$logfile"; then
+		log "FAIL: the module could not be unloaded (before an alone pass or at the end)"
+		ok=0
+	fi
+	if grep -q '^RGVT-BAD-ORDER' "$logfile"; then
+		log "FAIL: bad --order: $(grep -m1 '^RGVT-BAD-ORDER' "$logfile")"
 		ok=0
 	fi
 	if splats=$(scan_splats "$logfile"); then :; else
@@ -159,7 +186,7 @@ files=(-f "$stage:/kselftest")
 for ko in "${extra[@]}"; do
 	files+=(-f "$ko:/lib/modules/extra/$(basename "$ko")")
 done
-log "prepared in $((SECONDS - start)) s; module $(basename "$module")"
+log "prepared in $((SECONDS - start)) s; module $(basename "$module"); passes $order"
 qrc=0
 guest_job "$work" "$kdir" "$module" "$here/guest/kselftests.sh" \
 	"${qemu_args[@]}" --timeout "$timeout" -- "${files[@]}" || qrc=$?

@@ -11,9 +11,12 @@
  * and writes land in the page the entry names: results, not return codes.
  * Counters come from /sys/kernel/debug/rgvt/vgpu<id>/counters.
  *
- * Needs the rgvt module loaded (the program skips otherwise). Each test
- * creates its own vGPU of type rgvt-V5_8 and removes it.
+ * Loads the rgvt module if it is not loaded. Each test creates its own vGPU
+ * of type rgvt-V5_8 and removes it. The container is $RGVT_CONTAINER's
+ * (rgvt_util.h): tools/run-kselftests.sh runs the program on /dev/vfio/vfio
+ * (type1 on the debug kernel) and on /dev/iommu (iommufd).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -191,6 +194,7 @@ FIXTURE_SETUP(device)
 
 	self->vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
 	self->mem = MAP_FAILED;
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	ASSERT_EQ(0, rgvt_available(TYPE, &avail));
 	ASSERT_LE(1, avail) TH_LOG("no %s available", TYPE);
 	ASSERT_EQ(0, rgvt_create(&self->created, TYPE, self->uuid));
@@ -1134,6 +1138,192 @@ TEST_F_TIMEOUT(device, remove_while_open, 90)
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("remove: %s", strerror(WEXITSTATUS(status)));
 	EXPECT_FALSE(rgvt_mdev_exists(self->uuid));
+}
+
+/* Unmapping guest memory while GGTT writes pin frames in it ------------- */
+
+/*
+ * Two threads of one VMM: one points GGTT entries at frames of the first half
+ * of guest memory (and reads them back through BAR2), the other unmaps and
+ * maps that half again in a loop. A write finds the frame mapped (pinned) or
+ * not (the entry is invalid, on scratch); an unmap makes rgvt unpin what it
+ * pinned there (its dma_unmap callback, which type1 calls with its own
+ * locks held and iommufd without). Nothing may hang, fail or reach a page
+ * the entry does not name; afterwards, with the half unmapped, every racing
+ * entry is on scratch and only the control entries on the other half hold
+ * pins.
+ */
+#define RACE_ENTRIES		16	/* racing entries: low-GM pages 0..15 */
+#define RACE_CONTROL		4	/* on the second half, never unmapped */
+#define RACE_MIN_CYCLES		100
+#define RACE_SECONDS		3.0	/* then stop once both outcomes were seen */
+#define RACE_MAX_SECONDS	20.0
+
+struct race {
+	FIXTURE_DATA(device) *self;
+	int stop;			/* set by the unmapper when it is done */
+	/* Writer. */
+	unsigned long long writes, write_errors, reads, read_errors, foreign_bytes, torn;
+	__u64 last[RACE_ENTRIES];	/* each racing entry's last value */
+	/* Unmapper. */
+	unsigned long long cycles;
+	int unmap_error, map_error;	/* the first -errno, or 0 */
+	double seconds;
+	unsigned long long unmapped0, invalid0;
+};
+
+/* The guest page a racing write names: any page of the first half. */
+static unsigned int race_page(unsigned int i, unsigned int k)
+{
+	return (i * 7 + k * 3) % GUEST_HALF;
+}
+
+static void *race_writer(void *arg)
+{
+	struct race *r = arg;
+	FIXTURE_DATA(device) *self = r->self;
+	unsigned char page[PAGE];
+	unsigned int i, k, p, o, zero, pat;
+
+	for (i = 0; !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE); i++) {
+		k = i % RACE_ENTRIES;
+		p = race_page(i, k);
+		r->writes++;
+		if (ggtt_write(self, low_index(self, k), PTE(GUEST_GFN + p)) != 8) {
+			r->write_errors++;
+			continue;
+		}
+		r->last[k] = PTE(GUEST_GFN + p);
+		if (i % 3)
+			continue;
+		/* Through the entry: page p while it is pinned, scratch otherwise. */
+		r->reads++;
+		if (bar2_read(self, low_gm(self, k), page, PAGE) != (ssize_t)PAGE) {
+			r->read_errors++;
+			continue;
+		}
+		zero = pat = 0;
+		for (o = 0; o < PAGE; o++) {
+			if (page[o] == pattern(p, o))
+				pat++;
+			else if (!page[o])
+				zero++;
+			else
+				r->foreign_bytes++;
+		}
+		/* Part page, part scratch: an unmap between two chunks of the read. */
+		if (pat && zero)
+			r->torn++;
+	}
+	return NULL;
+}
+
+static void *race_unmapper(void *arg)
+{
+	struct race *r = arg;
+	FIXTURE_DATA(device) *self = r->self;
+	double t0 = now();
+	int ret;
+
+	for (;;) {
+		ret = rgvt_dma_unmap(&self->vfio, GUEST_IOVA, GUEST_HALF * PAGE);
+		if (ret) {
+			r->unmap_error = ret;
+			break;
+		}
+		r->cycles++;
+		r->seconds = now() - t0;
+		/* Stop unmapped, once the race went both ways (or time is up). */
+		if (r->cycles >= RACE_MIN_CYCLES && r->cycles % 20 == 0 &&
+		    (r->seconds > RACE_MAX_SECONDS ||
+		     (r->seconds > RACE_SECONDS &&
+		      counter(self, "unmapped") > r->unmapped0 &&
+		      counter(self, "invalid_entries") > r->invalid0)))
+			break;
+		ret = map_half(self, 0);
+		if (ret) {
+			r->map_error = ret;
+			break;
+		}
+	}
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(device, unmap_dma_races_ggtt_writes, 120)
+{
+	unsigned long long writes0, pins_total, unpins_total;
+	struct race r = { .self = self };
+	pthread_t writer, unmapper;
+	unsigned char page[PAGE];
+	unsigned int k;
+
+	TH_LOG("container %s (%s)", rgvt_container(), rgvt_container_backend());
+	/* Control entries on the second half, which is never unmapped. */
+	for (k = 0; k < RACE_CONTROL; k++)
+		ASSERT_EQ(8, ggtt_write(self, low_index(self, RACE_ENTRIES + k),
+					PTE(GUEST_GFN + GUEST_HALF + k)));
+	ASSERT_EQ((unsigned long long)RACE_CONTROL, counter(self, "pins_now"));
+	writes0 = counter(self, "writes");
+	r.unmapped0 = counter(self, "unmapped");
+	r.invalid0 = counter(self, "invalid_entries");
+	ASSERT_NE(~0ULL, r.unmapped0);
+	ASSERT_NE(~0ULL, r.invalid0);
+
+	ASSERT_EQ(0, pthread_create(&writer, NULL, race_writer, &r));
+	if (pthread_create(&unmapper, NULL, race_unmapper, &r)) {
+		__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(writer, NULL);
+		ASSERT_TRUE(false) TH_LOG("pthread_create");
+	}
+	pthread_join(unmapper, NULL);
+	pthread_join(writer, NULL);
+
+	TH_LOG("%llu unmap/map cycles in %.2f s; %llu GGTT writes, %llu BAR2 reads (%llu torn)",
+	       r.cycles, r.seconds, r.writes, r.reads, r.torn);
+	TH_LOG("counters: %llu entries unpinned by an unmap, %llu writes to an unmapped frame",
+	       counter(self, "unmapped") - r.unmapped0,
+	       counter(self, "invalid_entries") - r.invalid0);
+	EXPECT_EQ(0, r.unmap_error) TH_LOG("VFIO_IOMMU_UNMAP_DMA: %s", strerror(-r.unmap_error));
+	EXPECT_EQ(0, r.map_error) TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(-r.map_error));
+	EXPECT_LE((unsigned long long)RACE_MIN_CYCLES, r.cycles);
+	EXPECT_EQ(0ULL, r.write_errors);
+	EXPECT_EQ(0ULL, r.read_errors);
+	EXPECT_EQ(0ULL, r.foreign_bytes) TH_LOG("BAR2 read bytes of neither the page nor scratch");
+	/* Both outcomes happened: the threads did race. */
+	EXPECT_LT(r.unmapped0, counter(self, "unmapped"));
+	EXPECT_LT(r.invalid0, counter(self, "invalid_entries"));
+	EXPECT_EQ(writes0 + r.writes, counter(self, "writes"));
+
+	/* The first half is unmapped now: the racing entries are on scratch. */
+	for (k = 0; k < RACE_ENTRIES; k++) {
+		EXPECT_EQ(r.last[k], ggtt_read(self, low_index(self, k))) TH_LOG("entry %u", k);
+		memset(page, 0xff, sizeof(page));
+		ASSERT_EQ((ssize_t)PAGE, bar2_read(self, low_gm(self, k), page, PAGE));
+		EXPECT_TRUE(all_zero(page, PAGE)) TH_LOG("entry %u", k);
+	}
+	/* Only the control entries hold pins, and reach their pages. */
+	EXPECT_EQ((unsigned long long)RACE_CONTROL, counter(self, "pins_now"));
+	pins_total = counter(self, "pins_total");
+	unpins_total = counter(self, "unpins_total");
+	EXPECT_EQ((unsigned long long)RACE_CONTROL, pins_total - unpins_total);
+	for (k = 0; k < RACE_CONTROL; k++) {
+		ASSERT_EQ((ssize_t)PAGE, bar2_read(self, low_gm(self, RACE_ENTRIES + k), page, PAGE));
+		EXPECT_TRUE(page_is_pattern(page, GUEST_HALF + k)) TH_LOG("control entry %u", k);
+	}
+	/* Nothing wrote guest memory. */
+	for (k = 0; k < GUEST_PAGES; k++)
+		EXPECT_TRUE(page_is_pattern(guest_page(self, k), k)) TH_LOG("guest page %u", k);
+
+	/* Mapped again and rewritten, the entries reach their pages again. */
+	ASSERT_EQ(0, map_half(self, 0));
+	for (k = 0; k < RACE_ENTRIES; k++)
+		ASSERT_EQ(8, ggtt_write(self, low_index(self, k), PTE(GUEST_GFN + perm(k) % GUEST_HALF)));
+	EXPECT_EQ((unsigned long long)(RACE_ENTRIES + RACE_CONTROL), counter(self, "pins_now"));
+	for (k = 0; k < RACE_ENTRIES; k++) {
+		ASSERT_EQ((ssize_t)PAGE, bar2_read(self, low_gm(self, k), page, PAGE));
+		EXPECT_TRUE(page_is_pattern(page, perm(k) % GUEST_HALF)) TH_LOG("entry %u", k);
+	}
 }
 
 /* Property: random GGTT writes, then every page against a model ---------- */

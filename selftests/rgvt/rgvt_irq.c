@@ -17,8 +17,8 @@
  * - BAR0 registers: write-1-to-clear IIRs, masked registers, GDRST and
  *   RING_RESET_CTL handshakes, untracked offsets counted in debugfs.
  *
- * Self-contained: each test creates its own vGPU and removes it. Needs the
- * rgvt module loaded (the program skips otherwise).
+ * Self-contained: each test loads the module if it must
+ * (rgvt_module_ensure), creates its own vGPU and removes it.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -81,6 +81,7 @@ FIXTURE_SETUP(irq)
 	self->vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
 	for (i = 0; i < 4; i++)
 		self->efd[i] = -1;
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	ASSERT_EQ(0, rgvt_create(&self->created, TYPE, self->uuid));
 	ASSERT_EQ(0, rgvt_vgpu_attr(self->uuid, "vgpu_id", &id));
 	self->id = id;

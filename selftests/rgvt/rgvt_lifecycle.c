@@ -4,8 +4,8 @@
  * by UUID, opening one through VFIO as a VMM does, refusing bad input, and
  * the tunables under /sys/kernel/rgvt.
  *
- * Needs the module loaded (the whole program skips otherwise). Each test
- * removes the vGPUs it created and restores the tunables it changed.
+ * Loads the module if it is not loaded. Each test removes the vGPUs it
+ * created and restores the tunables it changed.
  */
 #include "rgvt_util.h"
 #include "kselftest_harness.h"
@@ -31,7 +31,7 @@ FIXTURE_SETUP(lifecycle)
 	long n;
 	int i;
 
-	ASSERT_TRUE(rgvt_module_loaded());
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	self->ntypes = rgvt_types(self->types);
 	ASSERT_LT(0, self->ntypes) TH_LOG("no mdev types under %s", rgvt_parent());
 	self->available = -1;

@@ -7,8 +7,8 @@
  * next create refused cleanly).
  *
  * Ranges and defaults are the ones of Documentation/ABI/testing/
- * sysfs-kernel-rgvt. Needs the rgvt module loaded and no vGPUs (the program
- * skips otherwise); every test restores the tunables it changed.
+ * sysfs-kernel-rgvt. Loads the rgvt module if it is not loaded; needs no
+ * vGPUs to exist; every test restores the tunables it changed.
  */
 #include "rgvt_util.h"
 #include "kselftest_harness.h"
@@ -185,6 +185,7 @@ FIXTURE_SETUP(tunables)
 	char path[PATH_MAX];
 	unsigned int i;
 
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	ASSERT_EQ(16U, NR_TUNABLES);
 	ASSERT_GT(NR_TUNABLES, variant->index);
 	for (i = 0; i < NR_TUNABLES; i++)
@@ -257,6 +258,7 @@ TEST(tunable_files)
 	unsigned int i, n = 0;
 	DIR *dir;
 
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	dir = opendir(RGVT_SYSFS);
 	ASSERT_NE(NULL, dir);
 	while ((de = readdir(dir))) {
@@ -282,6 +284,7 @@ FIXTURE_SETUP(thresholds)
 	char path[PATH_MAX];
 	unsigned int i;
 
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	for (i = 0; i < NR_TUNABLES; i++)
 		if (rgvt_read(tunable_path(path, tunables[i].name), self->saved[i],
 			      sizeof(self->saved[i])) < 0)
@@ -335,6 +338,7 @@ FIXTURE(capacity) {
 
 FIXTURE_SETUP(capacity)
 {
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	ASSERT_EQ(0, rgvt_mdev_count()) TH_LOG("vGPUs left over by an earlier test");
 	ASSERT_LT(0, rgvt_read(MAX_VGPUS, self->max_vgpus, sizeof(self->max_vgpus)));
 	ASSERT_STREQ("32", self->max_vgpus);

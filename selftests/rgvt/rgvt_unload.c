@@ -4,8 +4,8 @@
  * leaves nothing behind; while a VMM holds the VFIO device open, rmmod is
  * refused and succeeds once the device is closed.
  *
- * Each test inserts the module again ($RGVT_KO) so the tests that run after
- * this program find it loaded. Run it last.
+ * Each test loads the module if it is not loaded and inserts it again
+ * ($RGVT_KO) after unloading it; main() leaves it as it found it.
  */
 #include <sys/mman.h>
 
@@ -26,7 +26,7 @@ FIXTURE_SETUP(unload)
 	long avail;
 
 	self->vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
-	ASSERT_TRUE(rgvt_module_loaded());
+	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	ASSERT_TRUE(rgvt_exists(rgvt_ko())) TH_LOG("%s", rgvt_ko());
 	n = rgvt_types(types);
 	ASSERT_LT(0, n);

@@ -4,13 +4,22 @@
  * lifecycle, opening the VFIO device the way a VMM does (group/container
  * API) and loading or unloading the module.
  *
+ * Every test program loads the module if it is not loaded (RGVT_TEST_MAIN,
+ * and each fixture's setup through rgvt_module_ensure()) and leaves the
+ * system as it found it: its vGPUs removed, the tunables it changed restored,
+ * the module unloaded again if it was not loaded before. So the programs run
+ * alone or in any order (tools/run-kselftests.sh --order).
+ *
  * Every helper returns 0 (or a count) on success and -errno on failure, so a
  * test can say EXPECT_EQ(-EINVAL, rgvt_write(...)).
  *
  * The module under test comes from the environment the guest's /init sets:
  *   RGVT_MODULE  module name (default "rgvt")
  *   RGVT_PARENT  mdev parent device (default "sim0")
- *   RGVT_KO      path of the .ko, to insert it again (default /lib/modules/rgvt.ko)
+ *   RGVT_KO      path of the .ko, to insert it (default /lib/modules/rgvt.ko)
+ *   RGVT_CONTAINER  the VFIO container the device tests open: "vfio"
+ *                (/dev/vfio/vfio, the default), "iommu" (/dev/iommu: iommufd
+ *                as a VFIO-compatible container) or a path
  * A stand-in mdev driver (mtty) can be tested with the same binaries; the
  * rgvt-only checks then skip (see rgvt_is_rgvt()).
  */
@@ -40,6 +49,7 @@
 #define MDEV_BUS_CLASS	"/sys/class/mdev_bus"
 #define MDEV_DEVICES	"/sys/bus/mdev/devices"
 #define VFIO_CONTAINER	"/dev/vfio/vfio"
+#define IOMMUFD_DEV	"/dev/iommu"
 
 #define RGVT_UUID_LEN	36
 #define RGVT_MAX_TYPES	16
@@ -78,6 +88,35 @@ static inline bool rgvt_exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+/*
+ * The container a VMM opens: /dev/vfio/vfio (VFIO's legacy container with the
+ * type1 IOMMU backend, or iommufd's emulation of it when the kernel has
+ * CONFIG_IOMMUFD_VFIO_CONTAINER) or /dev/iommu (iommufd, which answers the
+ * same container ioctls).
+ */
+static inline const char *rgvt_container(void)
+{
+	const char *c = rgvt_getenv("RGVT_CONTAINER", "vfio");
+
+	if (!strcmp(c, "vfio"))
+		return VFIO_CONTAINER;
+	if (!strcmp(c, "iommu"))
+		return IOMMUFD_DEV;
+	return c;
+}
+
+/*
+ * The IOMMU backend behind rgvt_container(): /dev/vfio/vfio is type1 when the
+ * kernel has it (vfio_iommu_type1, built in or loaded, is in /sys/module),
+ * iommufd's emulation otherwise. Any other path is taken for an iommufd.
+ */
+static inline const char *rgvt_container_backend(void)
+{
+	if (strcmp(rgvt_container(), VFIO_CONTAINER))
+		return "iommufd";
+	return rgvt_exists("/sys/module/vfio_iommu_type1") ? "type1" : "iommufd";
 }
 
 /* snprintf into a PATH_MAX buffer; a truncated path is a bug in the test. */
@@ -355,7 +394,8 @@ static inline void rgvt_vfio_close(struct rgvt_vfio *v)
 
 /*
  * Open the mdev device through the VFIO group/container API, as QEMU does
- * with vfio-pci,sysfsdev=...: container, group viable, group into container,
+ * with vfio-pci,sysfsdev=...: container (rgvt_container()), group viable,
+ * group into container,
  * type1 IOMMU (v2 preferred), device fd by UUID. On failure everything is
  * closed, v->failed names the step and -errno is returned.
  */
@@ -371,8 +411,8 @@ static inline int rgvt_vfio_open(const char *uuid, struct rgvt_vfio *v)
 		if ((expr) < 0)			\
 			goto fail;		\
 	} while (0)
-	STEP("open " VFIO_CONTAINER,
-	     v->container = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC));
+	STEP("open the container",
+	     v->container = open(rgvt_container(), O_RDWR | O_CLOEXEC));
 	STEP("VFIO_GET_API_VERSION", ret = ioctl(v->container, VFIO_GET_API_VERSION));
 	if (ret != VFIO_API_VERSION) {
 		errno = EPROTO;
@@ -518,6 +558,24 @@ static inline int rgvt_module_unload(void)
 	return syscall(__NR_delete_module, rgvt_module(), O_NONBLOCK) ? -errno : 0;
 }
 
+/*
+ * rmmod once the last users are gone: a file descriptor closed a moment ago
+ * may still hold its module reference for a short while. Gives up after a
+ * second (a reference that leaked).
+ */
+static inline int rgvt_module_unload_settled(void)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < 20; i++) {
+		ret = rgvt_module_unload();
+		if (ret != -EAGAIN && ret != -EBUSY)
+			break;
+		usleep(50 * 1000);
+	}
+	return ret;
+}
+
 /* insmod $RGVT_KO: finit_module(2). */
 static inline int rgvt_module_load(void)
 {
@@ -532,17 +590,81 @@ static inline int rgvt_module_load(void)
 }
 
 /*
- * The main() of every rgvt selftest: skip (exit 4) unless the module under
- * test is loaded and, when only_rgvt, unless it is rgvt itself (not a
- * stand-in such as mtty).
+ * Make sure the module under test is loaded: insert $RGVT_KO unless
+ * /sys/module/<name> exists. Loading races with nothing but another loader,
+ * whose EEXIST means the same. Returns 0 or -errno.
+ */
+static inline int rgvt_module_ensure(void)
+{
+	int ret;
+
+	if (rgvt_module_loaded())
+		return 0;
+	ret = rgvt_module_load();
+	return ret == -EEXIST ? 0 : ret;
+}
+
+/*
+ * Put the module back as main() found it: unloaded again if the program
+ * loaded it, loaded again if a test unloaded it. Returns 0 or -errno.
+ */
+static inline int rgvt_module_restore(bool was_loaded)
+{
+	if (was_loaded && !rgvt_module_loaded())
+		return rgvt_module_ensure();
+	if (!was_loaded && rgvt_module_loaded())
+		return rgvt_module_unload_settled();
+	return 0;
+}
+
+/*
+ * The main() of every rgvt selftest: load the module if it is not loaded
+ * (skip, exit 4, when $RGVT_KO is not there), skip when only_rgvt and the
+ * module is a stand-in such as mtty, run the tests, then leave the module as
+ * it was found (rgvt_module_restore()). test_harness_run() ends with exit(),
+ * so the restore is an atexit handler, which the tests' forked children
+ * (they leave with _exit()) do not run; a failure to restore fails the
+ * program.
  */
 #define RGVT_TEST_MAIN(only_rgvt)						\
+static pid_t rgvt_main_pid;							\
+static bool rgvt_was_loaded;							\
+										\
+static void rgvt_at_exit(void)							\
+{										\
+	int err;								\
+										\
+	if (getpid() != rgvt_main_pid)						\
+		return;								\
+	err = rgvt_module_restore(rgvt_was_loaded);				\
+	if (!err)								\
+		return;								\
+	ksft_print_msg("could not %s %s again: %s\n",				\
+		       rgvt_was_loaded ? "load" : "unload", rgvt_module(),	\
+		       strerror(-err));						\
+	fflush(stdout);								\
+	_exit(KSFT_FAIL);							\
+}										\
+										\
 int main(int argc, char **argv)							\
 {										\
-	if (!rgvt_module_loaded())						\
-		ksft_exit_skip("module %s is not loaded\n", rgvt_module());	\
+	int ret;								\
+										\
 	if ((only_rgvt) && !rgvt_is_rgvt())					\
 		ksft_exit_skip("%s is not rgvt\n", rgvt_module());		\
+	rgvt_main_pid = getpid();						\
+	rgvt_was_loaded = rgvt_module_loaded();					\
+	ret = rgvt_module_ensure();						\
+	if (ret == -ENOENT)							\
+		ksft_exit_skip("module %s is not loaded and %s is missing\n",	\
+			       rgvt_module(), rgvt_ko());			\
+	if (ret)								\
+		ksft_exit_fail_msg("loading %s: %s\n", rgvt_ko(), strerror(-ret)); \
+	if (atexit(rgvt_at_exit))						\
+		ksft_exit_fail_msg("atexit\n");				\
+	ksft_print_msg("module %s %s; container %s (%s)\n", rgvt_module(),	\
+		       rgvt_was_loaded ? "was loaded" : "loaded by this program", \
+		       rgvt_container(), rgvt_container_backend());		\
 	return test_harness_run(argc, argv);					\
 }
 
