@@ -13,6 +13,7 @@ use crate::c_static::CStatic;
 use crate::ggtt::gm_errno;
 use crate::gm::ggtt::AvailRs;
 use crate::gm::slots::SlotSet;
+use crate::irq::SetHeader;
 use crate::mdev::{self, Mdev};
 use crate::parent::tunables::{NR_TUNABLES, TUNABLES};
 use crate::parent::{Parent, VgpuDevice};
@@ -54,6 +55,14 @@ impl vfio::Driver for Vgpu {
 
     fn dma_unmap(&self, dev: &vfio::Device, iova: u64, length: u64) {
         Vgpu::dma_unmap(self, dev, iova, length)
+    }
+
+    fn set_irqs(&self, _dev: &vfio::Device, hdr: &SetHeader, data: &[u8]) -> Result {
+        Vgpu::set_irqs(self, hdr, data)
+    }
+
+    fn request(&self, count: u32) {
+        Vgpu::request(self, count)
     }
 }
 

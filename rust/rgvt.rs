@@ -9,11 +9,11 @@
 //! from its own layer or those below; see `Documentation/rgvt/design.rst`):
 //!
 //! 1. C wrappers, the only files with `unsafe`: `bindings`, `c_static`,
-//!    `c_layout`, `kstorage`, `params`, `page`, `debugfs`, `sysfs`, `mdev`,
-//!    `vfio` (with `vfio/ioctl`), and `backend/i915`.
+//!    `c_layout`, `kstorage`, `params`, `page`, `debugfs`, `eventfd`, `sysfs`,
+//!    `mdev`, `vfio` (with `vfio/ioctl`), and `backend/i915`.
 //! 2. Backends: `backend` (the trait), `backend/sim`, `backend/i915`.
 //! 3. vGPU emulation: `ggtt` (the physical GGTT and the GM lock), `vgpu`
-//!    (with `vgpu/regions`, `vgpu/gtt`, `vgpu/inspect`).
+//!    (with `vgpu/regions`, `vgpu/gtt`, `vgpu/irq`, `vgpu/inspect`).
 //! 4. The parent: `parent` (registry, vGPU creation, with
 //!    `parent/tunables`, `parent/inspect`).
 //! 5. Glue: `glue` (which wrapper calls what) and this root.
@@ -35,6 +35,7 @@ mod bindings;
 mod c_layout;
 mod c_static;
 mod debugfs;
+mod eventfd;
 mod kstorage;
 mod mdev;
 mod page;

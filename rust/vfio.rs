@@ -54,6 +54,13 @@ pub(crate) trait Driver: Send + Sync + 'static {
     fn reset(&self, dev: &Device) -> Result;
     /// The VMM unmapped guest memory [iova, iova + length).
     fn dma_unmap(&self, dev: &Device, iova: u64, length: u64);
+    /// `VFIO_DEVICE_SET_IRQS` with its header and data, copied in; the
+    /// header passed `SetHeader::data_size`.
+    fn set_irqs(&self, dev: &Device, hdr: &crate::irq::SetHeader, data: &[u8]) -> Result;
+    /// The device is being unregistered while a VMM holds it: ask the VMM
+    /// to release it. `count` is how many times it was asked before (VFIO
+    /// asks every 10 seconds).
+    fn request(&self, count: u32);
 }
 
 /// The largest access passed to [`Driver::region_access`] at once; larger
@@ -354,6 +361,18 @@ unsafe extern "C" fn dma_unmap<T: Driver>(vdev: *mut bindings::vfio_device, iova
     drv.dma_unmap(dev, iova, len)
 }
 
+/// VFIO `request`: the device is being unregistered while still open.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices (VFIO's contract).
+unsafe extern "C" fn request<T: Driver>(vdev: *mut bindings::vfio_device, count: c_uint) {
+    // SAFETY: VFIO passes one of our devices, registered and live during the
+    // call (`vfio_unregister_group_dev` calls this before it returns).
+    let drv = unsafe { data_of::<T>(vdev) };
+    drv.request(count)
+}
+
 /// VFIO `ioctl`: device ioctls from the VMM.
 ///
 /// # Safety
@@ -375,7 +394,9 @@ fn dispatch<T: Driver>(drv: &T, dev: &Device, cmd: c_uint, arg: c_ulong) -> Resu
         ioctl::VFIO_DEVICE_GET_INFO => ioctl::get_info(arg),
         ioctl::VFIO_DEVICE_GET_REGION_INFO => ioctl::get_region_info(arg, |i| drv.region_size(i)),
         ioctl::VFIO_DEVICE_GET_IRQ_INFO => ioctl::get_irq_info(arg),
-        ioctl::VFIO_DEVICE_SET_IRQS => ioctl::set_irqs(arg),
+        ioctl::VFIO_DEVICE_SET_IRQS => {
+            ioctl::set_irqs(arg, |hdr, data| drv.set_irqs(dev, hdr, data))
+        }
         ioctl::VFIO_DEVICE_RESET => drv.reset(dev).map(|()| 0),
         _ => Err(ENOTTY),
     }
@@ -394,6 +415,7 @@ impl<T: Driver> Ops<T> {
         open_device: Some(open_device::<T>),
         close_device: Some(close_device::<T>),
         dma_unmap: Some(dma_unmap::<T>),
+        request: Some(request::<T>),
         #[cfg(CONFIG_IOMMUFD)]
         bind_iommufd: Some(bindings::vfio_iommufd_emulated_bind),
         #[cfg(CONFIG_IOMMUFD)]

@@ -8,15 +8,21 @@
 //! [`regions`], the GGTT's life cycle (open, close, reset, DMA unmap) in
 //! [`gtt`].
 //!
-//! Lock order: the vGPU's lock ([`Vgpu::state`]) before the GM lock.
+//! Lock order: the vGPU's interrupt set-up lock ([`Vgpu::irq_setup`]),
+//! then its lock ([`Vgpu::state`]), then the GM lock. The INTx unmask
+//! virqfd's callback takes the vGPU's lock, so the virqfd is only disabled
+//! with the set-up lock held, never the vGPU's.
 
 pub(crate) mod gtt;
 pub(crate) mod inspect;
+pub(crate) mod irq;
 pub(crate) mod regions;
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
-use crate::ggtt::{gm_errno, GmState, HostGgtt};
+use crate::eventfd::{EventFd, Virqfd};
+use crate::ggtt::{gm_errno, GmState, HostGgtt, GTT_PAGE_SIZE};
 use crate::gm::slots::VgpuId;
+use crate::irq::{Irqs, NUM_IRQS};
 use crate::kstorage::KvAlloc;
 use crate::mmio::{Vregs, BAR0_SIZE};
 use crate::vggtt::VGgtt;
@@ -60,6 +66,51 @@ impl Counters {
     }
 }
 
+const N: usize = NUM_IRQS as usize;
+
+/// The eventfd of each interrupt index (vector 0: no index has more).
+#[derive(Default)]
+pub(crate) struct Triggers(pub(crate) [Option<EventFd>; N]);
+
+impl Triggers {
+    /// How many eventfds are held now.
+    pub(crate) fn held(&self) -> usize {
+        self.0.iter().filter(|t| t.is_some()).count()
+    }
+}
+
+/// Interrupt counters kept outside the core's model.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IrqCounters {
+    /// Eventfds signalled, per index (INTx, MSI, MSI-X, ERR, REQ).
+    pub(crate) signals: [u64; N],
+    /// `SET_IRQS` requests refused because a descriptor was not an eventfd.
+    pub(crate) bad_fd: u64,
+    /// Signals of the INTx unmask eventfd (KVM's resampler).
+    pub(crate) unmask_fd_signals: u64,
+    /// Release requests from VFIO (the vGPU is being removed while open).
+    pub(crate) requests: u64,
+}
+
+impl IrqCounters {
+    /// Calls `f` with each counter's name and value, for debugfs.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+        const NAMES: [&str; N] = [
+            "intx_eventfd_signals",
+            "msi_eventfd_signals",
+            "msix_eventfd_signals",
+            "err_eventfd_signals",
+            "req_eventfd_signals",
+        ];
+        for (name, n) in NAMES.iter().zip(self.signals) {
+            f(name, n);
+        }
+        f("set_irqs_bad_fd", self.bad_fd);
+        f("unmask_fd_signals", self.unmask_fd_signals);
+        f("release_requests", self.requests);
+    }
+}
+
 /// The emulated device: what the vGPU's lock protects.
 pub(crate) struct Emulated {
     /// The PCI configuration space the VMM sees.
@@ -70,6 +121,12 @@ pub(crate) struct Emulated {
     pub(crate) ggtt: VGgtt<KvAlloc>,
     /// Whether a VMM has the device open (pins are only held while it has).
     pub(crate) open: bool,
+    /// The VFIO interrupts' state (the core's model).
+    pub(crate) irqs: Irqs,
+    /// The eventfds the VMM gave for each interrupt index.
+    pub(crate) triggers: Triggers,
+    /// Interrupt counters the core's model does not keep.
+    pub(crate) irq_counters: IrqCounters,
     /// Counters.
     pub(crate) counters: Counters,
 }
@@ -91,9 +148,14 @@ pub(crate) struct Vgpu {
     pub(crate) low_size: u64,
     /// The physical GGTT, shared with the other vGPUs.
     pub(crate) host: Arc<HostGgtt>,
-    /// The emulated device.
+    /// Serialises interrupt set-up (`SET_IRQS`, close): the only place the
+    /// INTx unmask virqfd is enabled or disabled.
     #[pin]
-    pub(crate) state: Mutex<Emulated>,
+    pub(crate) irq_setup: Mutex<()>,
+    /// The emulated device, with the INTx unmask virqfd whose callback
+    /// takes its lock.
+    #[pin]
+    pub(crate) state: Virqfd<Mutex<Emulated>>,
     /// Wakes, with [`Vgpu::state`], a DMA unmap waiting for pins out of
     /// the lock to be dropped, and pins waiting for an unmap of their frame
     /// to end (see [`gtt`]).
@@ -101,9 +163,17 @@ pub(crate) struct Vgpu {
     pub(crate) pin_wait: CondVar,
 }
 
+/// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
+/// the smallest of 1, 2 or 4 GB that covers it (the entries past the GPU's
+/// own read as 0 and ignore writes, like any entry outside the vGPU's
+/// ranges).
+pub(crate) fn guest_gm_size(gm_size: u64) -> u64 {
+    gm_size.clamp(1 << 30, 4 << 30).next_power_of_two()
+}
+
 /// The configuration space of a freshly reset vGPU with an aperture of
-/// `aperture` bytes.
-pub(crate) fn reset_cfg_space(aperture: u64) -> Result<ConfigSpace> {
+/// `aperture` bytes on a GPU with `gm_size` bytes of graphics memory.
+pub(crate) fn reset_cfg_space(aperture: u64, gm_size: u64) -> Result<ConfigSpace> {
     let bars = [
         Bar {
             index: 0,
@@ -118,7 +188,8 @@ pub(crate) fn reset_cfg_space(aperture: u64) -> Result<ConfigSpace> {
             size: aperture,
         },
     ];
-    ConfigSpace::new(&Identity::INTEL_SKL_GT2, &bars).map_err(|_| EINVAL)
+    ConfigSpace::new_igd(&Identity::INTEL_SKL_GT2, &bars, guest_gm_size(gm_size))
+        .map_err(|_| EINVAL)
 }
 
 impl Vgpu {
@@ -140,10 +211,16 @@ impl Vgpu {
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
         let state = Emulated {
-            cfg: reset_cfg_space(host.backend.aperture_size())?,
+            cfg: reset_cfg_space(
+                host.backend.aperture_size(),
+                host.backend.entries() * GTT_PAGE_SIZE,
+            )?,
             vregs: Vregs::new(&gm.published(gm_id, ty)?)?,
             ggtt: VGgtt::new(host.backend.scratch_mfn()),
             open: false,
+            irqs: Irqs::new(),
+            triggers: Triggers::default(),
+            irq_counters: IrqCounters::default(),
             counters: Counters::default(),
         };
         Ok(try_pin_init!(Self {
@@ -154,7 +231,8 @@ impl Vgpu {
             low_base,
             low_size,
             host,
-            state <- kernel::new_mutex!(state),
+            irq_setup <- kernel::new_mutex!(()),
+            state <- Virqfd::new(kernel::new_mutex!(state)),
             pin_wait <- kernel::new_condvar!(),
         }? Error))
     }

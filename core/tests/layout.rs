@@ -85,8 +85,8 @@ const LAYERS: [(&str, &[&str]); 5] = [
     (
         "C wrappers",
         &[
-            "bindings", "c_layout", "c_static", "debugfs", "kstorage", "mdev", "page", "params",
-            "sysfs", "vfio",
+            "bindings", "c_layout", "c_static", "debugfs", "eventfd", "kstorage", "mdev", "page",
+            "params", "sysfs", "vfio",
         ],
     ),
     ("backends", &["backend"]),
@@ -96,11 +96,12 @@ const LAYERS: [(&str, &[&str]); 5] = [
 ];
 
 /// The files that may contain `unsafe`: the C wrappers, and the i915 backend's C hooks.
-const UNSAFE_FILES: [&str; 12] = [
+const UNSAFE_FILES: [&str; 13] = [
     "bindings",
     "c_layout",
     "c_static",
     "debugfs",
+    "eventfd",
     "kstorage",
     "mdev",
     "page",

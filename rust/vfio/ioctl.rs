@@ -3,10 +3,11 @@
 //! The device ioctls of a VFIO device: their numbers and the copying of
 //! their arguments in and out of user space (`super::dispatch` calls these).
 //!
-//! Interrupts (`GET_IRQ_INFO`, `SET_IRQS`) are marshalled here too; today
-//! every index reports zero vectors.
+//! Interrupts (`GET_IRQ_INFO`, `SET_IRQS`) are marshalled here too; what
+//! they mean is the core's `irq` model.
 
 use crate::bindings;
+use crate::irq::{self, SetHeader};
 use core::mem::offset_of;
 use kernel::ffi::{c_uint, c_ulong};
 use kernel::prelude::*;
@@ -109,21 +110,68 @@ pub(crate) fn get_region_info(
     a.write_back()
 }
 
+/// The errno of a refused interrupt request (vfio-pci's answers).
+pub(crate) fn irq_errno(e: irq::Error) -> Error {
+    match e {
+        irq::Error::Inval => EINVAL,
+        irq::Error::NotTty => ENOTTY,
+        irq::Error::Range => ERANGE,
+        irq::Error::Busy => EBUSY,
+    }
+}
+
 pub(crate) fn get_irq_info(arg: c_ulong) -> Result<c_ulong> {
     type T = bindings::vfio_irq_info;
     let mut a = IoctlArg::read(arg, offset_of!(T, count) + 4)?;
-    if a.get_u32(offset_of!(T, index)) >= bindings::VFIO_PCI_NUM_IRQS {
-        return Err(EINVAL);
-    }
-    // No interrupt is wired up yet: every index reports zero vectors.
-    a.put_u32(offset_of!(T, flags), 0);
-    a.put_u32(offset_of!(T, count), 0);
+    let info = irq::info(a.get_u32(offset_of!(T, index))).map_err(irq_errno)?;
+    a.put_u32(offset_of!(T, flags), info.flags);
+    a.put_u32(offset_of!(T, count), info.count);
     a.write_back()
 }
 
-pub(crate) fn set_irqs(arg: c_ulong) -> Result<c_ulong> {
+// The core's header is `struct vfio_irq_set` up to its data.
+const _: () = assert!(SetHeader::MINSZ as usize == offset_of!(bindings::vfio_irq_set, count) + 4);
+
+/// The most data a `SET_IRQS` request carries: one eventfd per vector, and
+/// no index has more than one vector.
+const SET_IRQS_DATA_MAX: usize = 4 * irq::NUM_IRQS as usize;
+
+/// `VFIO_DEVICE_SET_IRQS`: copies and checks the header as
+/// `vfio_set_irqs_validate_and_prepare` does (`argsz` covers the header and
+/// the data its flags and count call for), copies the data, and hands both
+/// to `apply`. A header that fails the checks goes to `apply` with no data,
+/// which refuses it too.
+pub(crate) fn set_irqs(
+    arg: c_ulong,
+    apply: impl FnOnce(&SetHeader, &[u8]) -> Result,
+) -> Result<c_ulong> {
     type T = bindings::vfio_irq_set;
-    IoctlArg::read(arg, offset_of!(T, count) + 4)?;
-    // Every index has zero vectors (see `get_irq_info`), so no request fits.
-    Err(EINVAL)
+    let minsz = offset_of!(T, count) + 4;
+    let mut head = [0u8; SetHeader::MINSZ as usize];
+    UserSlice::new(arg, minsz).reader().read_slice(&mut head)?;
+    let field = |off: usize| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&head[off..off + 4]);
+        u32::from_ne_bytes(b)
+    };
+    let hdr = SetHeader {
+        argsz: field(offset_of!(T, argsz)),
+        flags: field(offset_of!(T, flags)),
+        index: field(offset_of!(T, index)),
+        start: field(offset_of!(T, start)),
+        count: field(offset_of!(T, count)),
+    };
+    let size = match hdr.data_size() {
+        Ok(size) => size,
+        // The driver's model refuses the header again (and counts it):
+        // every refused request is counted in one place.
+        Err(e) => return apply(&hdr, &[]).and(Err(irq_errno(e))),
+    };
+    let mut buf = [0u8; SET_IRQS_DATA_MAX];
+    let data = buf.get_mut(..size).ok_or(EINVAL)?;
+    UserSlice::new(arg + minsz, size)
+        .reader()
+        .read_slice(data)?;
+    apply(&hdr, data)?;
+    Ok(0)
 }

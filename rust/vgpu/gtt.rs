@@ -25,7 +25,7 @@
 use super::{reset_cfg_space, Emulated, Vgpu};
 use crate::ggtt::GTT_PAGE_SIZE;
 use crate::kstorage::KvAlloc;
-use crate::mmio::Vregs;
+use crate::pte::GgttPte;
 use crate::shadow::Translate;
 use crate::vfio;
 use crate::vggtt::{Issue, Plan, Released};
@@ -90,8 +90,10 @@ impl Vgpu {
         result
     }
 
-    /// The VMM closed the device: every pin is dropped.
+    /// The VMM closed the device: every interrupt is disabled, every
+    /// eventfd released, every pin dropped.
     pub(crate) fn close(&self, dev: &vfio::Device) {
+        self.close_irqs();
         let mut st = self.state.lock();
         st.open = false;
         let (released, result) = self.restart_ggtt(&mut st);
@@ -104,11 +106,19 @@ impl Vgpu {
     }
 
     /// `VFIO_DEVICE_RESET`: configuration space, registers and GGTT as new.
+    ///
+    /// As vfio-pci, the VMM's interrupt set-up and eventfds stay (QEMU
+    /// disables interrupts before a reset and enables INTx after it); the
+    /// line goes low and the command register's INTx disable clears.
     pub(crate) fn reset(&self, dev: &vfio::Device) -> Result {
         let mut st = self.state.lock();
-        st.cfg = reset_cfg_space(self.host.backend.aperture_size())?;
+        st.cfg = reset_cfg_space(
+            self.host.backend.aperture_size(),
+            self.host.backend.entries() * GTT_PAGE_SIZE,
+        )?;
         let pv = self.host.gm.lock().published(self.gm_id, self.ty)?;
-        st.vregs = Vregs::new(&pv)?;
+        st.vregs.reset(&pv);
+        st.update_irq_lines();
         let (released, result) = self.restart_ggtt(&mut st);
         drop(st);
         unpin_released(dev, released);

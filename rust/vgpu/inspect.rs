@@ -26,7 +26,31 @@ impl Show for CountersFile {
         st.counters.for_each(&mut line);
         st.vregs.stats.for_each(&mut line);
         st.ggtt.counters().for_each(&mut line);
+        st.irqs.stats.for_each(&mut line);
+        st.irq_counters.for_each(&mut line);
+        line("cfg_ro_dropped", st.cfg.igd_ro_dropped());
+        let (reads, writes) = st.vregs.untracked_overflow();
+        line("untracked_overflow_reads", reads);
+        line("untracked_overflow_writes", writes);
         r
+    }
+}
+
+/// `vgpu<N>/untracked`: every register offset the guest touched that rgvt
+/// does not model, with its reads and writes.
+struct UntrackedFile;
+
+impl Show for UntrackedFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        let st = v.state.lock();
+        writeln!(m, "offset reads writes")?;
+        for e in st.vregs.untracked() {
+            writeln!(m, "{:#07x} {} {}", e.offset, e.reads, e.writes)?;
+        }
+        let (reads, writes) = st.vregs.untracked_overflow();
+        writeln!(m, "overflow {reads} {writes}")
     }
 }
 
@@ -68,5 +92,6 @@ pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     let mut files = Files::new(dir, vgpu);
     files.add::<CountersFile>(kernel::c_str!("counters"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
+    files.add::<UntrackedFile>(kernel::c_str!("untracked"))?;
     Ok(files)
 }

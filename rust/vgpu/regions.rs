@@ -37,12 +37,14 @@ impl Vgpu {
             CONFIG_REGION => {
                 let mut st = self.state.lock();
                 let offset = usize::try_from(offset).map_err(|_| EINVAL)?;
-                let r = if write {
-                    st.cfg.write(offset, data)
+                if write {
+                    st.cfg.write(offset, data).map_err(|_| EINVAL)?;
+                    // The guest may have set or cleared INTx disable.
+                    st.update_irq_lines();
+                    Ok(())
                 } else {
-                    st.cfg.read(offset, data)
-                };
-                r.map_err(|_| EINVAL)
+                    st.cfg.read(offset, data).map_err(|_| EINVAL)
+                }
             }
             BAR0_REGION => self.bar0_access(dev, offset, data, write),
             BAR2_REGION => self.bar2_access(dev, offset, data, write),
@@ -65,6 +67,8 @@ impl Vgpu {
                 // Notifications are counted by the register file; acting on
                 // them (PPGTT create, balloon requests) comes with the engine.
                 let _ = st.vregs.write(o, data);
+                // An IIR, IER, IMR or master write may change the line.
+                st.update_irq_lines();
             }
             Target::Mmio(o) => st.vregs.read(o, data),
             Target::Ggtt { index, offset } if write => {

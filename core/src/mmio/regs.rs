@@ -307,6 +307,14 @@ register!(
 /// Number of TLB invalidation control registers from [`GEN8_RTCR`].
 pub const NUM_TLB_CR: u32 = 5;
 
+/// The engines' MOCS tables (`GEN9_GFX_MOCS` at 0xc800 to `GEN9_BLT_MOCS`
+/// at 0xcc00, 64 entries each): plain storage the guest programs at init,
+/// as GVT-g's `MMIO_F(GEN9_GFX_MOCS(0), 0x7f8, ...)`.
+pub const MOCS: core::ops::Range<u32> = 0xc800..0xc800 + 0x7f8;
+/// The L3 cache control entries (`GEN9_LNCFCMOCS`, 32 registers): plain
+/// storage, as GVT-g's `MMIO_F(GEN7_L3CNTLREG2, 0x80, ...)`.
+pub const LNCFCMOCS: core::ops::Range<u32> = 0xb020..0xb020 + 0x80;
+
 /// Masked registers that are not per engine (GVT-g's `F_MODE_MASK` list
 /// in `gvt/handlers.c` for gen9).
 pub const MASKED: &[u32] = &[
@@ -500,6 +508,9 @@ pub fn kind(offset: u32) -> Option<Kind> {
     }
     if (GEN8_RTCR::OFFSET..GEN8_RTCR::OFFSET + 4 * NUM_TLB_CR).contains(&offset) {
         return Some(Kind::TlbInval);
+    }
+    if MOCS.contains(&offset) || LNCFCMOCS.contains(&offset) {
+        return Some(Kind::Storage);
     }
     Some(match offset {
         GEN8_MASTER_IRQ::OFFSET => Kind::Master,

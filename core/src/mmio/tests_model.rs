@@ -288,6 +288,28 @@ fn fences_are_storage() {
 }
 
 #[test]
+fn mocs_tables_are_storage_as_intel_mocs_init() {
+    let mut v = vregs();
+    // i915 writes every entry of the five engines' tables and the L3
+    // entries at init (a stock guest: some 350 dwords).
+    for (i, off) in MOCS
+        .clone()
+        .step_by(4)
+        .chain(LNCFCMOCS.step_by(4))
+        .enumerate()
+    {
+        wr(&mut v, off, 0x30 + i as u32);
+        assert_eq!(rd(&mut v, off), 0x30 + i as u32, "{off:#x}");
+    }
+    assert_eq!(v.untracked().count(), 0);
+    assert_eq!(v.untracked_overflow(), (0, 0));
+    // Just past each table is not known.
+    wr(&mut v, MOCS.end, 1);
+    wr(&mut v, LNCFCMOCS.end, 1);
+    assert_eq!(v.untracked().count(), 2);
+}
+
+#[test]
 fn power_handshakes() {
     let mut v = vregs();
     assert_eq!(rd(&mut v, SKL_FUSE_STATUS::OFFSET) >> 25, 0b100_0111);
