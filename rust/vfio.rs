@@ -274,6 +274,25 @@ fn rw<T: Driver>(
     Ok(count as isize)
 }
 
+/// The common part of the `read` and `write` callbacks.
+///
+/// # Safety
+///
+/// `vdev` must be one of our devices and `ppos` valid (VFIO's contract).
+unsafe fn rw_callback<T: Driver>(
+    vdev: *mut bindings::vfio_device,
+    buf: usize,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+    write: bool,
+) -> isize {
+    // SAFETY: VFIO passes one of our devices, live during the call.
+    let (drv, dev) = unsafe { (data_of::<T>(vdev), Device::from_raw(vdev)) };
+    // SAFETY: VFIO passes a valid position pointer.
+    let pos = unsafe { *ppos };
+    from_result(|| rw(drv, dev, pos, UserSlice::new(buf, count), count, write))
+}
+
 /// VFIO `read`: a region read by the VMM.
 ///
 /// # Safety
@@ -285,20 +304,8 @@ unsafe extern "C" fn read<T: Driver>(
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
-    // SAFETY: VFIO passes one of our devices, live during the call.
-    let (drv, dev) = unsafe { (data_of::<T>(vdev), Device::from_raw(vdev)) };
-    // SAFETY: VFIO passes a valid position pointer.
-    let pos = unsafe { *ppos };
-    from_result(|| {
-        rw(
-            drv,
-            dev,
-            pos,
-            UserSlice::new(buf as usize, count),
-            count,
-            false,
-        )
-    })
+    // SAFETY: forwarded from VFIO's contract.
+    unsafe { rw_callback::<T>(vdev, buf as usize, count, ppos, false) }
 }
 
 /// VFIO `write`: a region write by the VMM.
@@ -312,20 +319,8 @@ unsafe extern "C" fn write<T: Driver>(
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
-    // SAFETY: VFIO passes one of our devices, live during the call.
-    let (drv, dev) = unsafe { (data_of::<T>(vdev), Device::from_raw(vdev)) };
-    // SAFETY: VFIO passes a valid position pointer.
-    let pos = unsafe { *ppos };
-    from_result(|| {
-        rw(
-            drv,
-            dev,
-            pos,
-            UserSlice::new(buf as usize, count),
-            count,
-            true,
-        )
-    })
+    // SAFETY: forwarded from VFIO's contract.
+    unsafe { rw_callback::<T>(vdev, buf as usize, count, ppos, true) }
 }
 
 /// VFIO `open_device`: the first open.

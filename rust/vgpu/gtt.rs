@@ -25,7 +25,6 @@
 use super::{reset_cfg_space, Emulated, Vgpu};
 use crate::ggtt::GTT_PAGE_SIZE;
 use crate::kstorage::KvAlloc;
-use crate::pte::GgttPte;
 use crate::shadow::Translate;
 use crate::vfio;
 use crate::vggtt::{Issue, Plan, Released};
