@@ -38,6 +38,10 @@ impl vfio::Driver for Vgpu {
         Vgpu::region_size(self, index)
     }
 
+    fn region_check(&self, index: u32, offset: u64, count: usize) -> Result {
+        Vgpu::region_check(self, index, offset, count)
+    }
+
     fn region_access(
         &self,
         dev: &vfio::Device,

@@ -93,3 +93,8 @@ size_t rgvt_c_sizeof(enum rgvt_c_struct what)
 	}
 	return 0;
 }
+
+void rgvt_cond_resched(void)
+{
+	cond_resched();
+}

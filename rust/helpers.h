@@ -35,5 +35,7 @@ unsigned long rgvt_page_to_pfn(struct page *page);
 /* Copy within one host page frame; offset + len must not pass its end. */
 void rgvt_pfn_read(unsigned long pfn, size_t offset, void *buf, size_t len);
 void rgvt_pfn_write(unsigned long pfn, size_t offset, const void *buf, size_t len);
+/* cond_resched() is a macro (a static call under PREEMPT_DYNAMIC). */
+void rgvt_cond_resched(void);
 
 #endif /* RGVT_HELPERS_H */

@@ -40,6 +40,7 @@ mod kstorage;
 mod mdev;
 mod page;
 mod params;
+mod sched;
 mod sysfs;
 mod vfio;
 // Layer 2: backends.

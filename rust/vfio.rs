@@ -41,6 +41,10 @@ pub(crate) trait Driver: Send + Sync + 'static {
     fn close(&self, dev: &Device);
     /// The size of region `index`, `None` for a region the device lacks.
     fn region_size(&self, index: u32) -> Option<u64>;
+    /// Whether an access of `count` bytes at `offset` of region `index` is
+    /// allowed as a whole, checked before any of it is done (a refused
+    /// access has no effect, even when it is split in chunks).
+    fn region_check(&self, index: u32, offset: u64, count: usize) -> Result;
     /// One access of at most [`ACCESS_CHUNK`] bytes to region `index`.
     fn region_access(
         &self,
@@ -243,6 +247,12 @@ fn region_of(pos: i64) -> Result<(u32, usize)> {
 /// A `read` or `write` on the device fd, copied through a bounce buffer:
 /// config and BAR0 accesses are one register or entry; BAR2 accesses are
 /// split in chunks.
+///
+/// The whole range is checked first ([`Driver::region_check`]), so a refused
+/// access writes nothing and reads nothing. Between chunks no lock of ours
+/// is held, and the task may be rescheduled: a 64 MB transfer holds the CPU
+/// for one [`ACCESS_CHUNK`] at a time, and the vGPU's lock for one page
+/// lookup at a time.
 fn rw<T: Driver>(
     drv: &T,
     dev: &Device,
@@ -256,6 +266,7 @@ fn rw<T: Driver>(
     if count == 0 || (!chunked && count > ACCESS_CHUNK) {
         return Err(EINVAL);
     }
+    drv.region_check(index, offset as u64, count)?;
     let (mut reader, mut writer) = user.reader_writer();
     let mut buf = [0u8; ACCESS_CHUNK];
     let mut done = 0;
@@ -270,6 +281,8 @@ fn rw<T: Driver>(
             writer.write_slice(data)?;
         }
         done += n;
+        // No lock of ours is held between chunks.
+        crate::sched::cond_resched();
     }
     Ok(count as isize)
 }

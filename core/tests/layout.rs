@@ -86,7 +86,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
         "C wrappers",
         &[
             "bindings", "c_layout", "c_static", "debugfs", "eventfd", "kstorage", "mdev", "page",
-            "params", "sysfs", "vfio",
+            "params", "sched", "sysfs", "vfio",
         ],
     ),
     ("backends", &["backend"]),
@@ -96,7 +96,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
 ];
 
 /// The files that may contain `unsafe`: the C wrappers, and the i915 backend's C hooks.
-const UNSAFE_FILES: [&str; 13] = [
+const UNSAFE_FILES: [&str; 14] = [
     "bindings",
     "c_layout",
     "c_static",
@@ -106,6 +106,7 @@ const UNSAFE_FILES: [&str; 13] = [
     "mdev",
     "page",
     "params",
+    "sched",
     "sysfs",
     "vfio",
     "vfio/ioctl",

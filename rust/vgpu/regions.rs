@@ -24,6 +24,24 @@ impl Vgpu {
         }
     }
 
+    /// Whether a whole access of `count` bytes at `offset` is allowed,
+    /// before any piece of it is done: a BAR2 access must lie in the vGPU's
+    /// low GM from its first byte to its last (`bar2_out_of_range`). Other
+    /// regions check each access as it is made (one piece only).
+    pub(crate) fn region_check(&self, index: u32, offset: u64, count: usize) -> Result {
+        if index != BAR2_REGION {
+            return Ok(());
+        }
+        let end = offset.checked_add(count as u64);
+        match end {
+            Some(end) if offset >= self.low_base && end <= self.low_base + self.low_size => Ok(()),
+            _ => {
+                self.state.lock().counters.bar2_out_of_range += 1;
+                Err(EINVAL)
+            }
+        }
+    }
+
     /// One region access of at most [`vfio::ACCESS_CHUNK`] bytes.
     pub(crate) fn region_access(
         &self,

@@ -964,6 +964,67 @@ TEST_F(device, bar2_bounds)
 	EXPECT_EQ(oor + 6, counter(self, "bar2_out_of_range"));
 }
 
+/*
+ * A transfer that starts in the low GM and runs past its end is refused as a
+ * whole: nothing of a write lands, nothing of a read is copied out (issue 13:
+ * the first 256 bytes of such a 512-byte write used to land).
+ */
+TEST_F(device, bar2_straddling_end_has_no_effect)
+{
+	unsigned char buf[512], page[PAGE];
+	unsigned long long oor;
+	__u64 end = self->low_base + self->low_size;
+
+	ASSERT_EQ(8, ggtt_write(self, low_index(self, self->nlow - 1), PTE(GUEST_GFN + 1)));
+	oor = counter(self, "bar2_out_of_range");
+	memset(buf, 0xaa, sizeof(buf));
+	EXPECT_EQ(-EINVAL, bar2_write(self, end - 256, buf, sizeof(buf)));
+	EXPECT_TRUE(page_is_pattern(guest_page(self, 1), 1));
+	memset(buf, 0x55, sizeof(buf));
+	EXPECT_EQ(-EINVAL, bar2_read(self, end - 256, buf, sizeof(buf)));
+	EXPECT_EQ(0x55, buf[0]);
+	EXPECT_EQ(0x55, buf[255]);
+	EXPECT_EQ(oor + 2, counter(self, "bar2_out_of_range"));
+	/* The part inside is still the vGPU's. */
+	ASSERT_EQ((ssize_t)PAGE, bar2_read(self, end - PAGE, page, PAGE));
+	EXPECT_TRUE(page_is_pattern(page, 1));
+}
+
+/*
+ * One pread and one pwrite of the whole 64 MB low GM: split in chunks with a
+ * scheduling point between them (no lock of rgvt held there), so they end,
+ * with the right data, without holding the CPU for the whole transfer.
+ */
+TEST_F_TIMEOUT(device, bar2_whole_low_gm_transfer, 120)
+{
+	size_t len = self->low_size;
+	unsigned char *big, page[PAGE];
+	unsigned int k;
+
+	for (k = 0; k < GUEST_PAGES; k++)
+		ASSERT_EQ(8, ggtt_write(self, low_index(self, self->nlow - GUEST_PAGES + k),
+					PTE(GUEST_GFN + k)));
+	big = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, big);
+	memset(big, 0xee, len);
+	EXPECT_EQ((ssize_t)len, bar2_read(self, self->low_base, big, len));
+	EXPECT_TRUE(all_zero(big, len - GUEST_SIZE));	/* on scratch */
+	for (k = 0; k < GUEST_PAGES; k++)
+		EXPECT_TRUE(page_is_pattern(big + len - GUEST_SIZE + k * PAGE, k));
+	/* Written back with the pages swapped pairwise: the guest sees the swap. */
+	fill_pattern(big + len - GUEST_SIZE);
+	for (k = 0; k < GUEST_PAGES; k += 2) {
+		memcpy(page, big + len - GUEST_SIZE + k * PAGE, PAGE);
+		memcpy(big + len - GUEST_SIZE + k * PAGE,
+		       big + len - GUEST_SIZE + (k + 1) * PAGE, PAGE);
+		memcpy(big + len - GUEST_SIZE + (k + 1) * PAGE, page, PAGE);
+	}
+	EXPECT_EQ((ssize_t)len, bar2_write(self, self->low_base, big, len));
+	for (k = 0; k < GUEST_PAGES; k++)
+		EXPECT_TRUE(page_is_pattern(guest_page(self, k), k ^ 1));
+	munmap(big, len);
+}
+
 /* Pins go away with a reset, a close and an unmap ------------------------ */
 
 static void point_entries(struct __test_metadata *_metadata, FIXTURE_DATA(device) *self,
