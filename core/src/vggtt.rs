@@ -3,9 +3,10 @@
 //! The guest writes GGTT entries through BAR0 (`crate::mmio::Target::Ggtt`). Like GVT-g's
 //! `emulate_ggtt_mmio_write`, [`VGgtt`] keeps the guest's own value of every entry it owns (reads
 //! return it, never the host PTE), has the caller pin the guest frame of every complete present
-//! entry (as `crate::shadow::Translate::pin` would) and hands back the host PTE: the guest's entry
-//! with its frame replaced by the pinned host frame, or by the scratch frame when the entry is not present, cannot be pinned, or
-//! is half written. Writes outside the vGPU's ranges are ignored because a ballooned guest may
+//! entry (as `crate::shadow::Translate::pin` would) and hands back the host PTE, built from the
+//! fields it validated only (the guest's present bit and the pinned host frame, or the scratch
+//! frame when the entry is not present, cannot be pinned, or is half written; no other bit of the
+//! guest's value). Writes outside the vGPU's ranges are ignored because a ballooned guest may
 //! touch the whole GGTT. The caller installs the returned PTEs in the private GTT
 //! (`crate::gm::ggtt`) and the physical GGTT and invalidates the GGTT; this file touches neither.
 //!
@@ -178,7 +179,7 @@ struct Pending {
 ///
 /// # Invariants
 ///
-/// `guest`, `pin` and `host` all have the range's length. `pin[i]` is [`NO_PIN`] or a guest frame
+/// `guest`, `pin`, `host` and `lone` all have the range's length. `pin[i]` is [`NO_PIN`] or a guest frame
 /// the entry holds one pin of (taken by the caller for a [`Ticket`] and installed by
 /// [`VGgtt::commit_write`]). `host[i]` is the host PTE last handed to the caller for the entry:
 /// its frame is the host frame of `pin[i]`, or the scratch frame when `pin[i]` is [`NO_PIN`]. The
@@ -190,6 +191,11 @@ struct Seg<A: Alloc> {
     pin: A::Vec<u64>,
     /// The host PTE of each entry, as handed to the caller to install.
     host: A::Vec<u64>,
+    /// For an entry whose pending half was forgotten ([`MAX_PENDING`]): 1 + the byte offset of
+    /// that half, else 0. Its other half then only ends the lost pair (the entry stays on
+    /// scratch) instead of becoming a new first half that evicts another pending entry: one
+    /// eviction costs one pair, never every later one.
+    lone: A::Vec<u8>,
 }
 
 impl<A: Alloc> Seg<A> {
@@ -200,10 +206,13 @@ impl<A: Alloc> Seg<A> {
         pin.try_resize(len, NO_PIN)?;
         let mut hosts = A::Vec::new();
         hosts.try_resize(len, host)?;
+        let mut lone = A::Vec::new();
+        lone.try_resize(len, 0)?;
         Ok(Seg {
             guest,
             pin,
             host: hosts,
+            lone,
         })
     }
 }
@@ -366,10 +375,10 @@ impl<A: Alloc> VGgtt<A> {
 
     /// Returns the host PTE of an entry the vGPU does not hold a pin for, given its guest value.
     ///
-    /// Only the frame changes, as GVT-g's `set_pfn(scratch_mfn)`; a present bit the guest set is
-    /// kept, which is harmless since the scratch page is always valid.
+    /// The scratch frame, with the present bit the guest set (harmless: the scratch page is
+    /// always valid) and no other bit of the guest's ([`host_pte`]).
     pub fn scratch_pte(&self, guest: u64) -> u64 {
-        GgttPte::from_raw(guest).with_frame(self.scratch_mfn).raw()
+        host_pte(guest, self.scratch_mfn)
     }
 
     /// Sets the ranges the vGPU owns (its low-GM run and its high-GM slot runs).
@@ -437,6 +446,7 @@ impl<A: Alloc> VGgtt<A> {
             seg.guest[dst..dst + n].copy_from_slice(&old.guest[src..src + n]);
             seg.pin[dst..dst + n].copy_from_slice(&old.pin[src..src + n]);
             seg.host[dst..dst + n].copy_from_slice(&old.host[src..src + n]);
+            seg.lone[dst..dst + n].copy_from_slice(&old.lone[src..src + n]);
         }
     }
 
@@ -472,7 +482,8 @@ impl<A: Alloc> VGgtt<A> {
     /// entry arrives, the entry points at scratch (GVT-g's `partial_pte_list`; either order; a
     /// repeated first half only updates the value). At most [`MAX_PENDING`] entries wait for a
     /// half: beyond that the oldest is forgotten and stays on scratch until rewritten in full or by
-    /// two new halves.
+    /// two new halves. The other half of a forgotten pair ends that pair (it is not a new first
+    /// half, which would evict the next pending entry and so on for every later pair).
     ///
     /// A complete present entry needs its guest frame pinned: [`Plan::Pin`]; until the commit,
     /// the entry keeps its old pin and host PTE. Any other entry goes to scratch at once and gives
@@ -489,6 +500,7 @@ impl<A: Alloc> VGgtt<A> {
                 // A whole write supersedes a pending half (GVT-g would keep the stale half and
                 // merge it into a later 4-byte write of the other offset).
                 self.unpend(index);
+                self.segs[k].lone[i] = 0;
                 (value, true)
             }
             Access::Half(o) => {
@@ -503,7 +515,15 @@ impl<A: Alloc> VGgtt<A> {
                     }
                     // A repeated first half: it only updates the guest value.
                     Some(_) => false,
+                    // The other half of a pair whose first half was forgotten: the pair is
+                    // over, lost (the entry stays on scratch).
+                    None if self.segs[k].lone[i] == ((o ^ 4) | 1) => {
+                        self.segs[k].lone[i] = 0;
+                        false
+                    }
+                    // A first half (again, for a forgotten pair: it starts a new one).
                     None => {
+                        self.segs[k].lone[i] = 0;
                         self.pend(index, o);
                         false
                     }
@@ -528,9 +548,7 @@ impl<A: Alloc> VGgtt<A> {
     /// Points entry `i` of segment `k` at scratch and returns its host PTE and the pin it gave up.
     fn scratch_entry(&mut self, k: usize, i: usize) -> (u64, Option<u64>) {
         let seg = &mut self.segs[k];
-        let pte = GgttPte::from_raw(seg.guest[i])
-            .with_frame(self.scratch_mfn)
-            .raw();
+        let pte = host_pte(seg.guest[i], self.scratch_mfn);
         seg.host[i] = pte;
         let old = core::mem::replace(&mut seg.pin[i], NO_PIN);
         if old == NO_PIN {
@@ -676,10 +694,8 @@ impl<A: Alloc> VGgtt<A> {
                 ..Commit::default()
             };
         };
-        // Masked to the address field: the PTE can only carry that much.
-        let pte = GgttPte::from_raw(t.guest)
-            .with_frame(GgttPte::new(mfn).frame())
-            .raw();
+        // Built from the validated fields, the frame masked to the address field.
+        let pte = host_pte(t.guest, mfn);
         let seg = &mut self.segs[k];
         seg.host[i] = pte;
         let old = core::mem::replace(&mut seg.pin[i], t.gfn());
@@ -732,17 +748,26 @@ impl<A: Alloc> VGgtt<A> {
     fn pend(&mut self, index: u64, offset: u8) {
         if self.pending.len() >= self.max_pending {
             // Forgetting the oldest half is safe: that entry holds no pin and stays on scratch.
-            if self.pending.remove(0).is_some() {
-                self.counters.pending_evicted += 1;
+            if let Some(p) = self.pending.remove(0) {
+                self.forget(p);
             }
         }
         if self.pending.len() >= self.max_pending
             || self.pending.try_push(Pending { index, offset }).is_err()
         {
             // No room (a zero bound, or `set_ranges` could not reserve): forget this half.
-            self.counters.pending_evicted += 1;
+            self.forget(Pending { index, offset });
         }
         self.counters.pending_now = self.pending.len() as u64;
+    }
+
+    /// Forgets pending half `p`, marking its entry so that its other half ends the lost pair.
+    fn forget(&mut self, p: Pending) {
+        self.counters.pending_evicted += 1;
+        if let Some((k, i)) = self.locate(p.index) {
+            // `offset` is 0 or 4: the marker is never 0.
+            self.segs[k].lone[i] = p.offset | 1;
+        }
     }
 
     /// Forgets the pending half of entry `index`, if any.
@@ -779,7 +804,7 @@ impl<A: Alloc> VGgtt<A> {
                 let Some(slot) = out.get_mut(n) else {
                     return n;
                 };
-                let pte = GgttPte::from_raw(seg.guest[i]).with_frame(scratch).raw();
+                let pte = host_pte(seg.guest[i], scratch);
                 sink(r.start + i as u64, pte);
                 seg.host[i] = pte;
                 *slot = core::mem::replace(pin, NO_PIN);
@@ -828,6 +853,12 @@ impl<A: Alloc> VGgtt<A> {
         let (k, i) = self.locate(index)?;
         Some(self.segs[k].host[i])
     }
+}
+
+/// Returns the host PTE of a guest entry on host frame `frame`: the guest's present bit and the
+/// frame, nothing else of the guest's value (reserved bits never reach the host).
+fn host_pte(guest: u64, frame: u64) -> u64 {
+    GgttPte::host(GgttPte::from_raw(guest).present(), frame).raw()
 }
 
 /// Returns the position in `ranges` (sorted, disjoint) of the range holding `index`.

@@ -1025,6 +1025,82 @@ TEST_F_TIMEOUT(device, bar2_whole_low_gm_transfer, 120)
 	munmap(big, len);
 }
 
+/*
+ * One more entry than the bound on pending halves, written as all low halves
+ * then all high halves: the one eviction costs at most one entry, never
+ * every later pair (issue 13: none was mapped, 64 stayed pending).
+ */
+#define CASCADE		65
+
+TEST_F(device, ggtt_halves_past_the_bound_do_not_cascade)
+{
+	unsigned long long pins = counter(self, "pins_now");
+	unsigned char page[PAGE];
+	unsigned int k, mapped = 0;
+
+	for (k = 0; k < CASCADE; k++)
+		ASSERT_EQ(4, ggtt_write_half(self, low_index(self, k), false,
+					     (__u32)PTE(GUEST_GFN + k % GUEST_PAGES)));
+	for (k = 0; k < CASCADE; k++)
+		ASSERT_EQ(4, ggtt_write_half(self, low_index(self, k), true,
+					     (__u32)(PTE(GUEST_GFN + k % GUEST_PAGES) >> 32)));
+	for (k = 0; k < CASCADE; k++) {
+		ASSERT_EQ((ssize_t)PAGE, bar2_read(self, low_gm(self, k), page, PAGE));
+		mapped += page_is_pattern(page, k % GUEST_PAGES);
+	}
+	TH_LOG("%u of %u entries mapped, pending_now %llu, pending_evicted %llu", mapped,
+	       CASCADE, counter(self, "pending_now"), counter(self, "pending_evicted"));
+	EXPECT_LE(CASCADE - 1, mapped);
+	EXPECT_LE(pins + CASCADE - 1, counter(self, "pins_now"));
+	EXPECT_GE(1ULL, counter(self, "pending_now"));
+}
+
+/* The host PTE of entry idx as debugfs's ggtt dump shows it; ~0 if absent. */
+static __u64 host_pte(FIXTURE_DATA(device) *self, __u64 idx)
+{
+	static char dump[1 << 16];
+	char path[PATH_MAX], key[64], *at;
+	unsigned long long gm, guest, host;
+	char gfn[32];
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/ggtt", self->id), dump,
+		      sizeof(dump)) <= 0)
+		return ~0ULL;
+	snprintf(key, sizeof(key), "\n%#llx ", (unsigned long long)idx);
+	at = strstr(dump, key);
+	if (!at || sscanf(at + 1, "%*x %llx %llx %31s %llx", &gm, &guest, gfn, &host) != 4)
+		return ~0ULL;
+	return host;
+}
+
+/*
+ * A guest entry with every bit set but a valid frame: the host entry carries
+ * the present bit and the host frame, nothing the guest chose beyond them
+ * (issue 13: all-ones became 0xffffc00000740fff).
+ */
+TEST_F(device, ggtt_reserved_bits_never_reach_the_host)
+{
+	__u64 idx = low_index(self, 3), want = PTE(GUEST_GFN + 2);
+	__u64 guest = ~PTE_ADDR_MASK | want, host;
+	unsigned char page[PAGE];
+
+	ASSERT_EQ(8, ggtt_write(self, idx, guest));
+	EXPECT_EQ(guest, ggtt_read(self, idx));		/* the guest reads its own value */
+	ASSERT_EQ((ssize_t)PAGE, bar2_read(self, low_gm(self, 3), page, PAGE));
+	EXPECT_TRUE(page_is_pattern(page, 2));
+	host = host_pte(self, idx);
+	ASSERT_NE(~0ULL, host);
+	EXPECT_EQ(PTE_PRESENT, host & ~PTE_ADDR_MASK)
+		TH_LOG("host PTE %#llx carries guest bits", (unsigned long long)host);
+	/* Two halves, all ones around the frame: the same. */
+	ASSERT_EQ(4, ggtt_write_half(self, idx + 1, true, (__u32)(guest >> 32)));
+	ASSERT_EQ(4, ggtt_write_half(self, idx + 1, false, (__u32)guest));
+	host = host_pte(self, idx + 1);
+	ASSERT_NE(~0ULL, host);
+	EXPECT_EQ(PTE_PRESENT, host & ~PTE_ADDR_MASK)
+		TH_LOG("host PTE %#llx carries guest bits", (unsigned long long)host);
+}
+
 /* Pins go away with a reset, a close and an unmap ------------------------ */
 
 static void point_entries(struct __test_metadata *_metadata, FIXTURE_DATA(device) *self,

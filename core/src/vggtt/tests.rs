@@ -187,20 +187,38 @@ fn pte(gfn: u64) -> u64 {
     GgttPte::new(gfn).raw() | 0x6 | (1 << 62)
 }
 
+/// The host PTE the spec asks for: the guest's present bit and the host frame, nothing else.
 fn host(guest: u64, mfn: u64) -> u64 {
-    GgttPte::from_raw(guest).with_frame(mfn).raw()
+    const ADDR: u64 = ((1 << 46) - 1) & !0xfff;
+    (guest & 1) | ((mfn << 12) & ADDR)
 }
 
 #[test]
-fn whole_write_pins_and_keeps_flags() {
+fn all_ones_guest_entry_gives_only_present_and_frame() {
+    const ADDR: u64 = ((1 << 46) - 1) & !0xfff;
+    let mut tr = Tr::default();
+    let mut v = vggtt(&mut tr, &[range(100, 10)]);
+    let guest = !ADDR | (7 << 12);
+    let h = v.write(&mut tr, 105, 0, 8, guest).unwrap();
+    assert_eq!(h, ((7 + HOST_BASE) << 12) | 1);
+    assert_eq!(v.host_pte(105), Some(h));
+    assert_eq!(v.read(105, 0, 8), guest);
+    // Halves, and scratch: the same rule.
+    v.write(&mut tr, 106, 4, 4, guest >> 32);
+    let h = v.write(&mut tr, 106, 0, 4, guest & 0xffff_ffff).unwrap();
+    assert_eq!(h, ((7 + HOST_BASE) << 12) | 1);
+    let h = v.write(&mut tr, 107, 0, 8, !ADDR & !1).unwrap();
+    assert_eq!(h, SCRATCH << 12);
+}
+
+#[test]
+fn whole_write_pins_and_drops_guest_bits() {
     let mut tr = Tr::default();
     let mut v = vggtt(&mut tr, &[range(100, 10)]);
     let h = v.write(&mut tr, 105, 0, 8, pte(7)).unwrap();
     assert_eq!(h, host(pte(7), 7 + HOST_BASE));
-    assert_eq!(
-        h & !(((1 << 46) - 1) & !0xfff),
-        pte(7) & !(((1 << 46) - 1) & !0xfff)
-    );
+    // The guest's cache and software bits stay in its own value, not in the host's.
+    assert_eq!(h & !(((1 << 46) - 1) & !0xfff), 1);
     assert_eq!(tr.pins(7), 1);
     assert_eq!(v.read(105, 0, 8), pte(7));
     assert_eq!(v.read(105, 0, 4), pte(7) & 0xffff_ffff);
@@ -296,9 +314,16 @@ fn pending_halves_are_bounded() {
     }
     let c = v.counters();
     assert_eq!((c.pending_now, c.pending_evicted), (n, 3));
-    // The evicted entries 0..3 stay on scratch when their other half arrives (it starts anew).
+    // The evicted entries 0..3 stay on scratch when their other half arrives: it ends the lost
+    // pair, and evicts nothing.
     let h = v.write(&mut tr, 0, 4, 4, pte(0) >> 32).unwrap();
     assert_eq!(GgttPte::from_raw(h).frame(), SCRATCH);
+    assert_eq!(v.counters().pending_evicted, 3);
+    assert_eq!(v.counters().pending_now, n);
+    // Two new halves of it make a new pair (evicting the oldest pending: entry 3).
+    v.write(&mut tr, 0, 0, 4, pte(0) & 0xffff_ffff).unwrap();
+    let h = v.write(&mut tr, 0, 4, 4, pte(0) >> 32).unwrap();
+    assert_eq!(h, host(pte(0), HOST_BASE));
     assert_eq!(v.counters().pending_evicted, 4);
     // Entries still pending complete normally.
     let h = v.write(&mut tr, n, 4, 4, pte(n % FRAMES) >> 32).unwrap();
@@ -306,6 +331,36 @@ fn pending_halves_are_bounded() {
     // A full rewrite of an evicted entry works.
     let h = v.write(&mut tr, 1, 0, 8, pte(1)).unwrap();
     assert_eq!(h, host(pte(1), 1 + HOST_BASE));
+}
+
+/// Issue 13: one more entry than the bound, written as all low halves then all high halves. One
+/// eviction costs that one pair; it must not turn every later high half into a first half.
+#[test]
+fn halves_past_the_bound_do_not_cascade() {
+    for extra in [1, 2, 5, MAX_PENDING as u64] {
+        let mut tr = Tr::default();
+        let n = MAX_PENDING as u64 + extra;
+        let mut v = vggtt(&mut tr, &[range(0, n)]);
+        for i in 0..n {
+            v.write(&mut tr, i, 0, 4, pte(i % FRAMES) & 0xffff_ffff);
+        }
+        let mut mapped = 0;
+        for i in 0..n {
+            let h = v.write(&mut tr, i, 4, 4, pte(i % FRAMES) >> 32).unwrap();
+            mapped += u64::from(h == host(pte(i % FRAMES), i % FRAMES + HOST_BASE));
+        }
+        let c = v.counters();
+        assert_eq!(
+            (mapped, c.pending_evicted),
+            (n - extra, extra),
+            "extra {extra}"
+        );
+        assert_eq!((c.pending_now, c.pins_now), (0, n - extra), "extra {extra}");
+        // The lost pairs are over: their entries take two new halves again.
+        v.write(&mut tr, 0, 0, 4, pte(0) & 0xffff_ffff);
+        let h = v.write(&mut tr, 0, 4, 4, pte(0) >> 32).unwrap();
+        assert_eq!(h, host(pte(0), HOST_BASE));
+    }
 }
 
 #[test]
@@ -512,6 +567,8 @@ struct Model {
     /// Index -> (guest value, pinned gfn).
     entries: HashMap<u64, (u64, Option<u64>)>,
     pending: VecDeque<(u64, u8)>,
+    /// Entries whose pending half was forgotten -> that half's offset.
+    lone: HashMap<u64, u8>,
     max_pending: usize,
 }
 
@@ -540,6 +597,7 @@ impl Model {
             if let Some(p) = pos {
                 self.pending.remove(p);
             }
+            self.lone.remove(&index);
             (value, true)
         } else {
             let shift = u32::from(offset) * 8;
@@ -550,12 +608,22 @@ impl Model {
                     (g, true)
                 }
                 Some(_) => (g, false),
+                // The other half of a forgotten pair ends it: the entry stays on scratch.
+                None if self.lone.get(&index) == Some(&(offset ^ 4)) => {
+                    self.lone.remove(&index);
+                    (g, false)
+                }
                 None => {
+                    self.lone.remove(&index);
                     if self.pending.len() == self.max_pending {
-                        self.pending.pop_front();
+                        if let Some((i, o)) = self.pending.pop_front() {
+                            self.lone.insert(i, o);
+                        }
                     }
                     if self.max_pending > 0 {
                         self.pending.push_back((index, offset));
+                    } else {
+                        self.lone.insert(index, offset);
                     }
                     (g, false)
                 }
@@ -707,6 +775,11 @@ fn run(ops: &[Op], max_pending: usize) -> Result<(), TestCaseError> {
                 let owned: Vec<(u64, u8)> =
                     m.pending.iter().copied().filter(|p| m.owns(p.0)).collect();
                 m.pending = owned.into();
+                // Entries that left, or came back fresh, forget their lost pair.
+                let now = m.ranges.clone();
+                m.lone.retain(|&i, _| {
+                    now.iter().any(|r| r.contains(i)) && old.iter().any(|r| r.contains(i))
+                });
             }
             Op::Release => {
                 v.release(&mut tr);
@@ -714,6 +787,7 @@ fn run(ops: &[Op], max_pending: usize) -> Result<(), TestCaseError> {
                 m.ranges.clear();
                 m.entries.clear();
                 m.pending.clear();
+                m.lone.clear();
                 phys.clear();
             }
         }
