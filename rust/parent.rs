@@ -42,13 +42,21 @@ pub(crate) struct Registry {
     vgpus: KVec<Arc<Vgpu>>,
     /// vGPUs being created: counted against `max`, with room in `vgpus`.
     reserved: usize,
+    /// vGPUs being removed (out of `vgpus`, waiting for their VMM to close
+    /// them and their GM to be freed): still counted against `max`.
+    leaving: usize,
     max: usize,
 }
 
 impl Registry {
     /// How many more vGPUs the limit allows.
     fn room(&self) -> usize {
-        self.max.saturating_sub(self.vgpus.len() + self.reserved)
+        self.max.saturating_sub(self.count())
+    }
+
+    /// vGPUs counted against the limit: live, being created, being removed.
+    fn count(&self) -> usize {
+        self.vgpus.len() + self.reserved + self.leaving
     }
 
     /// The limit on live vGPUs.
@@ -56,9 +64,10 @@ impl Registry {
         self.max
     }
 
-    /// Sets the limit; it may not drop below the vGPUs that already exist.
+    /// Sets the limit; it may not drop below the vGPUs that already exist
+    /// (being created or removed included).
     pub(crate) fn set_max(&mut self, max: usize) -> Result {
-        if !(1..=MAX_VGPUS_LIMIT).contains(&max) || max < self.vgpus.len() + self.reserved {
+        if !(1..=MAX_VGPUS_LIMIT).contains(&max) || max < self.count() {
             return Err(EINVAL);
         }
         self.max = max;
@@ -90,13 +99,22 @@ impl Registry {
         Ok(())
     }
 
-    /// Takes `vgpu` out of the list.
-    fn remove(&mut self, vgpu: &Vgpu) {
-        if let Some(i) = self.vgpus.iter().position(|v| v.id == vgpu.id) {
-            let last = self.vgpus.len() - 1;
-            self.vgpus.swap(i, last);
-            drop(crate::storage::Vector::pop(&mut self.vgpus));
-        }
+    /// Takes `vgpu` out of the list; it stays counted against the limit
+    /// until [`Registry::left`]. Returns whether it was in the list.
+    fn remove(&mut self, vgpu: &Vgpu) -> bool {
+        let Some(i) = self.vgpus.iter().position(|v| v.id == vgpu.id) else {
+            return false;
+        };
+        let last = self.vgpus.len() - 1;
+        self.vgpus.swap(i, last);
+        drop(crate::storage::Vector::pop(&mut self.vgpus));
+        self.leaving += 1;
+        true
+    }
+
+    /// A vGPU taken out by [`Registry::remove`] is gone (closed, GM freed).
+    fn left(&mut self) {
+        self.leaving = self.leaving.saturating_sub(1);
     }
 
     /// The live vGPUs, in creation order unless some were removed.
@@ -145,6 +163,7 @@ impl Parent {
         let registry = Registry {
             vgpus: KVec::new(),
             reserved: 0,
+            leaving: 0,
             max: MAX_VGPUS_DEFAULT,
         };
         let debugfs = debugfs::Dir::new(kernel::c_str!("rgvt"), None)?;
@@ -226,10 +245,15 @@ impl Parent {
     /// Tears down a vGPU made by [`Parent::create`].
     pub(crate) fn remove(&self, dev: KBox<VgpuDevice>) {
         let vgpu = dev.vgpu.clone();
-        self.registry.lock().remove(&vgpu);
+        let listed = self.registry.lock().remove(&vgpu);
         // Unregistering waits for user space to close the device (which
         // drops the vGPU's pins): under no lock.
         drop(dev);
         self.host.destroy(vgpu.gm_id);
+        // Counted against `max_vgpus` until here: a removal that waits for
+        // its VMM does not make room for another vGPU.
+        if listed {
+            self.registry.lock().left();
+        }
     }
 }

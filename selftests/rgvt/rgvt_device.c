@@ -1101,6 +1101,57 @@ TEST_F(device, ggtt_reserved_bits_never_reach_the_host)
 		TH_LOG("host PTE %#llx carries guest bits", (unsigned long long)host);
 }
 
+/*
+ * With max_vgpus=1, a vGPU whose removal waits for its VMM still counts: no
+ * second vGPU until the first is really gone (issue 13).
+ */
+TEST_F_TIMEOUT(device, max_vgpus_counts_a_removal_in_progress, 90)
+{
+	char saved[32], other[RGVT_UUID_LEN + 1];
+	int status = 0, i, ret;
+	long avail = -1;
+	pid_t pid, w;
+
+	ASSERT_LT(0, rgvt_read(RGVT_SYSFS "/max_vgpus", saved, sizeof(saved)));
+	if (rgvt_mdev_count() != 1)
+		SKIP(return, "other vGPUs exist");
+	ASSERT_EQ(0, rgvt_write(RGVT_SYSFS "/max_vgpus", "1"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		rgvt_vfio_close(&self->vfio);
+		ret = rgvt_mdev_remove(self->uuid);
+		_exit(ret ? -ret : 0);
+	}
+	usleep(500 * 1000);
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG)) TH_LOG("remove did not wait for the VMM");
+	EXPECT_EQ(0, rgvt_available(TYPE, &avail));
+	EXPECT_EQ(0, avail);
+	ret = rgvt_create(&self->created, TYPE, other);
+	EXPECT_NE(0, ret) TH_LOG("a second vGPU was created with max_vgpus=1");
+	if (!ret)
+		rgvt_mdev_remove(other);
+
+	rgvt_vfio_close(&self->vfio);
+	for (i = 0, w = 0; i < 600 && w == 0; i++) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (!w)
+			usleep(50 * 1000);
+	}
+	if (!w) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_EQ(pid, w);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Gone: now there is room again. */
+	EXPECT_EQ(0, rgvt_available(TYPE, &avail));
+	EXPECT_EQ(1, avail);
+	EXPECT_EQ(0, rgvt_create(&self->created, TYPE, other));
+	rgvt_remove_created(&self->created);
+	EXPECT_EQ(0, rgvt_write(RGVT_SYSFS "/max_vgpus", saved));
+}
+
 /* Pins go away with a reset, a close and an unmap ------------------------ */
 
 static void point_entries(struct __test_metadata *_metadata, FIXTURE_DATA(device) *self,
