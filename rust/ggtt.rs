@@ -5,8 +5,11 @@
 //! physical slot owners), the balloon and the shadow parameters.
 //!
 //! Every update of the physical GGTT goes through here: one entry from a
-//! guest write, a batch from a DMA unmap, and the one scrub path (reset,
-//! close, destroy). A batch takes the GM lock and the backend's lock once.
+//! guest write, a batch from a DMA unmap, and the scrubs (reset and close
+//! in batches of [`SCRUB_BATCH`] with a scheduling point between them;
+//! destroy in one, since the GM it frees may be handed out again as soon as
+//! the GM lock is released). A batch takes the GM lock and the backend's
+//! lock once.
 //!
 //! Lock order: a vGPU's lock, then the GM lock, then the backend's lock.
 //! No VFIO call (pin, unpin, DMA) is made under the GM lock.
@@ -26,6 +29,11 @@ use kernel::sync::{Arc, Mutex};
 
 /// Bytes of GM behind one GGTT entry.
 pub(crate) use crate::gm::layout::PAGE_SIZE as GTT_PAGE_SIZE;
+
+/// Entries [`HostGgtt::scrub`] points at scratch per acquisition of the GM
+/// lock: bounded work under it, whatever the vGPU's size (a 64 MB low GM is
+/// 16384 entries, 8 batches).
+const SCRUB_BATCH: u64 = 2048;
 
 /// Takes (index, host PTE) pairs to install (see [`HostGgtt::write_entries`]).
 pub(crate) type Sink<'a> = &'a mut dyn FnMut(u64, u64);
@@ -174,16 +182,55 @@ impl HostGgtt {
 
     /// Points vGPU `id`'s entries at scratch, private and physical, and
     /// returns its ranges as they are now.
+    ///
+    /// In batches of [`SCRUB_BATCH`] entries, each under one acquisition of
+    /// the GM lock, with a scheduling point between them, then one
+    /// invalidation: a reset or close of one vGPU holds the GM lock (which
+    /// every vGPU's GGTT write takes) for one batch at a time, and the CPU
+    /// is given up between batches. The caller holds the vGPU's lock (a
+    /// mutex) throughout, so no write of this vGPU's entries comes in
+    /// between; an entry already on scratch while a later batch runs is
+    /// harmless (the pins it used are dropped only after the invalidation).
     pub(crate) fn scrub(&self, id: VgpuId) -> Result<KVec<Range>> {
-        let mut s = self.gm.lock();
-        let ranges = s.ranges(id)?;
-        let gm = &mut s.gm;
-        scrub(
-            &*self.backend,
-            ranges.iter().map(|r| r.start..r.start + r.len),
-            |index, scratch| matches!(gm.write(id, index, scratch), Ok(gm::ggtt::Write::Through)),
-        );
+        let ranges = self.gm.lock().ranges(id)?;
+        let scratch = self.backend.scratch_pte();
+        for r in ranges.iter() {
+            let end = r.start + r.len;
+            let mut start = r.start;
+            while start < end {
+                let stop = end.min(start + SCRUB_BATCH);
+                {
+                    let mut s = self.gm.lock();
+                    self.backend.write_batch(&mut |w| {
+                        for index in start..stop {
+                            if let Ok(gm::ggtt::Write::Through) = s.gm.write(id, index, scratch) {
+                                w(index, scratch);
+                            }
+                        }
+                    });
+                }
+                start = stop;
+                // No spinlock held: the vGPU's lock is a mutex.
+                crate::sched::cond_resched();
+            }
+        }
+        self.backend.invalidate();
         Ok(ranges)
+    }
+
+    /// Points every entry of `ranges` of vGPU `id` at scratch without
+    /// allocating (the fallback when [`HostGgtt::scrub`] could not list the
+    /// vGPU's ranges): the entries holding pins must be off their pages
+    /// before those are unpinned, whatever failed.
+    pub(crate) fn scrub_ranges(&self, id: VgpuId, ranges: &[Range]) {
+        let scratch = self.backend.scratch_pte();
+        self.write_entries(id, &mut |sink| {
+            for r in ranges {
+                for index in r.start..r.start + r.len {
+                    sink(index, scratch);
+                }
+            }
+        });
     }
 
     /// Frees vGPU `id`'s GM and points the physical entries it left at

@@ -64,6 +64,13 @@ impl Vgpu {
     fn restart_ggtt(&self, st: &mut Emulated) -> (Restarted, Result) {
         st.counters.resets += 1;
         let ranges = self.host.scrub(self.gm_id);
+        if ranges.is_err() {
+            // The GM ranges could not be listed (allocation): the entries
+            // holding pins are in the core's ranges, scrubbed here without
+            // allocating, so the pins below are never dropped while an entry
+            // still points at their pages.
+            self.host.scrub_ranges(self.gm_id, st.ggtt.ranges());
+        }
         let mut released: Restarted = [Some(st.ggtt.take_all()), None];
         let result = ranges.and_then(|ranges| {
             if st.open {

@@ -1195,6 +1195,36 @@ TEST_F(device, reset_drops_pins)
 	EXPECT_TRUE(page_is_pattern(page, perm(2)));
 }
 
+/*
+ * A reset scrubs the GGTT in batches (GM lock released and a scheduling
+ * point between them): entries on both sides of every batch edge of the low
+ * GM and its last one all go to scratch. Logs how long the reset took.
+ */
+TEST_F(device, reset_scrubs_across_batches)
+{
+	static const __u64 ks[] = { 0, 2047, 2048, 2049, 4095, 4096, 8191, 8192 };
+	unsigned int n = sizeof(ks) / sizeof(ks[0]), i;
+	unsigned char page[PAGE];
+	struct timespec t0, t1;
+
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(8, ggtt_write(self, low_index(self, ks[i]), PTE(GUEST_GFN + i)));
+	ASSERT_EQ(8, ggtt_write(self, low_index(self, self->nlow - 1), PTE(GUEST_GFN + n)));
+	ASSERT_EQ(n + 1ULL, counter(self, "pins_now"));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, ioctl(self->vfio.device, VFIO_DEVICE_RESET));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("reset took %.1f ms", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	EXPECT_EQ(0ULL, counter(self, "pins_now"));
+	for (i = 0; i <= n; i++) {
+		__u64 k = i < n ? ks[i] : self->nlow - 1;
+
+		ASSERT_EQ((ssize_t)PAGE, bar2_read(self, low_gm(self, k), page, PAGE));
+		EXPECT_TRUE(all_zero(page, PAGE)) TH_LOG("low GM page %llu", (unsigned long long)k);
+		EXPECT_TRUE(page_is_pattern(guest_page(self, i), i));
+	}
+}
+
 TEST_F(device, close_drops_pins)
 {
 	unsigned long long resets;
