@@ -222,6 +222,8 @@ impl Vgpu {
             });
             drop(st);
             unpin(dev, batch.iter().take(n).copied());
+            // A large unmap is many batches: no lock of ours is held here.
+            crate::sched::cond_resched();
             st = self.state.lock();
             if n < batch.len() {
                 break;
