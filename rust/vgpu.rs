@@ -121,6 +121,9 @@ pub(crate) struct Emulated {
     pub(crate) ggtt: VGgtt<KvAlloc>,
     /// Whether a VMM has the device open (pins are only held while it has).
     pub(crate) open: bool,
+    /// Batches of frames that left the entries under this lock and are
+    /// being unpinned with it released (see [`gtt`]).
+    pub(crate) unpinning: u32,
     /// The VFIO interrupts' state (the core's model).
     pub(crate) irqs: Irqs,
     /// The eventfds the VMM gave for each interrupt index.
@@ -218,6 +221,7 @@ impl Vgpu {
             vregs: Vregs::new(&gm.published(gm_id, ty)?)?,
             ggtt: VGgtt::new(host.backend.scratch_mfn()),
             open: false,
+            unpinning: 0,
             irqs: Irqs::new(),
             triggers: Triggers::default(),
             irq_counters: IrqCounters::default(),

@@ -29,6 +29,7 @@ use crate::shadow::Translate;
 use crate::vfio;
 use crate::vggtt::{Issue, Plan, Released};
 use kernel::prelude::*;
+use kernel::sync::lock::{mutex::MutexBackend, Guard};
 
 /// Pins `dma_unmap` collects under the vGPU's lock before dropping it to
 /// unpin them (512 bytes of stack).
@@ -55,6 +56,27 @@ fn unpin_released(dev: &vfio::Device, released: Restarted) {
 }
 
 impl Vgpu {
+    /// Releases the vGPU's lock `st`, then runs `unpin` on frames that just
+    /// left the entries under it.
+    ///
+    /// Until they are unpinned they are in no entry for a `dma_unmap` to
+    /// find, yet type1 requires that no pin of the unmapped range is left
+    /// when the callback returns (it notifies again, and `BUG()`s after ten
+    /// rounds): so they count in [`Emulated::unpinning`], and `dma_unmap`
+    /// waits until that is zero.
+    fn unpin_unlocked(
+        &self,
+        dev: &vfio::Device,
+        mut st: Guard<'_, Emulated, MutexBackend>,
+        unpin: impl FnOnce(&vfio::Device),
+    ) {
+        st.unpinning += 1;
+        drop(st);
+        unpin(dev);
+        self.state.lock().unpinning -= 1;
+        self.pin_wait.notify_all();
+    }
+
     /// Starts the GGTT over: every entry on scratch (private and physical),
     /// the guest's view empty, the ranges the vGPU owns now (only while
     /// open: pins are only held then).
@@ -91,8 +113,7 @@ impl Vgpu {
         if result.is_err() {
             st.open = false;
         }
-        drop(st);
-        unpin_released(dev, released);
+        self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
         result
     }
 
@@ -103,9 +124,8 @@ impl Vgpu {
         let mut st = self.state.lock();
         st.open = false;
         let (released, result) = self.restart_ggtt(&mut st);
-        drop(st);
         // Releasing pins cannot fail; only finding the ranges can, on allocation.
-        unpin_released(dev, released);
+        self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
         if result.is_err() {
             pr_warn!("{}: could not scrub GGTT entries on close\n", self);
         }
@@ -126,8 +146,7 @@ impl Vgpu {
         st.vregs.reset(&pv);
         st.update_irq_lines();
         let (released, result) = self.restart_ggtt(&mut st);
-        drop(st);
-        unpin_released(dev, released);
+        self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
         result
     }
 
@@ -150,8 +169,7 @@ impl Vgpu {
             Plan::Done { pte, unpin: old } => {
                 self.host
                     .write_entries(self.gm_id, &mut |sink| sink(index, pte));
-                drop(st);
-                unpin(dev, old);
+                self.unpin_unlocked(dev, st, |dev| unpin(dev, old));
                 return;
             }
             Plan::Pin(ticket) => ticket,
@@ -177,9 +195,11 @@ impl Vgpu {
                     .write_entries(self.gm_id, &mut |sink| sink(index, pte));
             }
             if commit.unpin.iter().any(Option::is_some) {
+                st.unpinning += 1;
                 drop(st);
                 unpin(dev, commit.unpin.into_iter().flatten());
                 st = self.state.lock();
+                st.unpinning -= 1;
             }
             if let Some(out) = commit.retire {
                 st.ggtt.retire(out);
@@ -198,8 +218,9 @@ impl Vgpu {
     /// of [`UNPIN_BATCH`]: each batch is scrubbed under the vGPU's lock and
     /// unpinned after it is released (still inside the callback, as type1
     /// requires: it checks that no pin is left when this returns). Pins of
-    /// the range out of the lock (a GGTT write's or a BAR2 access's) are
-    /// waited for first, and none is issued until the unmap ends.
+    /// the range out of the lock (a GGTT write's or a BAR2 access's), and
+    /// frames a rewrite, reset or close gave up and is unpinning, are
+    /// waited for first; no pin of the range is issued until the unmap ends.
     pub(crate) fn dma_unmap(&self, dev: &vfio::Device, iova: u64, length: u64) {
         let first = iova / GTT_PAGE_SIZE;
         let count = iova.saturating_add(length).div_ceil(GTT_PAGE_SIZE) - first;
@@ -212,7 +233,7 @@ impl Vgpu {
         loop {
             // A pin out of the lock ends with a commit or a retire, and
             // neither needs anything the caller (type1) holds.
-            while st.ggtt.pins_out_in(first, count) {
+            while st.ggtt.pins_out_in(first, count) || st.unpinning > 0 {
                 self.pin_wait.wait(&mut st);
             }
             let ggtt = &mut st.ggtt;
