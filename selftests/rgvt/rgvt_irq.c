@@ -341,7 +341,7 @@ TEST_F(irq, intx_loopback_mask_and_command_disable)
 
 	/* The guest's INTx disable: nothing is signalled, even on loopback. */
 	set_intx_disable(self, true);
-	EXPECT_EQ(PCI_COMMAND_INTX_DISABLE, cfg_read(self, 0x04, 2) & PCI_COMMAND_INTX_DISABLE);
+	EXPECT_EQ((__u32)PCI_COMMAND_INTX_DISABLE, cfg_read(self, 0x04, 2) & PCI_COMMAND_INTX_DISABLE);
 	EXPECT_EQ(0, loopback(dev, INTX));
 	EXPECT_EQ(0ULL, efd_take(e0));
 	set_intx_disable(self, false);
@@ -602,7 +602,7 @@ TEST_F(irq, config_space_msi_cap_and_gmch)
 	/* A reset keeps them. */
 	ASSERT_EQ(0, ioctl(self->vfio.device, VFIO_DEVICE_RESET));
 	EXPECT_EQ(gmch, cfg_read(self, 0x50, 2));
-	EXPECT_EQ(0xac, cfg_read(self, 0x34, 1));
+	EXPECT_EQ(0xacU, cfg_read(self, 0x34, 1));
 }
 
 /* The register model through BAR0 -------------------------------------- */
