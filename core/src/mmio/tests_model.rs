@@ -6,8 +6,9 @@ use crate::pvinfo::{GmRange, Published};
 use crate::storage::Std;
 use proptest::prelude::*;
 
-fn vregs() -> Vregs<Std> {
-    let pv = Published {
+/// The PV info of the vGPU the tests model.
+fn pv() -> Published {
+    Published {
         vgt_id: 1,
         mappable: GmRange {
             base: 0,
@@ -18,8 +19,11 @@ fn vregs() -> Vregs<Std> {
             size: 256 << 20,
         },
         fence_num: 4,
-    };
-    Vregs::new(&pv).unwrap()
+    }
+}
+
+fn vregs() -> Vregs<Std> {
+    Vregs::new(&pv()).unwrap()
 }
 
 fn rd(v: &mut Vregs<Std>, off: u32) -> u32 {
@@ -447,19 +451,7 @@ fn reset_restores_registers_and_keeps_counts() {
     wr(&mut v, 0x4_0000, 5);
     wr(&mut v, GEN8_MASTER_IRQ::OFFSET, 1 << 31);
     wr(&mut v, RING_MI_MODE::OFFSET + 0x2000, masked_en(1 << 8));
-    let pv = Published {
-        vgt_id: 1,
-        mappable: GmRange {
-            base: 0,
-            size: 64 << 20,
-        },
-        nonmappable: GmRange {
-            base: 256 << 20,
-            size: 256 << 20,
-        },
-        fence_num: 4,
-    };
-    v.reset(&pv);
+    v.reset(&pv());
     for off in (0..MMIO_SIZE).step_by(4) {
         assert_eq!(v.reg(off), fresh.reg(off), "{off:#x}");
     }
