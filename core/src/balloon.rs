@@ -12,7 +12,7 @@ pub mod policy;
 pub mod protocol;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use fixed::Milli;
 pub use params::{Params, Tunable};

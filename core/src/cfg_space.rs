@@ -454,7 +454,7 @@ impl ConfigSpace {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -471,7 +471,7 @@ mod tests {
         size: 256 << 20,
     };
 
-    fn gpu() -> ConfigSpace {
+    pub(crate) fn gpu() -> ConfigSpace {
         ConfigSpace::new(&Identity::INTEL_SKL_GT2, &[BAR0, BAR2]).unwrap()
     }
 
@@ -531,7 +531,7 @@ mod tests {
         assert!(ConfigSpace::new(&Identity::INTEL_SKL_GT2, &[past_end]).is_err());
     }
 
-    fn igd(gm: u64) -> ConfigSpace {
+    pub(crate) fn igd(gm: u64) -> ConfigSpace {
         ConfigSpace::new_igd(&Identity::INTEL_SKL_GT2, &[BAR0, BAR2], gm).unwrap()
     }
 
@@ -541,7 +541,7 @@ mod tests {
         b[0]
     }
 
-    fn word(cs: &ConfigSpace, off: usize) -> u16 {
+    pub(crate) fn word(cs: &ConfigSpace, off: usize) -> u16 {
         let mut b = [0u8; 2];
         cs.read(off, &mut b).unwrap();
         u16::from_le_bytes(b)
@@ -550,7 +550,7 @@ mod tests {
     /// Walks the capability list as QEMU's `vfio_add_std_cap` and Linux's
     /// `pci_find_capability` do: status bit, pointer at 0x34 (low two bits
     /// ignored), each entry in the space after the header, at most 48 hops.
-    fn walk_caps(cs: &ConfigSpace) -> Result<std::vec::Vec<(usize, u8)>, &'static str> {
+    pub(crate) fn walk_caps(cs: &ConfigSpace) -> Result<std::vec::Vec<(usize, u8)>, &'static str> {
         let mut caps = std::vec::Vec::new();
         if word(cs, reg::PCI_STATUS) & PCI_STATUS_CAP_LIST == 0 {
             return Ok(caps);

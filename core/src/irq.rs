@@ -806,4 +806,4 @@ impl Irqs {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -17,6 +17,9 @@ extern crate std;
 
 pub mod balloon;
 pub mod cfg_space;
+// The guest-facing decoders under random load (host tests only).
+#[cfg(test)]
+mod decoders;
 pub mod gm;
 pub mod irq;
 pub mod mmio;

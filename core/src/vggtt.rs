@@ -35,7 +35,7 @@ use crate::pte::GgttPte;
 use crate::storage::{Alloc, AllocError, Vector};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Default bound on entries with a pending half (see [`VGgtt::plan_write`]).
 ///

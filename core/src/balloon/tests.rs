@@ -7,6 +7,8 @@ use crate::gm::ggtt::Write;
 use crate::gm::layout::{Config, Layout};
 use crate::gm::slots::SlotSet;
 use proptest::prelude::*;
+use std::format;
+use std::string::String;
 use std::vec::Vec;
 
 /// Slots of 64 KB (16 entries) keep the private GTTs small.
@@ -428,8 +430,8 @@ fn tight_regime_rejects_and_shrinks_two() {
     assert_eq!((d.regime, d.rejected, d.shrink), (Regime::Off, 1, None));
 }
 
-#[derive(Debug, Clone)]
-enum GuestOp {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GuestOp {
     Request(usize, u32, u32, u32),
     Ack(usize, Option<u32>),
     Refuse(usize, Option<u32>),
@@ -446,6 +448,73 @@ fn guest_op() -> impl Strategy<Value = GuestOp> {
     ]
 }
 
+/// Runs the guests' `ops` on four vGPUs: nobody loses slots it has not released, every request
+/// is answered by the next period, and the minimum holds. `refused` sees each error by kind
+/// (the decoder soak tallies them).
+pub(crate) fn run_protocol(
+    contiguous: bool,
+    ops: &[GuestOp],
+    refused: &mut dyn FnMut(String),
+) -> Result<(), TestCaseError> {
+    let mut gm = Gm::<crate::storage::Std>::new(layout(10), contiguous).unwrap();
+    let ids = [
+        gm.create(64 * 1024, 2, 2).unwrap(),
+        gm.create(64 * 1024, 3, 1).unwrap(),
+        gm.create(64 * 1024, 2, 1).unwrap(),
+        gm.create(64 * 1024, 4, 2).unwrap(),
+    ];
+    let mut bl = Balloon::<crate::storage::Std>::new(Params {
+        w_max: Milli::ONE,
+        ..Params::default()
+    })
+    .unwrap();
+    for op in ops.iter().copied() {
+        let before: Vec<SlotSet> = ids.iter().map(|&id| gm.vgpu(id).unwrap().slots).collect();
+        let mut released: Option<(usize, Resize)> = None;
+        match op {
+            GuestOp::Request(v, seq, q, e) => {
+                if let Err(e) = bl.request(&gm, ids[v], seq, q, e) {
+                    refused(format!("request {e:?}"));
+                }
+            }
+            GuestOp::Ack(v, seq) => {
+                let seq = seq.unwrap_or(bl.channel(ids[v]).seq());
+                match bl.ack(&mut gm, ids[v], seq) {
+                    Ok(Acked::Released { plan, .. }) => released = Some((v, plan)),
+                    Ok(Acked::Done) => {}
+                    Err(e) => refused(format!("ack {e:?}")),
+                }
+            }
+            GuestOp::Refuse(v, seq) => {
+                let seq = seq.unwrap_or(bl.channel(ids[v]).seq());
+                if let Err(e) = bl.refuse(ids[v], seq) {
+                    refused(format!("refuse {e:?}"));
+                }
+            }
+            GuestOp::Step(w, u) => {
+                let _ = bl.step(&mut gm, &sample(w), |_| Milli(u));
+                for &id in &ids {
+                    prop_assert_eq!(bl.channel(id).pending(), None);
+                }
+            }
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            let v = gm.vgpu(id).unwrap();
+            prop_assert!(v.count() >= v.min);
+            let lost = before[i].difference(&v.slots);
+            match released {
+                Some((r, plan)) if r == i => {
+                    prop_assert_eq!(lost, plan.delta);
+                    prop_assert_eq!(v.slots, plan.after());
+                }
+                _ => prop_assert!(lost.is_empty()),
+            }
+            prop_assert!(bl.channel(id).keep(v.slots).is_subset(&v.slots));
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -456,56 +525,7 @@ proptest! {
         contiguous in any::<bool>(),
         ops in prop::collection::vec(guest_op(), 1..80),
     ) {
-        let mut gm = Gm::<crate::storage::Std>::new(layout(10), contiguous).unwrap();
-        let ids = [
-            gm.create(64 * 1024, 2, 2).unwrap(),
-            gm.create(64 * 1024, 3, 1).unwrap(),
-            gm.create(64 * 1024, 2, 1).unwrap(),
-            gm.create(64 * 1024, 4, 2).unwrap(),
-        ];
-        let mut bl = Balloon::<crate::storage::Std>::new(Params {
-            w_max: Milli::ONE,
-            ..Params::default()
-        })
-        .unwrap();
-        for op in ops {
-            let before: Vec<SlotSet> = ids.iter().map(|&id| gm.vgpu(id).unwrap().slots).collect();
-            let mut released: Option<(usize, Resize)> = None;
-            match op {
-                GuestOp::Request(v, seq, q, e) => {
-                    let _ = bl.request(&gm, ids[v], seq, q, e);
-                }
-                GuestOp::Ack(v, seq) => {
-                    let seq = seq.unwrap_or(bl.channel(ids[v]).seq());
-                    if let Ok(Acked::Released { plan, .. }) = bl.ack(&mut gm, ids[v], seq) {
-                        released = Some((v, plan));
-                    }
-                }
-                GuestOp::Refuse(v, seq) => {
-                    let seq = seq.unwrap_or(bl.channel(ids[v]).seq());
-                    let _ = bl.refuse(ids[v], seq);
-                }
-                GuestOp::Step(w, u) => {
-                    let _ = bl.step(&mut gm, &sample(w), |_| Milli(u));
-                    for &id in &ids {
-                        prop_assert_eq!(bl.channel(id).pending(), None);
-                    }
-                }
-            }
-            for (i, &id) in ids.iter().enumerate() {
-                let v = gm.vgpu(id).unwrap();
-                prop_assert!(v.count() >= v.min);
-                let lost = before[i].difference(&v.slots);
-                match released {
-                    Some((r, plan)) if r == i => {
-                        prop_assert_eq!(lost, plan.delta);
-                        prop_assert_eq!(v.slots, plan.after());
-                    }
-                    _ => prop_assert!(lost.is_empty()),
-                }
-                prop_assert!(bl.channel(id).keep(v.slots).is_subset(&v.slots));
-            }
-        }
+        run_protocol(contiguous, &ops, &mut |_| {})?;
     }
 }
 

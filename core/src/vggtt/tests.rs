@@ -1,6 +1,8 @@
 //! Unit tests of the GGTT trap-and-emulate, and a property test against a model.
 
-use super::{Commit, Issue, PinOut, Plan, Range, Ticket, VGgtt, MAX_PENDING, MAX_PIN_TRIES};
+use super::{
+    Commit, Counters, Issue, PinOut, Plan, Range, Ticket, VGgtt, MAX_PENDING, MAX_PIN_TRIES,
+};
 use crate::pte::GgttPte;
 use crate::shadow::{Error, Translate};
 use crate::storage::{AllocError, Std};
@@ -14,7 +16,7 @@ const HOST_BASE: u64 = 0x10_0000;
 /// Host frame of the scratch page.
 const SCRATCH: u64 = 0xdead;
 /// Guest frames the VMM maps at the start.
-const FRAMES: u64 = 64;
+pub(crate) const FRAMES: u64 = 64;
 
 /// A VFIO-like translation: refcounted pins per guest frame, refused for unmapped frames.
 #[derive(Debug, Default)]
@@ -640,7 +642,7 @@ impl Model {
 }
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     /// A guest write: entry, (offset, len) choice, frame, flags.
     Write(u64, u8, u64, u64),
     /// The VMM unmaps [gfn, gfn + count).
@@ -654,7 +656,7 @@ enum Op {
 }
 
 /// Entry indices the test touches (the ranges lie inside, plus a margin to miss them).
-const SPAN: u64 = 48;
+pub(crate) const SPAN: u64 = 48;
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -701,7 +703,8 @@ fn check(
     Ok(())
 }
 
-fn run(ops: &[Op], max_pending: usize) -> Result<(), TestCaseError> {
+/// Runs `ops` against the model; returns the final counters (the decoder soak tallies them).
+pub(crate) fn run(ops: &[Op], max_pending: usize) -> Result<Counters, TestCaseError> {
     let mut tr = Tr::default();
     let mut v = VGgtt::<Std>::new(SCRATCH);
     v.max_pending = max_pending;
@@ -801,10 +804,11 @@ fn run(ops: &[Op], max_pending: usize) -> Result<(), TestCaseError> {
         }
         check(&v, &m, &tr, &phys)?;
     }
+    let counters = *v.counters();
     v.release(&mut tr);
     prop_assert_eq!(tr.total(), 0);
     prop_assert_eq!(v.counters().pins_total, v.counters().unpins_total);
-    Ok(())
+    Ok(counters)
 }
 
 fn start() -> impl Strategy<Value = Vec<Op>> {
@@ -1043,7 +1047,7 @@ enum Flight {
 }
 
 #[derive(Debug, Clone)]
-enum COp {
+pub(crate) enum COp {
     /// Plan a guest write (as `Op::Write`); its ticket is left in flight.
     Plan(u64, u8, u64, u64),
     /// The k-th flight takes its next step: issue, pin.
@@ -1280,7 +1284,9 @@ impl World {
     }
 }
 
-fn run_concurrent(ops: &[COp]) -> Result<(), TestCaseError> {
+/// Runs `ops` in the interleaving world; returns the final counters (the decoder soak tallies
+/// them).
+pub(crate) fn run_concurrent(ops: &[COp]) -> Result<Counters, TestCaseError> {
     let mut w = World {
         v: VGgtt::<Std>::new(SCRATCH),
         tr: Tr::default(),
@@ -1367,11 +1373,12 @@ fn run_concurrent(ops: &[COp]) -> Result<(), TestCaseError> {
         w.check(false)?;
     }
     w.check(true)?;
+    let counters = *w.v.counters();
     w.v.release(&mut w.tr);
     prop_assert_eq!(w.tr.total(), 0);
     prop_assert_eq!(w.v.counters().pins_total, w.v.counters().unpins_total);
     prop_assert!(!w.v.pins_out_in(0, u64::MAX));
-    Ok(())
+    Ok(counters)
 }
 
 proptest! {
