@@ -15,16 +15,18 @@
 //! Each test prints its seed, operations, operations per second and the errors the decoder
 //! returned, by kind. Run in debug (the default profile) overflow checks are on.
 
+use crate::balloon::params::{Params as BalloonParams, Tunable};
 use crate::balloon::tests::{run_protocol, GuestOp};
 use crate::cfg_space::tests::{gpu, igd, walk_caps, word};
 use crate::cfg_space::{gm_size_of, msi, reg};
 use crate::irq::tests::{run as run_irq, set as set_irq, Glue, Step};
-use crate::irq::{Irqs, Mode, SetHeader};
+use crate::irq::{self, Irqs, Mode, SetHeader, NUM_IRQS};
 use crate::mmio::regs::{BANKS, MASKED};
 use crate::mmio::{self, Target, Vregs, BAR0_SIZE, GGTT_OFFSET, MMIO_SIZE};
 use crate::parse::{parse_bool, parse_choice, parse_u64, parse_u64_in, trim};
 use crate::pte::{Entry, GgttPte, Level, ENTRIES};
 use crate::pvinfo::{self, Access, GmRange, Published, VGT_PVINFO_PAGE, VGT_PVINFO_SIZE};
+use crate::shadow::{Param as ShadowParam, Params as ShadowParams};
 use crate::storage::Std;
 use crate::vggtt::tests::{run as run_ggtt_model, run_concurrent, COp, Op, FRAMES, SPAN};
 use crate::vggtt::{Commit, Counters, Issue, Plan, Range, Ticket, VGgtt, MAX_PENDING};
@@ -725,6 +727,12 @@ fn decoders_irq() {
                 fail(&t, format!("{h:?} with {num_irqs} vectors: {size} bytes"));
             }
         }
+        let raw = rng.edgy() as u32;
+        match irq::info(raw) {
+            Ok(_) if raw >= NUM_IRQS => fail(&t, format!("info of index {raw}")),
+            Ok(_) => {}
+            Err(e) => t.err(format!("irq_info {e:?}")),
+        }
         if let Ok(size) = h.data_size() {
             if size > 4 {
                 fail(&t, format!("{h:?}: {size} bytes of data for one vector"));
@@ -935,13 +943,15 @@ fn sysfs_bytes(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
-/// PTE decoders on any 64 bits and sysfs parsing on any bytes.
+/// PTE decoders on any 64 bits, and sysfs parsing and the tunables on any bytes.
 #[test]
 fn decoders_pte_and_parse() {
     let (seed, n) = config();
     let mut rng = Rng::new(seed, 6);
     let mut t = Tally::new("pte+parse", seed);
     const NAMES: [&str; 3] = ["fixed", "adaptive", "off"];
+    let mut shadow = ShadowParams::default();
+    let mut balloon = BalloonParams::default();
     while t.ops < n {
         t.ops += 1;
         let raw = rng.edgy();
@@ -1008,6 +1018,37 @@ fn decoders_pte_and_parse() {
             Ok(i) if NAMES[i].as_bytes() != trimmed => fail(&t, format!("choice {i}")),
             Ok(_) => {}
             Err(_) => t.err("parse_choice"),
+        }
+
+        // The sysfs tunables built on these parsers: a refused write changes nothing, an
+        // accepted one leaves valid parameters, and every value prints.
+        let p = ShadowParam::ALL[rng.below(ShadowParam::ALL.len() as u64) as usize];
+        let before = shadow;
+        match shadow.set(p, &input) {
+            Ok(()) if shadow.validate().is_err() => fail(&t, format!("{p:?} = {input:02x?}")),
+            Ok(()) => {}
+            Err(e) if shadow != before => fail(&t, format!("{p:?} changed by a refused {e:?}")),
+            Err(e) => t.err(format!("shadow set {e:?}")),
+        }
+        let mut out = String::new();
+        if shadow.show(p, &mut out).is_err() {
+            fail(&t, format!("{p:?} does not print"));
+        }
+        let b = Tunable::ALL[rng.below(Tunable::ALL.len() as u64) as usize];
+        let before = balloon;
+        match balloon.store(b, &input) {
+            Ok(()) if balloon.validate().is_err() => fail(&t, format!("{b:?} = {input:02x?}")),
+            Ok(()) => {}
+            Err(e) if balloon != before => fail(&t, format!("{b:?} changed by a refused {e:?}")),
+            Err(e) => t.err(format!("balloon store {e:?}")),
+        }
+        out.clear();
+        if balloon.show(b, &mut out).is_err() {
+            fail(&t, format!("{b:?} does not print"));
+        }
+        if rng.one_in(64) {
+            shadow = ShadowParams::default();
+            balloon = BalloonParams::default();
         }
     }
     t.report();
