@@ -1,0 +1,796 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A seeded random-traffic soak of one rgvt vGPU through VFIO, driven as a
+ * hostile VMM would drive it: SOAK_THREADS threads on one open device do
+ * region reads and writes of every size and offset (configuration space,
+ * BAR0 registers and the PV info page, GGTT entries and halves naming guest
+ * frames inside and outside the mapped guest memory, BAR2 inside, across and
+ * outside the vGPU's low GM), every device ioctl with random arguments
+ * (GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS with real eventfds,
+ * RESET), DMA unmap and remap of chunks of guest memory, and thread 0 now and
+ * then closes and reopens the device fd or resets the device alone (a
+ * writer-preferring rwlock: the others hold it shared for every operation,
+ * so the fd they use stays valid).
+ *
+ *   RGVT_SOAK_SEED  the seed (default SOAK_DEFAULT_SEED; "random" picks one
+ *                   and prints it)
+ *   RGVT_SOAK_OPS   operations in all (default SOAK_DEFAULT_OPS)
+ *
+ * The seed fixes every thread's sequence of operations; how the threads
+ * interleave is up to the scheduler, so the invariants below hold for every
+ * interleaving, and the errno table may differ by a few between runs.
+ *
+ * Invariants, checked as it goes:
+ *  - every operation succeeds or fails with an errno of its allowed set
+ *    (allowed[] below: EINVAL for out-of-range or malformed requests, ENOTTY
+ *    for SET_IRQS actions the index does not support, EBADF for a SET_IRQS
+ *    descriptor that is not open, ERANGE for MSI enabled with no vector and
+ *    EBUSY for a second INTx unmask eventfd (both as vfio-pci answers),
+ *    EFAULT only for the bad pointers the test passes on purpose; DMA map
+ *    and unmap, resets and reopens must succeed: the test tracks which
+ *    chunks are mapped, so EEXIST or ENOENT would be a bug);
+ *  - BAR2 reads return only bytes the guest memory can hold (a page's tag,
+ *    a byte the test writes through BAR2) or 0 (the scratch page);
+ *  - after each exclusive reset the device works: a GGTT entry reads back
+ *    and a BAR2 write lands in the guest page it names and reads back;
+ *  - after each close, pins_now is 0.
+ * And at the end: pins_now = pins_total - unpins_total, pins_now is 0 once
+ * the device is closed, guest page p holds only its tag and the bytes
+ * written through BAR2, and a canary buffer that is never mapped for DMA is
+ * unchanged. The module unloads afterwards (RGVT_TEST_MAIN).
+ *
+ * Prints the seed, operations, operations per second, and per operation the
+ * count of successes and of each errno.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "rgvt.h"
+#include "rgvt_util.h"
+#include "kselftest_harness.h"
+
+#define TYPE		"rgvt-V5_8"
+#define PAGE		4096ULL
+#define GUEST_PAGES	64
+#define CHUNK_PAGES	8
+#define NCHUNKS		(GUEST_PAGES / CHUNK_PAGES)
+#define GUEST_SIZE	(GUEST_PAGES * PAGE)
+#define CANARY_SIZE	(16 * PAGE)
+#define GUEST_IOVA	0x10000000ULL
+#define GUEST_GFN	(GUEST_IOVA / PAGE)
+#define UNMAPPED_GFN	(GUEST_GFN + 0x10000)
+/* The low-GM pages the random traffic uses (more would rarely hit a mapped entry). */
+#define WINDOW		128
+
+#define CFG		VFIO_PCI_CONFIG_REGION_INDEX
+#define BAR0		VFIO_PCI_BAR0_REGION_INDEX
+#define BAR2		VFIO_PCI_BAR2_REGION_INDEX
+
+#define PTE(gfn)	(((__u64)(gfn) << 12) | 1ULL)
+
+#define SOAK_THREADS		3
+#define SOAK_DEFAULT_SEED	0x72677674736f616bULL	/* "rgvtsoak" */
+#define SOAK_DEFAULT_OPS	100000
+#define BUF_SIZE		(64 * 1024)
+#define NEFD			4
+#define MAX_ERRNO		134
+
+/* The byte guest page p holds until the test writes through BAR2. */
+static unsigned char tag(unsigned int p)
+{
+	return 0x10 + p;
+}
+
+/* The bytes BAR2 writes carry. */
+#define W1	0x5a
+#define W2	0xc3
+
+enum op {
+	OP_CFG_RD, OP_CFG_WR, OP_MMIO_RD, OP_MMIO_WR, OP_PV_RD, OP_PV_WR,
+	OP_GGTT_RD, OP_GGTT_WR, OP_GGTT_HALF, OP_BAR2_RD, OP_BAR2_WR, OP_BAD_PTR,
+	OP_GET_INFO, OP_REGION_INFO, OP_IRQ_INFO, OP_SET_IRQS, OP_RESET,
+	OP_DMA_UNMAP, OP_DMA_MAP, OP_X_RESET, OP_REOPEN, NOPS
+};
+
+static const char *const op_name[NOPS] = {
+	"cfg_read", "cfg_write", "mmio_read", "mmio_write", "pv_read", "pv_write",
+	"ggtt_read", "ggtt_write", "ggtt_half", "bar2_read", "bar2_write", "bad_pointer",
+	"get_info", "region_info", "irq_info", "set_irqs", "reset",
+	"dma_unmap", "dma_map", "excl_reset", "reopen",
+};
+
+#define E(x)	(1ULL << (x))
+/* The errnos each operation may return (0, success, is always allowed). */
+static const unsigned long long allowed[NOPS] = {
+	[OP_CFG_RD] = E(EINVAL), [OP_CFG_WR] = E(EINVAL),
+	[OP_MMIO_RD] = E(EINVAL), [OP_MMIO_WR] = E(EINVAL),
+	[OP_PV_RD] = E(EINVAL), [OP_PV_WR] = E(EINVAL),
+	[OP_GGTT_RD] = E(EINVAL), [OP_GGTT_WR] = E(EINVAL), [OP_GGTT_HALF] = E(EINVAL),
+	[OP_BAR2_RD] = E(EINVAL), [OP_BAR2_WR] = E(EINVAL),
+	[OP_BAD_PTR] = E(EFAULT) | E(EINVAL),
+	[OP_GET_INFO] = E(EINVAL),
+	[OP_REGION_INFO] = E(EINVAL),
+	[OP_IRQ_INFO] = E(EINVAL),
+	[OP_SET_IRQS] = E(EINVAL) | E(ENOTTY) | E(EBADF) | E(ERANGE) | E(EBUSY),
+	[OP_RESET] = 0, [OP_DMA_UNMAP] = 0, [OP_DMA_MAP] = 0,
+	[OP_X_RESET] = 0, [OP_REOPEN] = 0,
+};
+
+struct soak {
+	struct rgvt_vfio vfio;
+	char uuid[RGVT_UUID_LEN + 1];
+	int group_fd;
+	long id;
+	unsigned long long low_base, low_size, high_base, high_size;
+	unsigned char *mem, *canary, *bad;	/* bad: a PROT_NONE page */
+	int efd[NEFD];
+	pthread_rwlock_t lock;			/* shared: any op; exclusive: close, reset */
+	pthread_mutex_t dma_lock;
+	bool mapped[NCHUNKS];
+	unsigned long long count[NOPS][MAX_ERRNO + 1];
+	unsigned long long unexpected;
+	unsigned long long bad_bytes;		/* BAR2 reads of bytes never written */
+	unsigned long long reset_failures, close_failures;
+	unsigned long long ops_per_thread;
+	__u64 seed;
+	bool error_noted;
+	char first_error[256];
+};
+
+struct worker {
+	struct soak *s;
+	unsigned int idx;
+	__u64 rng;
+	unsigned char *buf;
+};
+
+static __u64 rnd(struct worker *w)
+{
+	/* xorshift64* */
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return w->rng * 0x2545f4914f6cdd1dULL;
+}
+
+static __u64 below(struct worker *w, __u64 n)
+{
+	return n ? rnd(w) % n : 0;
+}
+
+static void note_error(struct soak *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void note_error(struct soak *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_exchange_n(&s->error_noted, true, __ATOMIC_ACQ_REL))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->first_error, sizeof(s->first_error), fmt, ap);
+	va_end(ap);
+}
+
+/* Count the result (a byte count, 0, or -errno) of op; false if not allowed. */
+static bool account(struct soak *s, enum op op, long ret)
+{
+	int err = ret < 0 ? (int)-ret : 0;
+
+	if (err > MAX_ERRNO)
+		err = MAX_ERRNO;
+	__atomic_fetch_add(&s->count[op][err], 1, __ATOMIC_RELAXED);
+	if (err && !(allowed[op] & E(err))) {
+		__atomic_fetch_add(&s->unexpected, 1, __ATOMIC_RELAXED);
+		note_error(s, "%s returned %s", op_name[op], strerror(err));
+		return false;
+	}
+	return true;
+}
+
+static long ioctl_ret(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? -errno : 0;
+}
+
+/* An access size: 1/2/4/8 mostly, odd or large now and then. */
+static size_t rnd_size(struct worker *w, size_t large)
+{
+	static const size_t small[] = { 1, 2, 4, 8, 4, 8, 3, 5, 6, 7, 12, 16 };
+	__u64 r = below(w, 16);
+
+	if (r < 12)
+		return small[r];
+	if (r < 14)
+		return 1 + below(w, 300);
+	return 1 + below(w, large);
+}
+
+static bool byte_ok(unsigned char b)
+{
+	return !b || b == W1 || b == W2 || (b >= tag(0) && b < tag(GUEST_PAGES));
+}
+
+static void fill_w(struct worker *w, size_t len)
+{
+	unsigned char v = rnd(w) & 1 ? W1 : W2;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		w->buf[i] = (i & 64) ? v : (v ^ W1 ^ W2);
+}
+
+static __u64 ggtt_off(__u64 index)
+{
+	return RGVT_GGTT_OFFSET + index * RGVT_GGTT_ENTRY_SIZE;
+}
+
+/* A random GGTT index: mostly the window of low GM, else anywhere. */
+static __u64 rnd_index(struct worker *w)
+{
+	struct soak *s = w->s;
+	__u64 r = below(w, 10);
+
+	if (r < 7)
+		return s->low_base / PAGE + below(w, WINDOW);
+	if (r == 7)
+		return s->low_base / PAGE + below(w, s->low_size / PAGE);
+	if (r == 8 && s->high_size)
+		return s->high_base / PAGE + below(w, s->high_size / PAGE);
+	return below(w, (RGVT_BAR0_SIZE - RGVT_GGTT_OFFSET) / 8 + 4);
+}
+
+/* A random entry: mapped guest frames mostly, unmapped ones, junk. */
+static __u64 rnd_pte(struct worker *w)
+{
+	__u64 r = below(w, 10);
+
+	if (r < 6)
+		return PTE(GUEST_GFN + below(w, GUEST_PAGES));
+	if (r == 6)
+		return PTE(UNMAPPED_GFN + below(w, 1024));
+	if (r == 7)
+		return PTE(GUEST_GFN + below(w, GUEST_PAGES)) & ~1ULL;
+	if (r == 8)
+		return PTE(below(w, 1ULL << 34));
+	return rnd(w);
+}
+
+static void op_region(struct worker *w, unsigned int kind)
+{
+	struct soak *s = w->s;
+	int dev = s->vfio.device;
+	__u64 off, end;
+	size_t len;
+	ssize_t ret;
+	enum op op;
+	bool wr = rnd(w) & 1;
+
+	switch (kind) {
+	case 0:		/* configuration space, a little past its end now and then */
+		op = wr ? OP_CFG_WR : OP_CFG_RD;
+		len = rnd_size(w, 512);
+		off = below(w, 20) ? below(w, 256) : below(w, 8192);
+		if (wr) {
+			/* Keep the BARs and the command register as they are. */
+			if (off < 0x40 && !below(w, 4))
+				off = 0x40 + below(w, 0xc0);
+			for (size_t i = 0; i < len; i++)
+				w->buf[i] = rnd(w);
+			ret = rgvt_region_write(dev, CFG, off, w->buf, len);
+		} else {
+			ret = rgvt_region_read(dev, CFG, off, w->buf, len);
+		}
+		break;
+	case 1:		/* BAR0 registers */
+		op = wr ? OP_MMIO_WR : OP_MMIO_RD;
+		len = rnd_size(w, 64);
+		off = below(w, 50) ? below(w, 0x80000) & ~(below(w, 4) ? 3ULL : 0) :
+				     RGVT_BAR0_SIZE - below(w, 16) + below(w, 32);
+		if (wr) {
+			for (size_t i = 0; i < len; i++)
+				w->buf[i] = rnd(w);
+			ret = rgvt_region_write(dev, BAR0, off, w->buf, len);
+		} else {
+			ret = rgvt_region_read(dev, BAR0, off, w->buf, len);
+		}
+		break;
+	case 2:		/* the PV info page */
+		op = wr ? OP_PV_WR : OP_PV_RD;
+		len = rnd_size(w, 32);
+		off = VGT_PVINFO_PAGE + (below(w, 0x1000) & ~(below(w, 3) ? 3ULL : 0));
+		if (wr) {
+			for (size_t i = 0; i < len; i++)
+				w->buf[i] = rnd(w);
+			ret = rgvt_region_write(dev, BAR0, off, w->buf, len);
+		} else {
+			ret = rgvt_region_read(dev, BAR0, off, w->buf, len);
+		}
+		break;
+	case 3:		/* GGTT entries, whole */
+		off = ggtt_off(rnd_index(w));
+		if (wr) {
+			__u64 v = rnd_pte(w);
+
+			op = OP_GGTT_WR;
+			ret = rgvt_region_write(dev, BAR0, off, &v, 8);
+		} else {
+			op = OP_GGTT_RD;
+			len = below(w, 4) ? 8 : rnd_size(w, 64);
+			ret = rgvt_region_read(dev, BAR0, off, w->buf, len);
+		}
+		break;
+	case 4: {	/* GGTT halves, or odd pieces of an entry */
+		__u64 v = rnd_pte(w);
+		bool high = rnd(w) & 1;
+		__u32 half = high ? v >> 32 : (__u32)v;
+
+		op = OP_GGTT_HALF;
+		off = ggtt_off(rnd_index(w));
+		if (below(w, 8)) {
+			ret = rgvt_region_write(dev, BAR0, off + (high ? 4 : 0), &half, 4);
+		} else {
+			len = rnd_size(w, 16);
+			memcpy(w->buf, &v, 8);
+			ret = rgvt_region_write(dev, BAR0, off + below(w, 8), w->buf, len);
+		}
+		break;
+	}
+	default:	/* BAR2: the window, across the end of low GM, outside */
+		op = wr ? OP_BAR2_WR : OP_BAR2_RD;
+		len = rnd_size(w, BUF_SIZE);
+		end = s->low_base + s->low_size;
+		switch (below(w, 8)) {
+		case 0:
+			off = end - below(w, 2 * len + 1);
+			break;
+		case 1:
+			off = below(w, 2) ? end + below(w, 1ULL << 24) :
+					    below(w, s->low_base + 1);
+			break;
+		default:
+			off = s->low_base + below(w, WINDOW * PAGE);
+			break;
+		}
+		if (wr) {
+			fill_w(w, len);
+			ret = rgvt_region_write(dev, BAR2, off, w->buf, len);
+		} else {
+			memset(w->buf, 0, len);
+			ret = rgvt_region_read(dev, BAR2, off, w->buf, len);
+			for (ssize_t i = 0; i < ret; i++) {
+				if (byte_ok(w->buf[i]))
+					continue;
+				__atomic_fetch_add(&s->bad_bytes, 1, __ATOMIC_RELAXED);
+				note_error(s, "BAR2 read at 0x%llx+%zd: byte 0x%02x never written",
+					   (unsigned long long)off, i, w->buf[i]);
+				break;
+			}
+		}
+		break;
+	}
+	account(s, op, ret);
+}
+
+/* pread/pwrite/ioctls with a buffer the kernel cannot touch. */
+static void op_bad_pointer(struct worker *w)
+{
+	struct soak *s = w->s;
+	int dev = s->vfio.device;
+	long ret;
+
+	switch (below(w, 6)) {
+	case 0:
+		ret = rgvt_region_read(dev, CFG, 0, s->bad, 4);
+		break;
+	case 1:
+		ret = rgvt_region_write(dev, BAR0, ggtt_off(s->low_base / PAGE), s->bad, 8);
+		break;
+	case 2:
+		ret = rgvt_region_read(dev, BAR2, s->low_base, s->bad, 1 + below(w, PAGE));
+		break;
+	case 3:
+		ret = ioctl_ret(dev, VFIO_DEVICE_GET_INFO, s->bad);
+		break;
+	case 4:
+		ret = ioctl_ret(dev, VFIO_DEVICE_GET_REGION_INFO, s->bad);
+		break;
+	default:
+		ret = ioctl_ret(dev, VFIO_DEVICE_SET_IRQS, s->bad);
+		break;
+	}
+	account(s, OP_BAD_PTR, ret);
+}
+
+static __u32 rnd_argsz(struct worker *w, __u32 want)
+{
+	switch (below(w, 8)) {
+	case 0:
+		return below(w, want);
+	case 1:
+		return want + below(w, 256);
+	default:
+		return want;
+	}
+}
+
+static void op_ioctl(struct worker *w)
+{
+	struct soak *s = w->s;
+	int dev = s->vfio.device;
+	long ret;
+
+	memset(w->buf, 0, 4096);
+	switch (below(w, 10)) {
+	case 0: {
+		struct vfio_device_info *i = (void *)w->buf;
+
+		i->argsz = rnd_argsz(w, sizeof(*i));
+		ret = ioctl_ret(dev, VFIO_DEVICE_GET_INFO, i);
+		account(s, OP_GET_INFO, ret);
+		break;
+	}
+	case 1:
+	case 2: {
+		struct vfio_region_info *r = (void *)w->buf;
+
+		r->argsz = rnd_argsz(w, sizeof(*r));
+		r->index = below(w, 4) ? below(w, 12) : (__u32)rnd(w);
+		ret = ioctl_ret(dev, VFIO_DEVICE_GET_REGION_INFO, r);
+		account(s, OP_REGION_INFO, ret);
+		break;
+	}
+	case 3: {
+		struct vfio_irq_info *i = (void *)w->buf;
+
+		i->argsz = rnd_argsz(w, sizeof(*i));
+		i->index = below(w, 4) ? below(w, 7) : (__u32)rnd(w);
+		ret = ioctl_ret(dev, VFIO_DEVICE_GET_IRQ_INFO, i);
+		account(s, OP_IRQ_INFO, ret);
+		break;
+	}
+	case 9:
+		if (!below(w, 20)) {
+			account(s, OP_RESET, ioctl_ret(dev, VFIO_DEVICE_RESET, NULL));
+			break;
+		}
+		/* fall through */
+	default: {
+		static const __u32 data[] = {
+			VFIO_IRQ_SET_DATA_NONE, VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD,
+		};
+		static const __u32 action[] = {
+			VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_UNMASK,
+			VFIO_IRQ_SET_ACTION_TRIGGER,
+		};
+		struct vfio_irq_set *set = (void *)w->buf;
+		__s32 *fds = (__s32 *)set->data;
+		__u32 n;
+
+		set->flags = data[below(w, 3)] | action[below(w, 3)];
+		if (!below(w, 16))
+			set->flags = rnd(w);
+		set->index = below(w, 8) ? below(w, 5) : below(w, 1000);
+		set->start = below(w, 4) ? 0 : below(w, 4);
+		set->count = below(w, 3) ? below(w, 3) : below(w, 8);
+		if (!below(w, 32))
+			set->count = rnd(w);
+		n = set->count < 8 ? set->count : 8;
+		for (__u32 i = 0; i < n; i++) {
+			switch (below(w, 6)) {
+			case 0:
+				fds[i] = -1;
+				break;
+			case 1:
+				fds[i] = below(w, 1000);
+				break;
+			default:
+				fds[i] = s->efd[below(w, NEFD)];
+				break;
+			}
+		}
+		if (set->flags & VFIO_IRQ_SET_DATA_BOOL)
+			for (__u32 i = 0; i < n; i++)
+				((__u8 *)set->data)[i] = below(w, 2);
+		set->argsz = rnd_argsz(w, sizeof(*set) + 4 * n);
+		ret = ioctl_ret(dev, VFIO_DEVICE_SET_IRQS, set);
+		account(s, OP_SET_IRQS, ret);
+		break;
+	}
+	}
+}
+
+/* Unmap a mapped chunk of guest memory or map an unmapped one. */
+static void op_dma(struct worker *w)
+{
+	struct soak *s = w->s;
+	unsigned int c = below(w, NCHUNKS);
+	__u64 iova = GUEST_IOVA + c * CHUNK_PAGES * PAGE;
+
+	pthread_mutex_lock(&s->dma_lock);
+	if (s->mapped[c]) {
+		if (account(s, OP_DMA_UNMAP, rgvt_dma_unmap(&s->vfio, iova, CHUNK_PAGES * PAGE)))
+			s->mapped[c] = false;
+	} else {
+		if (account(s, OP_DMA_MAP, rgvt_dma_map(&s->vfio, s->mem + c * CHUNK_PAGES * PAGE,
+							iova, CHUNK_PAGES * PAGE)))
+			s->mapped[c] = true;
+	}
+	pthread_mutex_unlock(&s->dma_lock);
+}
+
+static unsigned long long counter(struct soak *s, const char *name)
+{
+	unsigned long long v;
+
+	return rgvt_counter(s->id, name, &v) ? ~0ULL : v;
+}
+
+/*
+ * Alone on the device (lock held exclusive): reset it, then check it works:
+ * the last low-GM page's entry names a mapped guest page, reads back, and a
+ * BAR2 write lands there and reads back.
+ */
+static void op_exclusive_reset(struct worker *w)
+{
+	struct soak *s = w->s;
+	int dev = s->vfio.device;
+	__u64 k = s->low_size / PAGE - 1, idx = s->low_base / PAGE + k, pte, back = 0;
+	unsigned int c, p, o;
+	unsigned char data[8], got[8];
+
+	if (!account(s, OP_X_RESET, ioctl_ret(dev, VFIO_DEVICE_RESET, NULL)))
+		return;
+	for (c = 0; c < NCHUNKS && !s->mapped[c]; c++)
+		;
+	if (c == NCHUNKS) {
+		if (!account(s, OP_DMA_MAP, rgvt_dma_map(&s->vfio, s->mem, GUEST_IOVA,
+							 CHUNK_PAGES * PAGE)))
+			return;
+		s->mapped[c = 0] = true;
+	}
+	p = c * CHUNK_PAGES + below(w, CHUNK_PAGES);
+	o = below(w, PAGE - 8);
+	pte = PTE(GUEST_GFN + p);
+	memset(data, rnd(w) & 1 ? W1 : W2, sizeof(data));
+	data[3] = data[5] = W1 ^ W2 ^ data[0];
+	if (rgvt_region_write(dev, BAR0, ggtt_off(idx), &pte, 8) != 8 ||
+	    rgvt_region_read(dev, BAR0, ggtt_off(idx), &back, 8) != 8 || back != pte ||
+	    rgvt_region_write(dev, BAR2, s->low_base + k * PAGE + o, data, 8) != 8 ||
+	    rgvt_region_read(dev, BAR2, s->low_base + k * PAGE + o, got, 8) != 8 ||
+	    memcmp(data, got, 8) || memcmp(data, s->mem + p * PAGE + o, 8)) {
+		s->reset_failures++;
+		note_error(s, "after reset: GGTT entry 0x%llx -> page %u did not round-trip (read 0x%llx)",
+			   (unsigned long long)idx, p, (unsigned long long)back);
+	}
+	pte = 0;
+	rgvt_region_write(dev, BAR0, ggtt_off(idx), &pte, 8);
+}
+
+/* Alone on the device: close its fd (pins_now must drop to 0) and reopen it. */
+static void op_reopen(struct worker *w)
+{
+	struct soak *s = w->s;
+	unsigned long long pins;
+	int fd;
+
+	close(s->vfio.device);
+	s->vfio.device = -1;
+	pins = counter(s, "pins_now");
+	if (pins) {
+		s->close_failures++;
+		note_error(s, "pins_now %llu after close", pins);
+	}
+	fd = ioctl(s->vfio.group, VFIO_GROUP_GET_DEVICE_FD, s->uuid);
+	if (account(s, OP_REOPEN, fd < 0 ? -errno : 0))
+		s->vfio.device = fd;
+}
+
+static void *worker(void *arg)
+{
+	struct worker *w = arg;
+	struct soak *s = w->s;
+	unsigned long long i;
+
+	for (i = 0; i < s->ops_per_thread; i++) {
+		__u64 r = below(w, 1000);
+
+		if (w->idx == 0 && r < 4) {
+			pthread_rwlock_wrlock(&s->lock);
+			if (s->vfio.device >= 0) {
+				if (r < 2)
+					op_reopen(w);
+				else
+					op_exclusive_reset(w);
+			}
+			pthread_rwlock_unlock(&s->lock);
+			continue;
+		}
+		pthread_rwlock_rdlock(&s->lock);
+		if (s->vfio.device < 0)
+			;	/* a reopen failed: counted, nothing left to drive */
+		else if (r < 90)
+			op_region(w, 0);
+		else if (r < 200)
+			op_region(w, 1);
+		else if (r < 260)
+			op_region(w, 2);
+		else if (r < 400)
+			op_region(w, 3);
+		else if (r < 480)
+			op_region(w, 4);
+		else if (r < 760)
+			op_region(w, 5);
+		else if (r < 770)
+			op_bad_pointer(w);
+		else if (r < 980)
+			op_ioctl(w);
+		else
+			op_dma(w);
+		pthread_rwlock_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+static __u64 soak_seed(void)
+{
+	const char *v = rgvt_getenv("RGVT_SOAK_SEED", NULL);
+	__u64 seed;
+
+	if (!v)
+		return SOAK_DEFAULT_SEED;
+	if (!strcmp(v, "random")) {
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = time(NULL);
+		return seed;
+	}
+	return strtoull(v, NULL, 0);
+}
+
+static void print_table(struct soak *s)
+{
+	char line[1024];
+	int n;
+
+	ksft_print_msg("%-12s %9s  errors (errno: count)\n", "operation", "ok");
+	for (int op = 0; op < NOPS; op++) {
+		n = 0;
+		line[0] = '\0';
+		for (int e = 1; e <= MAX_ERRNO; e++)
+			if (s->count[op][e] && n < (int)sizeof(line) - 64)
+				n += snprintf(line + n, sizeof(line) - n, " %s:%llu",
+					      strerrorname_np(e) ? strerrorname_np(e) : "?",
+					      s->count[op][e]);
+		ksft_print_msg("%-12s %9llu %s\n", op_name[op], s->count[op][0], line);
+	}
+}
+
+TEST(soak)
+{
+	struct worker w[SOAK_THREADS];
+	pthread_t th[SOAK_THREADS];
+	pthread_rwlockattr_t attr;
+	struct rgvt_created created = { 0 };
+	unsigned long long id, ops, pins, total, unpins;
+	struct timespec t0, t1;
+	struct soak *s;
+	double secs;
+	unsigned int i, p, o;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	ASSERT_NE(NULL, s);
+	s->seed = soak_seed();
+	ops = strtoull(rgvt_getenv("RGVT_SOAK_OPS", "0"), NULL, 0);
+	if (!ops)
+		ops = SOAK_DEFAULT_OPS;
+	s->ops_per_thread = (ops + SOAK_THREADS - 1) / SOAK_THREADS;
+	ksft_print_msg("soak: seed 0x%016llx, %llu operations, %d threads\n",
+		       (unsigned long long)s->seed, s->ops_per_thread * SOAK_THREADS,
+		       SOAK_THREADS);
+
+	ASSERT_EQ(0, rgvt_module_ensure());
+	ASSERT_EQ(0, rgvt_create(&created, TYPE, s->uuid));
+	ASSERT_EQ(0, rgvt_vgpu_attr(s->uuid, "vgpu_id", &id));
+	s->id = id;
+	ASSERT_EQ(0, rgvt_vgpu_attr(s->uuid, "low_gm_base", &s->low_base));
+	ASSERT_EQ(0, rgvt_vgpu_attr(s->uuid, "low_gm_size", &s->low_size));
+	ASSERT_EQ(0, rgvt_vgpu_attr(s->uuid, "high_gm_base", &s->high_base));
+	ASSERT_EQ(0, rgvt_vgpu_attr(s->uuid, "high_gm_size", &s->high_size));
+	ASSERT_LE((unsigned long long)WINDOW * PAGE * 2, s->low_size);
+
+	s->mem = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	s->canary = mmap(NULL, CANARY_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	s->bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, s->mem);
+	ASSERT_NE(MAP_FAILED, s->canary);
+	ASSERT_NE(MAP_FAILED, s->bad);
+	for (p = 0; p < GUEST_PAGES; p++)
+		memset(s->mem + p * PAGE, tag(p), PAGE);
+	for (o = 0; o < CANARY_SIZE; o++)
+		s->canary[o] = (unsigned char)(o * 131 + 7);
+	for (i = 0; i < NEFD; i++) {
+		s->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ASSERT_LE(0, s->efd[i]);
+	}
+
+	ret = rgvt_vfio_open(s->uuid, &s->vfio);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", s->vfio.failed, strerror(-ret));
+	for (i = 0; i < NCHUNKS; i++) {
+		ASSERT_EQ(0, rgvt_dma_map(&s->vfio, s->mem + i * CHUNK_PAGES * PAGE,
+					  GUEST_IOVA + i * CHUNK_PAGES * PAGE, CHUNK_PAGES * PAGE));
+		s->mapped[i] = true;
+	}
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->lock, &attr);
+	pthread_mutex_init(&s->dma_lock, NULL);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < SOAK_THREADS; i++) {
+		w[i] = (struct worker){ .s = s, .idx = i,
+					.rng = (s->seed ^ (0x9e3779b97f4a7c15ULL * (i + 1))) | 1 };
+		w[i].buf = malloc(BUF_SIZE);
+		ASSERT_NE(NULL, w[i].buf);
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker, &w[i]));
+	}
+	for (i = 0; i < SOAK_THREADS; i++)
+		pthread_join(th[i], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+	print_table(s);
+	ksft_print_msg("soak: seed 0x%016llx, %llu operations in %.2f s, %.0f ops/s\n",
+		       (unsigned long long)s->seed, s->ops_per_thread * SOAK_THREADS, secs,
+		       s->ops_per_thread * SOAK_THREADS / secs);
+
+	EXPECT_EQ(0ULL, s->unexpected) TH_LOG("%s", s->first_error);
+	EXPECT_EQ(0ULL, s->bad_bytes) TH_LOG("%s", s->first_error);
+	EXPECT_EQ(0ULL, s->reset_failures) TH_LOG("%s", s->first_error);
+	EXPECT_EQ(0ULL, s->close_failures) TH_LOG("%s", s->first_error);
+	ASSERT_LE(0, s->vfio.device);
+
+	/* The pins balance with the entries the traffic left in place. */
+	pins = counter(s, "pins_now");
+	total = counter(s, "pins_total");
+	unpins = counter(s, "unpins_total");
+	ksft_print_msg("soak: pins_now %llu pins_total %llu unpins_total %llu\n",
+		       pins, total, unpins);
+	EXPECT_NE(~0ULL, pins);
+	EXPECT_EQ(total - unpins, pins);
+
+	/* The device still works after all that. */
+	op_exclusive_reset(&w[0]);
+	EXPECT_EQ(0ULL, s->reset_failures) TH_LOG("%s", s->first_error);
+	close(s->vfio.device);
+	s->vfio.device = -1;
+	EXPECT_EQ(0ULL, counter(s, "pins_now"));
+	EXPECT_EQ(counter(s, "pins_total"), counter(s, "unpins_total"));
+
+	/* Guest memory holds only what the test wrote; the canary nothing new. */
+	for (p = 0; p < GUEST_PAGES; p++) {
+		for (o = 0; o < PAGE; o++) {
+			unsigned char b = s->mem[p * PAGE + o];
+
+			if (b != tag(p) && b != W1 && b != W2)
+				break;
+		}
+		EXPECT_EQ(PAGE, (unsigned long long)o)
+			TH_LOG("guest page %u byte %u: 0x%02x", p, o, s->mem[p * PAGE + o]);
+	}
+	for (o = 0; o < CANARY_SIZE; o++)
+		if (s->canary[o] != (unsigned char)(o * 131 + 7))
+			break;
+	EXPECT_EQ(CANARY_SIZE, (unsigned long long)o) TH_LOG("canary changed at %u", o);
+
+	rgvt_vfio_close(&s->vfio);
+	for (i = 0; i < NEFD; i++)
+		close(s->efd[i]);
+	rgvt_remove_created(&created);
+}
+
+RGVT_TEST_MAIN(true)
