@@ -667,12 +667,43 @@ static void print_table(struct soak *s)
 	}
 }
 
-TEST(soak)
+FIXTURE(soak) {
+	struct rgvt_created created;
+	struct soak *s;
+};
+
+FIXTURE_SETUP(soak)
+{
+	self->s = calloc(1, sizeof(*self->s));
+	ASSERT_NE(NULL, self->s);
+	self->s->vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
+	for (int i = 0; i < NEFD; i++)
+		self->s->efd[i] = -1;
+}
+
+/* What a failed assertion left behind. */
+FIXTURE_TEARDOWN(soak)
+{
+	if (!self->s)
+		return;
+	rgvt_vfio_close(&self->s->vfio);
+	for (int i = 0; i < NEFD; i++)
+		if (self->s->efd[i] >= 0)
+			close(self->s->efd[i]);
+	rgvt_remove_created(&self->created);
+}
+
+/*
+ * The harness's own timeout (30 s by default) would cut the long run short:
+ * 10^6 operations take about 80 s under TCG; the runner's limit ("settings")
+ * is 300 s for the whole program.
+ */
+TEST_F_TIMEOUT(soak, random_traffic, 290)
 {
 	struct worker w[SOAK_THREADS];
 	pthread_t th[SOAK_THREADS];
 	pthread_rwlockattr_t attr;
-	struct rgvt_created created = { 0 };
+	struct rgvt_created *created = &self->created;
 	unsigned long long id, ops, pins, total, unpins;
 	struct timespec t0, t1;
 	struct soak *s;
@@ -680,8 +711,7 @@ TEST(soak)
 	unsigned int i, p, o;
 	int ret;
 
-	s = calloc(1, sizeof(*s));
-	ASSERT_NE(NULL, s);
+	s = self->s;
 	s->seed = soak_seed();
 	ops = strtoull(rgvt_getenv("RGVT_SOAK_OPS", "0"), NULL, 0);
 	if (!ops)
@@ -692,7 +722,7 @@ TEST(soak)
 		       SOAK_THREADS);
 
 	ASSERT_EQ(0, rgvt_module_ensure());
-	ASSERT_EQ(0, rgvt_create(&created, TYPE, s->uuid));
+	ASSERT_EQ(0, rgvt_create(created, TYPE, s->uuid));
 	ASSERT_EQ(0, rgvt_vgpu_attr(s->uuid, "vgpu_id", &id));
 	s->id = id;
 	ASSERT_EQ(0, rgvt_vgpu_attr(s->uuid, "low_gm_base", &s->low_base));
@@ -788,9 +818,11 @@ TEST(soak)
 	EXPECT_EQ(CANARY_SIZE, (unsigned long long)o) TH_LOG("canary changed at %u", o);
 
 	rgvt_vfio_close(&s->vfio);
-	for (i = 0; i < NEFD; i++)
+	for (i = 0; i < NEFD; i++) {
 		close(s->efd[i]);
-	rgvt_remove_created(&created);
+		s->efd[i] = -1;
+	}
+	rgvt_remove_created(created);
 }
 
 RGVT_TEST_MAIN(true)
