@@ -10,9 +10,10 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
-fn kernel_crate_files() -> Vec<(String, String)> {
+/// Every `.rs` file below `dir` (relative to the repository), with its text.
+fn rs_files(dir: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut dirs = vec![root().join("rust")];
+    let mut dirs = vec![root().join(dir)];
     while let Some(dir) = dirs.pop() {
         for e in fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
@@ -25,6 +26,10 @@ fn kernel_crate_files() -> Vec<(String, String)> {
         }
     }
     out
+}
+
+fn kernel_crate_files() -> Vec<(String, String)> {
+    rs_files("rust")
 }
 
 #[test]
@@ -57,18 +62,9 @@ fn kernel_crate_mounts_the_core_once() {
 /// builds might not share.
 #[test]
 fn core_modules_have_no_path_attributes() {
-    let mut dirs = vec![root().join("core/src")];
-    while let Some(dir) = dirs.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                let text = fs::read_to_string(&p).unwrap();
-                for l in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-                    assert!(!l.contains("#[path"), "{}: {l}", p.display());
-                }
-            }
+    for (path, text) in rs_files("core/src") {
+        for l in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            assert!(!l.contains("#[path"), "{path}: {l}");
         }
     }
 }

@@ -258,6 +258,17 @@ static __u64 rnd_pte(struct worker *w)
 	return rnd(w);
 }
 
+/* A region write of len random bytes, or a read of len bytes. */
+static ssize_t rnd_rw(struct worker *w, int dev, unsigned int index, __u64 off,
+		      size_t len, bool wr)
+{
+	if (!wr)
+		return rgvt_region_read(dev, index, off, w->buf, len);
+	for (size_t i = 0; i < len; i++)
+		w->buf[i] = rnd(w);
+	return rgvt_region_write(dev, index, off, w->buf, len);
+}
+
 static void op_region(struct worker *w, unsigned int kind)
 {
 	struct soak *s = w->s;
@@ -273,41 +284,23 @@ static void op_region(struct worker *w, unsigned int kind)
 		op = wr ? OP_CFG_WR : OP_CFG_RD;
 		len = rnd_size(w, 512);
 		off = below(w, 20) ? below(w, 256) : below(w, 8192);
-		if (wr) {
-			/* Keep the BARs and the command register as they are. */
-			if (off < 0x40 && !below(w, 4))
-				off = 0x40 + below(w, 0xc0);
-			for (size_t i = 0; i < len; i++)
-				w->buf[i] = rnd(w);
-			ret = rgvt_region_write(dev, CFG, off, w->buf, len);
-		} else {
-			ret = rgvt_region_read(dev, CFG, off, w->buf, len);
-		}
+		/* Writes keep the BARs and the command register as they are. */
+		if (wr && off < 0x40 && !below(w, 4))
+			off = 0x40 + below(w, 0xc0);
+		ret = rnd_rw(w, dev, CFG, off, len, wr);
 		break;
 	case 1:		/* BAR0 registers */
 		op = wr ? OP_MMIO_WR : OP_MMIO_RD;
 		len = rnd_size(w, 64);
 		off = below(w, 50) ? below(w, 0x80000) & ~(below(w, 4) ? 3ULL : 0) :
 				     RGVT_BAR0_SIZE - below(w, 16) + below(w, 32);
-		if (wr) {
-			for (size_t i = 0; i < len; i++)
-				w->buf[i] = rnd(w);
-			ret = rgvt_region_write(dev, BAR0, off, w->buf, len);
-		} else {
-			ret = rgvt_region_read(dev, BAR0, off, w->buf, len);
-		}
+		ret = rnd_rw(w, dev, BAR0, off, len, wr);
 		break;
 	case 2:		/* the PV info page */
 		op = wr ? OP_PV_WR : OP_PV_RD;
 		len = rnd_size(w, 32);
 		off = VGT_PVINFO_PAGE + (below(w, 0x1000) & ~(below(w, 3) ? 3ULL : 0));
-		if (wr) {
-			for (size_t i = 0; i < len; i++)
-				w->buf[i] = rnd(w);
-			ret = rgvt_region_write(dev, BAR0, off, w->buf, len);
-		} else {
-			ret = rgvt_region_read(dev, BAR0, off, w->buf, len);
-		}
+		ret = rnd_rw(w, dev, BAR0, off, len, wr);
 		break;
 	case 3:		/* GGTT entries, whole */
 		off = ggtt_off(rnd_index(w));
