@@ -20,6 +20,7 @@ pub mod cfg_space;
 // The guest-facing decoders under random load (host tests only).
 #[cfg(test)]
 mod decoders;
+pub mod engine;
 pub mod gm;
 pub mod irq;
 pub mod mmio;
