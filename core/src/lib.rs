@@ -21,6 +21,7 @@ pub mod cfg_space;
 #[cfg(test)]
 mod decoders;
 pub mod engine;
+pub mod execlist;
 pub mod gm;
 pub mod irq;
 pub mod mmio;
