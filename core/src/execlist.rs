@@ -162,6 +162,23 @@ pub struct Stats {
     pub resets: u64,
 }
 
+impl Stats {
+    /// Calls `f` with each counter's name and value, for debugfs.
+    pub fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+        f("el_submissions", self.submissions);
+        f("el_lite_restores", self.lite_restores);
+        f("el_refused", self.refused);
+        f("el_completed", self.completed);
+        f("el_failed", self.failed);
+        f("el_dropped", self.dropped);
+        f("csb_events", self.events);
+        f("hwsp_faults", self.hwsp_faults);
+        f("writeback_faults", self.writeback_faults);
+        f("schedule_out_errors", self.schedule_out_errors);
+        f("el_resets", self.resets);
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Outstanding {
     seq: u64,
