@@ -84,7 +84,9 @@ pub enum SubmitError {
         err: LrcError,
     },
     /// Both execlist slots are taken (GVT-g: "virtual execlist slots are
-    /// full"); a stock i915 never submits then.
+    /// full"); a stock i915 never submits then. A submission queued behind
+    /// outstanding workloads meets this check when it is dispatched, and
+    /// fails as GVT-g fails it: no event, the engine's queue dropped.
     Busy,
     /// [`MAX_OUTSTANDING`] workloads are outstanding.
     Full,
@@ -282,7 +284,10 @@ impl Execlist {
             }
             modes[elem] = Some(d.check().map_err(|err| SubmitError::Desc { elem, err })?);
         }
-        if self.pending.is_some() {
+        // With nothing outstanding the submission is dispatched at once;
+        // otherwise its schedule-in waits for the workloads before it.
+        let defer = self.qlen > 0;
+        if !defer && self.pending.is_some() {
             return Err(SubmitError::Busy);
         }
         let n = modes.iter().flatten().count();
@@ -299,9 +304,6 @@ impl Execlist {
         }
 
         let hwsp = regs.read(self.engine.mmio_base() + regs::HWS_PGA);
-        // With nothing outstanding the submission is dispatched at once;
-        // otherwise its schedule-in waits for the workloads before it.
-        let defer = self.qlen > 0;
         let irq = if defer {
             0
         } else {
@@ -381,7 +383,15 @@ impl Execlist {
         // The next workload is dispatched: its submission's schedule-in.
         if self.qlen > 0 {
             if let Some(desc) = self.queue[self.qhead].schedule_in.take() {
-                irq |= self.schedule_in(desc, mem, regs);
+                if self.pending.is_some() {
+                    // GVT-g: "no available execlist slot"; the workload
+                    // fails, the engine's queue is cleaned, no event.
+                    self.stats.refused += 1;
+                    self.stats.dropped += self.qlen as u64;
+                    self.qlen = 0;
+                } else {
+                    irq |= self.schedule_in(desc, mem, regs);
+                }
             }
         }
         Ok(irq)
@@ -406,7 +416,8 @@ impl Execlist {
         regs.write(base + regs::CSB_PTR, (fields << 16) | regs::csb_ptr_reset());
     }
 
-    /// GVT-g's `emulate_execlist_schedule_in`.
+    /// GVT-g's `emulate_execlist_schedule_in`; the caller checked that no
+    /// submission is pending (both slots would be taken).
     fn schedule_in(
         &mut self,
         new: [Descriptor; 2],

@@ -1077,3 +1077,39 @@ fn stats_are_listed() {
     });
     assert_eq!(names.len(), 11);
 }
+
+#[test]
+fn a_submission_that_finds_both_slots_taken_at_dispatch_fails_the_queue() {
+    let (mut mem, mut regs, i915, _) = setup(EngineId::Rcs, 3);
+    let mut el = Execlist::new(EngineId::Rcs);
+    el.reset(&mut regs);
+    let d = |i: usize| encode(i915.ctxs[i].lrca, i915.ctxs[i].id, Mode::Legacy64);
+    let sub = |a, b| Submission { desc: [a, b] };
+    let mut q: VecDeque<Workload> = VecDeque::new();
+    // [X, X], then [X, Z] and [X, W] queued behind it: a guest i915 never
+    // submits these; GVT-g's model puts [X, Z] in the second slot and
+    // cannot place [X, W].
+    for s in [sub(d(0), d(0)), sub(d(0), d(1)), sub(d(0), d(2))] {
+        let r = el.submit(s, &mut mem, &mut regs).unwrap();
+        q.extend(r.workloads.into_iter().flatten());
+    }
+    assert_eq!(q.len(), 6);
+    while let Some(w) = q.pop_front() {
+        if el.is_current(&w) {
+            el.complete(&w, Outcome::Done, &mut mem, &mut regs).unwrap();
+        }
+    }
+    let s = el.stats();
+    assert_eq!(s.refused, 1);
+    assert!(s.dropped >= 1);
+    assert_eq!(s.completed + s.dropped, 6);
+    // Nothing outstanding, both slots still taken: refused at once.
+    assert_eq!(
+        el.submit(sub(d(1), Descriptor::default()), &mut mem, &mut regs),
+        Err(SubmitError::Busy)
+    );
+    el.reset(&mut regs);
+    assert!(el
+        .submit(sub(d(1), Descriptor::default()), &mut mem, &mut regs)
+        .is_ok());
+}
