@@ -255,8 +255,11 @@ impl Execlist {
         (0..self.qlen).any(|i| self.queue[(self.qhead + i) % MAX_OUTSTANDING].seq == w.seq)
     }
 
-    /// Consumes one submission: checks it, reads the context images, emits
-    /// the schedule-in event and returns the workloads to run.
+    /// Consumes one submission: checks it, reads the context images and
+    /// returns the workloads to run, to be run after those handed out
+    /// before. The schedule-in event is emitted now if nothing is
+    /// outstanding (its interrupt is in [`Submitted::irq`]), else by the
+    /// [`Execlist::complete`] that dispatches the first of them.
     pub fn submit(
         &mut self,
         s: Submission,
