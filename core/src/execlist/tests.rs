@@ -442,6 +442,8 @@ struct Worker {
     /// A workload that ran and waits for its completion report.
     ran: Option<Workload>,
     irqs: u32,
+    /// Workloads whose completion wrote a context-complete event, in order.
+    completes: Vec<Port>,
 }
 
 impl Worker {
@@ -454,7 +456,13 @@ impl Worker {
             queue: VecDeque::new(),
             ran: None,
             irqs: 0,
+            completes: Vec::new(),
         }
+    }
+
+    /// The model context index of a workload (its LRCA's position).
+    fn el_ctx(&self, w: &Workload) -> usize {
+        ((w.desc.lrca() - 0x20_0000) / 0x1_0000) as usize
     }
 
     fn drain(&mut self, mem: &mut Mem, regs: &mut Regs) {
@@ -500,8 +508,22 @@ impl Worker {
         let Some(w) = self.ran.take() else {
             return false;
         };
+        let ptr_reg = w.engine.mmio_base() + 0x3a0;
+        let mut at = csb_ptr::WRITE.get(regs.read(ptr_reg));
+        let before = self.el.stats().events;
         let irq = self.el.complete(&w, Outcome::Done, mem, regs).unwrap();
         self.irqs += irq;
+        for _ in before..self.el.stats().events {
+            at = (at + 1) % CSB_SIZE;
+            let ev = regs.read(w.engine.mmio_base() + 0x370 + 8 * at);
+            if ev & event::COMPLETE != 0 {
+                let c = self.el_ctx(&w);
+                self.completes.push(Port {
+                    ctx: c,
+                    tail: w.image.ring.tail,
+                });
+            }
+        }
         let head = mem.dw(u64::from(w.desc.lrca()) + 4096 + 4 * CTX_RING_HEAD as u64);
         assert_eq!(head, w.image.ring.tail, "head written back");
         true
@@ -579,6 +601,8 @@ fn settle(i915: &mut I915, wk: &mut Worker, mem: &mut Mem, regs: &mut Regs) {
     for c in &i915.ctxs {
         assert_eq!(c.executed, c.emitted, "every request ran");
     }
+    // i915 retired exactly the contexts the engine completed, in order.
+    assert_eq!(i915.retired, wk.completes);
     // Retired ports come in execution order: per context, tails grow.
     let mut last: HashMap<usize, u32> = HashMap::new();
     for p in &i915.retired {
