@@ -268,11 +268,24 @@ fn not_loaded_and_usage() {
     );
     let (code, _, err) = run_with_root(&empty, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("usage: rgvtctl"), "{err}");
-    let (code, _, _) = run_with_root(&empty, &["set", "policy"]);
+    assert!(err.contains("Usage: rgvtctl [OPTIONS] <COMMAND>"), "{err}");
+    let (code, _, err) = run_with_root(&empty, &["set", "policy"]);
     assert_eq!(code, 2);
+    assert!(
+        err.contains("Usage: rgvtctl set <TUNABLE> <VALUE>"),
+        "{err}"
+    );
+    let (code, _, err) = run_with_root(&empty, &["--bogus"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unexpected argument '--bogus'"), "{err}");
     let (code, out, _) = run_with_root(&empty, &["--help"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("usage: rgvtctl"));
+    assert!(
+        out.contains("\nUsage: rgvtctl [OPTIONS] <COMMAND>\n"),
+        "{out}"
+    );
+    for sub in ["types", "list", "top", "balloon", "completions", "man"] {
+        assert!(out.contains(&format!("\n  {sub} ")), "{sub} in\n{out}");
+    }
     let _ = fs::remove_dir_all(&empty);
 }
