@@ -133,7 +133,9 @@ where
                 .copied()
                 .filter(|v| *v > 0.0)
                 .fold(max, f64::min);
+            // Whole decades, at least three, so the axis has few labels.
             let lo = 10f64.powf((min / 2.0).log10().floor());
+            let hi = 10f64.powf((max * 6.0).log10().ceil()).max(lo * 1000.0);
             bars_on(
                 area,
                 caption,
@@ -142,7 +144,7 @@ where
                 values,
                 notes,
                 lo,
-                (lo..max * 6.0).log_scale(),
+                (lo..hi).log_scale(),
                 |v, line| v * 1.08 * 1.45f64.powf(line),
             )
         }
