@@ -34,14 +34,20 @@ fn sys_of(cli: &Cli) -> Sys {
 
 /// The man pages: `rgvtctl.1` and `rgvtctl-<command>.1` for each subcommand.
 fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    let cmd = Cli::command();
+    let mut cmd = Cli::command();
+    // Built, the subcommands carry the global options (--sysfs-root, --json, ...).
+    cmd.build();
     let mut pages = Vec::new();
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
     pages.push(("rgvtctl.1".to_string(), buf));
-    for sub in cmd.get_subcommands() {
+    // `help` (clap's own) needs no page: `rgvtctl help top` is `rgvtctl top --help`.
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("rgvtctl-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone());
+        let sub = sub
+            .clone()
+            .name(name.clone())
+            .version(env!("CARGO_PKG_VERSION"));
         let mut buf = Vec::new();
         clap_mangen::Man::new(sub).render(&mut buf)?;
         pages.push((format!("{name}.1"), buf));

@@ -528,6 +528,8 @@ fn completions_and_man_pages() {
     assert_eq!(out, format!("wrote 13 pages to {}\n", dir.display()));
     let top = fs::read_to_string(dir.join("rgvtctl-top.1")).expect("top page");
     assert!(top.contains("\\-\\-delay"), "{top}");
+    // The global options are in every page.
+    assert!(top.contains("\\-\\-sysfs\\-root"), "{top}");
 }
 
 /// `tmux` on a private server named after this test process.
