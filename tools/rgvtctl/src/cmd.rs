@@ -750,7 +750,12 @@ pub fn remove(sys: &Sys, key: &str, format: Format) -> Result<String> {
         slots: v.slots,
     };
     emit(format, &data, |d| {
-        format!("removed vGPU {} {} ({})\n", v.id, d.uuid, d.ty)
+        format!(
+            "removed vGPU {} {} ({})\n",
+            d.id.unwrap_or(v.id),
+            d.uuid,
+            d.ty
+        )
     })
 }
 

@@ -113,6 +113,10 @@ const COLUMNS: &[Column] = &[
     },
 ];
 
+/// The numbers of debugfs `rgvt/gpu` that are sizes and addresses, not
+/// counters: `top` shows the others' rates.
+const GPU_CONSTANTS: &[&str] = &["ggtt_entries", "aperture_size", "scratch_mfn"];
+
 /// Whether counter `key` is one of `names`, by the last part of its name.
 fn matches(key: &str, names: &[&str]) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key);
@@ -380,16 +384,10 @@ fn render(f: &Frame, now: &Sample, parent: &str, refresh: u64) -> String {
         None => out.push_str("slots: no slot map in debugfs\n"),
     }
     let b = &now.balloon;
-    let state = ["phi", "w", "c"]
+    let state: Vec<String> = [("phi", "Φ"), ("w", "W"), ("c", "C")]
         .iter()
-        .filter_map(|k| {
-            Some(format!(
-                "{} {}",
-                k.to_uppercase().replace("PHI", "Φ"),
-                b.get(k)?
-            ))
-        })
-        .collect::<Vec<_>>();
+        .filter_map(|(key, name)| Some(format!("{name} {}", b.get(key)?)))
+        .collect();
     let _ = writeln!(
         out,
         "balloon: {}{}",
@@ -409,10 +407,7 @@ fn render(f: &Frame, now: &Sample, parent: &str, refresh: u64) -> String {
     let gpu: Vec<String> = f
         .gpu_rates
         .iter()
-        .filter(|(k, _)| {
-            now.gpu.contains_key(*k)
-                && !["ggtt_entries", "aperture_size", "scratch_mfn"].contains(&k.as_str())
-        })
+        .filter(|(k, _)| now.gpu.contains_key(*k) && !GPU_CONSTANTS.contains(&k.as_str()))
         .map(|(k, r)| format!("{k}/s {}", human(*r)))
         .collect();
     let _ = writeln!(
@@ -541,6 +536,7 @@ impl Drop for Screen {
 /// `rgvtctl top`.
 pub fn run(sys: &Sys, args: &TopArgs, format: Format) -> Result<()> {
     let io = |e: std::io::Error| Error::io("top", &e);
+    sys.check_loaded()?;
     let delay = Duration::from_secs_f64(args.delay);
     let live = !args.batch && format == Format::Text && std::io::stdout().is_terminal();
     let screen = if live { Screen::enter().ok() } else { None };

@@ -258,9 +258,11 @@ fn create_and_remove() {
 fn not_loaded_and_usage() {
     let empty = std::env::temp_dir().join(format!("rgvtctl-{}-empty", std::process::id()));
     fs::create_dir_all(&empty).expect("mkdir");
-    let (code, _, err) = run_with_root(&empty, &["types"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("is rgvt loaded"), "{err}");
+    for cmd in [&["types"][..], &["top", "-n", "1"], &["balloon"]] {
+        let (code, _, err) = run_with_root(&empty, cmd);
+        assert_eq!(code, 1, "{cmd:?}");
+        assert!(err.contains("is rgvt loaded"), "{cmd:?}: {err}");
+    }
     let (code, out, _) = run_with_root(&empty, &["list"]);
     assert_eq!(
         (code, out.as_str()),
