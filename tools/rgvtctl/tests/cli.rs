@@ -562,12 +562,18 @@ fn pane_when(socket: &str, pred: impl Fn(&str) -> bool) -> String {
     panic!("the pane never showed what was expected:\n{last}");
 }
 
-/// Kills the private tmux server, also when the test fails.
-struct Server(String);
+/// Kills the private tmux server and removes its socket, also when the test fails.
+struct Server {
+    name: String,
+    socket: Option<PathBuf>,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = tmux(&self.0, &["kill-server"]);
+        let _ = tmux(&self.name, &["kill-server"]);
+        if let Some(s) = &self.socket {
+            let _ = fs::remove_file(s);
+        }
     }
 }
 
@@ -579,7 +585,10 @@ fn top_live_under_tmux() {
     }
     let t = Tree::new("tmux");
     let socket = format!("rgvtctl-test-{}", std::process::id());
-    let server = Server(socket.clone());
+    let mut server = Server {
+        name: socket.clone(),
+        socket: None,
+    };
     let cmd = format!(
         "{} --sysfs-root {} top --delay 0.2",
         env!("CARGO_BIN_EXE_rgvtctl"),
@@ -600,6 +609,8 @@ fn top_live_under_tmux() {
         ],
     )
     .expect("tmux starts rgvtctl top");
+    server.socket = tmux(&socket, &["display-message", "-p", "#{socket_path}"])
+        .map(|p| PathBuf::from(p.trim()));
     let first = pane_when(&socket, |p| p.contains("rgvtctl top - sim0"));
     assert!(first.contains("32 vGPUs"), "{first}");
 
