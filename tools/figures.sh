@@ -30,6 +30,9 @@ while (($#)); do
 done
 
 results=$root/build/bench
+# The tree as it is before the figures are rewritten ("-dirty": uncommitted changes).
+commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
 if ((bench)); then
 	for b in shadow gm; do
 		log "cargo bench -p rgvt-core --bench $b"
@@ -40,8 +43,6 @@ fi
 log "drawing $results/*.json into $out"
 cargo run -q --release -p rgvt-figures --manifest-path "$root/Cargo.toml" -- "$results" "$out"
 
-commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
-when=$(date -u '+%Y-%m-%d %H:%M UTC')
 cat >"$out/made.rst" <<RST
 .. SPDX-License-Identifier: GPL-2.0
 
