@@ -536,7 +536,9 @@ fn completions_and_man_pages() {
 
 /// `tmux` on a private server named after this test process.
 fn tmux(socket: &str, args: &[&str]) -> Option<String> {
+    // Run from inside a tmux session, it still starts its own server.
     let out = Command::new("tmux")
+        .env_remove("TMUX")
         .arg("-L")
         .arg(socket)
         .args(args)
