@@ -36,9 +36,9 @@ pub fn value(cell: &str) -> Value {
     }
 }
 
-/// What the balloon files say.
+/// What the balloon worker shows in debugfs.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Debug {
+pub struct Worker {
     /// Whether any of the files exists.
     pub present: bool,
     /// Their `key value` pairs.
@@ -49,10 +49,10 @@ pub struct Debug {
     pub rows: Vec<Vec<String>>,
 }
 
-impl Debug {
+impl Worker {
     /// Reads the balloon's debugfs files.
     pub fn read(sys: &Sys) -> Self {
-        let mut d = Debug::default();
+        let mut d = Worker::default();
         for f in FILES {
             let Some(Sheet {
                 values,
@@ -134,7 +134,7 @@ pub fn balloon(sys: &Sys, all: bool, format: Format) -> Result<String> {
         .filter(|n| n.starts_with("balloon") || n.as_str() == "slots_scattered")
         .filter_map(|n| Some((n.clone(), sys.tunable(n).ok()?)))
         .collect();
-    let d = Debug::read(sys);
+    let d = Worker::read(sys);
     let skip = if all {
         0
     } else {
@@ -159,7 +159,7 @@ pub fn balloon(sys: &Sys, all: bool, format: Format) -> Result<String> {
     emit(format, &data, |b| text(b, &d, skip))
 }
 
-fn text(b: &Balloon, d: &Debug, skip: usize) -> String {
+fn text(b: &Balloon, d: &Worker, skip: usize) -> String {
     let t = |k: &str| b.tunables.get(k).map_or("?", String::as_str);
     let mut out = format!(
         "balloon: {}; period {} ms, T1 {}, T2 {}, W_max {}, C_max {}, shrink {} slots, timeout {} periods\n",
@@ -241,7 +241,7 @@ mod tests {
     fn last_decision_of_a_vgpu() {
         let s =
             parse::sheet("period vgpu decision slots\n1 2 grant 1\n2 3 reject 0\n3 2 shrink 2\n");
-        let d = Debug {
+        let d = Worker {
             present: true,
             state: vec![("phi".into(), "0.4".into())],
             columns: s.columns,

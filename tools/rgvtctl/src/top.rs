@@ -146,7 +146,7 @@ struct Sample {
     gpu: BTreeMap<String, u64>,
     /// `backend` of debugfs `rgvt/gpu`.
     backend: Option<String>,
-    balloon: balloon::Debug,
+    balloon: balloon::Worker,
     policy: Option<String>,
     balloon_on: Option<String>,
 }
@@ -190,7 +190,7 @@ impl Sample {
                     .find(|(k, _)| k == "backend")
                     .map(|(_, v)| v)
             }),
-            balloon: balloon::Debug::read(sys),
+            balloon: balloon::Worker::read(sys),
             policy: sys.tunable("policy").ok(),
             balloon_on: sys.tunable("balloon").ok(),
         })
@@ -613,7 +613,7 @@ mod tests {
             map: None,
             gpu: BTreeMap::new(),
             backend: Some("sim".into()),
-            balloon: balloon::Debug::default(),
+            balloon: balloon::Worker::default(),
             policy: Some("full".into()),
             balloon_on: Some("1".into()),
         }
