@@ -55,7 +55,13 @@ const COLUMNS: &[Column] = &[
     Column {
         header: "WL/s",
         kind: Kind::Rate,
-        names: &["workloads", "workloads_completed", "workloads_done"],
+        // `completed`: the execlist model's contexts completed (core::execlist::Stats).
+        names: &[
+            "workloads",
+            "workloads_completed",
+            "workloads_done",
+            "completed",
+        ],
         always: false,
     },
     Column {
