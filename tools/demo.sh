@@ -52,14 +52,22 @@ work=$RGVT_ROOT/build/demo
 mkdir -p "$work"
 start=$SECONDS
 
-# rgvtctl, static: the guest has no C library. Prints its path.
+# rgvtctl, static: the guest has no C library. Its man pages and shell
+# completions, generated from its clap definition, land in build/rgvtctl/.
+# Prints its path.
 build_rgvtctl() {
-	local target=x86_64-unknown-linux-gnu
+	local target=x86_64-unknown-linux-gnu sh
+	local bin=$RGVT_ROOT/target/$target/release/rgvtctl out=$RGVT_ROOT/build/rgvtctl
 	log "building rgvtctl (static)"
 	RUSTFLAGS='-C target-feature=+crt-static' \
 		cargo build -q --release --locked --target "$target" -p rgvtctl \
 		--manifest-path "$RGVT_ROOT/Cargo.toml" >&2 || die "rgvtctl build failed"
-	echo "$RGVT_ROOT/target/$target/release/rgvtctl"
+	mkdir -p "$out/completions"
+	"$bin" man --dir "$out/man" >/dev/null || die "rgvtctl man failed"
+	for sh in bash zsh fish; do
+		"$bin" completions "$sh" >"$out/completions/rgvtctl.$sh" || die "rgvtctl completions failed"
+	done
+	echo "$bin"
 }
 
 # The demo's VFIO workload, static. Prints its path.

@@ -22,6 +22,8 @@ pkgs=(
 	mdevctl
 	# The kselftests are linked statically (libc.a) against the uapi headers.
 	libc6-dev linux-libc-dev
+	# rgvtctl's test of `rgvtctl top` drives it in a tmux pane.
+	tmux
 )
 
 missing=()

@@ -5,14 +5,18 @@
 //! are switched round-robin every 16 ms through the real `Gm` switch planner (with predictive
 //! copy), and a balloon period runs every 500 ms through the real `Balloon::step`. Copy time,
 //! steal time and evictions come from the model's own constants, printed with the table.
-//! Prints tables and asserts nothing.
+//! Prints tables and asserts nothing; writes them to `build/bench/gm.json` (or `$RGVT_BENCH_OUT`)
+//! for `tools/figures.sh`, with a sweep of 1 to 16 vGPUs (the most vGPUs each configuration sustains).
 
 use rgvt_core::balloon::{Acked, Balloon, Load, Milli, Params, Sample, Source};
 use rgvt_core::gm::layout::{Config, Layout, MB};
 use rgvt_core::gm::{Gm, Slots, VgpuId};
 use rgvt_core::storage::{Alloc, AllocError, Vector};
+use serde_json::json;
+use std::fs;
 use std::hint::black_box;
 use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Host storage for the benchmark (the core's `Std` needs the `std` feature).
@@ -92,11 +96,12 @@ const MIX: [(&str, u32); VGPUS - 1] = [
     ("midori", 2),
 ];
 
-fn demand(v: usize, ms: u64) -> u32 {
+/// What vGPU `v` needs at `ms`: valley first, then the mix, repeated for more vGPUs.
+fn demand(v: usize, ms: u64, scene_ms: u64) -> u32 {
     if v == 0 {
-        VALLEY[((ms / SCENE_MS) as usize).min(SCENES - 1)]
+        VALLEY[((ms / scene_ms) as usize).min(SCENES - 1)]
     } else {
-        MIX[v - 1].1
+        MIX[(v - 1) % MIX.len()].1
     }
 }
 
@@ -125,15 +130,16 @@ fn layout() -> Layout {
     .unwrap()
 }
 
-fn run(static_slots: Option<u32>) -> Outcome {
+/// One run of `n` vGPUs (`None` if they do not all fit), scenes of `scene_ms`.
+fn run(static_slots: Option<u32>, n: usize, scene_ms: u64) -> Option<Outcome> {
     let mut gm = Gm::<Host>::new(layout(), true).unwrap();
     let initial = static_slots.unwrap_or(6);
-    let ids: Vec<VgpuId> = (0..VGPUS)
-        .map(|_| gm.create(4 * MB, initial, 1).unwrap())
-        .collect();
+    let ids: Vec<VgpuId> = (0..n)
+        .map(|_| gm.create(4 * MB, initial, 1).ok())
+        .collect::<Option<_>>()?;
     let mut bl = Balloon::<Host>::new(Params::default()).unwrap();
     let mut o = Outcome::default();
-    let total_ms = SCENE_MS * SCENES as u64;
+    let total_ms = scene_ms * SCENES as u64;
     let mut copy_ns = 0u64;
     let mut req_seq = 0u32;
     let mut next = 0usize;
@@ -147,13 +153,13 @@ fn run(static_slots: Option<u32>) -> Outcome {
         let c = c.unwrap();
         o.on_switch += c.entries;
         let p = gm
-            .prefetch(ids[(next + 1) % VGPUS], |_, e| {
+            .prefetch(ids[(next + 1) % n], |_, e| {
                 black_box(e);
             })
             .unwrap();
         o.entries += c.entries + p.entries;
         copy_ns += (c.entries + p.entries) * NS_PER_ENTRY;
-        next = (next + 1) % VGPUS;
+        next = (next + 1) % n;
         ms += SWITCH_MS;
         if ms % PERIOD_MS >= SWITCH_MS {
             continue;
@@ -163,7 +169,7 @@ fn run(static_slots: Option<u32>) -> Outcome {
         o.shared_sum += u64::from(gm.slots().shared_slots());
         for (v, &id) in ids.iter().enumerate() {
             let held = gm.vgpu(id).unwrap().count();
-            let want = demand(v, ms);
+            let want = demand(v, ms, scene_ms);
             if want > held {
                 let ev = u64::from(want - held) * EVICT_PER_SLOT;
                 o.evictions += ev;
@@ -192,7 +198,10 @@ fn run(static_slots: Option<u32>) -> Outcome {
         let mut util = [Milli(0); 64];
         for (v, &id) in ids.iter().enumerate() {
             let held = gm.vgpu(id).unwrap().count();
-            util[id.index()] = Milli::ratio(u64::from(demand(v, ms).min(held)), u64::from(held));
+            util[id.index()] = Milli::ratio(
+                u64::from(demand(v, ms, scene_ms).min(held)),
+                u64::from(held),
+            );
         }
         let d = bl.step(&mut gm, &sample, |id| util[id.index()]);
         o.grants += d.granted;
@@ -211,7 +220,7 @@ fn run(static_slots: Option<u32>) -> Outcome {
             let seq = ch.seq();
             let keep = ch.keep(gm.vgpu(id).unwrap().slots).len();
             match ch.status() {
-                rgvt_core::balloon::Status::Release if keep < demand(v, ms) => {
+                rgvt_core::balloon::Status::Release if keep < demand(v, ms, scene_ms) => {
                     let _ = bl.refuse(id, seq);
                 }
                 rgvt_core::balloon::Status::Idle => {}
@@ -224,7 +233,7 @@ fn run(static_slots: Option<u32>) -> Outcome {
         }
     }
     o.valley_final = gm.vgpu(ids[0]).unwrap().count();
-    o
+    Some(o)
 }
 
 fn main() {
@@ -256,31 +265,127 @@ fn main() {
         "releases"
     );
     let secs = (SCENE_MS * SCENES as u64) as f64 / 1000.0;
-    for (name, cfg) in [
-        ("static 384MB", Some(6)),
-        ("static 1024MB", Some(16)),
-        ("gBalloon", None),
-    ] {
-        let o = run(cfg);
+    let mut rows = Vec::new();
+    for (name, cfg) in CONFIGS {
+        let o = run(cfg, VGPUS, SCENE_MS).expect("the testbed fits 15 vGPUs");
+        let row = json!({
+            "config": name,
+            "vgpus": VGPUS,
+            "entries_per_s": o.entries as f64 / secs,
+            "on_switch_per_s": o.on_switch as f64 / secs,
+            "evictions": o.evictions,
+            "shared_slots_avg": o.shared_sum as f64 / o.periods.max(1) as f64,
+            "valley_slots": o.valley_final,
+            "phi_avg": o.phi_sum / o.periods.max(1) as f64,
+            "grants": o.grants,
+            "releases": o.releases,
+        });
         println!(
             "{:<14} {:>11.0} {:>12.0} {:>10} {:>13.1} {:>13} {:>6.2} {:>7} {:>9}",
             name,
-            o.entries as f64 / secs,
-            o.on_switch as f64 / secs,
+            row["entries_per_s"].as_f64().unwrap_or(0.0),
+            row["on_switch_per_s"].as_f64().unwrap_or(0.0),
             o.evictions,
-            o.shared_sum as f64 / o.periods.max(1) as f64,
+            row["shared_slots_avg"].as_f64().unwrap_or(0.0),
             o.valley_final,
-            o.phi_sum / o.periods.max(1) as f64,
+            row["phi_avg"].as_f64().unwrap_or(0.0),
             o.grants,
             o.releases
         );
+        rows.push(row);
     }
     println!();
-    decision_timing();
+    let sweep = sweep();
+    println!();
+    let decisions = decision_timing();
+    write_json(
+        "gm",
+        &json!({
+            "bench": "gm",
+            "command": "cargo bench -p rgvt-core --bench gm",
+            "unix_time": unix_time(),
+            "model": {
+                "slots": layout().slots(),
+                "slot_mb": 64,
+                "scene_ms": SCENE_MS,
+                "scenes": SCENES,
+                "switch_ms": SWITCH_MS,
+                "period_ms": PERIOD_MS,
+                "ns_per_entry": NS_PER_ENTRY,
+                "cpus": CPUS,
+                "t2": T2,
+                "sweep_scene_ms": SWEEP_SCENE_MS,
+            },
+            "comparison": rows,
+            "sweep": sweep,
+            "decisions": decisions,
+        }),
+    );
 }
 
+/// The three configurations: slots per vGPU, or ballooning from 6.
+const CONFIGS: [(&str, Option<u32>); 3] = [
+    ("static 384MB", Some(6)),
+    ("static 1024MB", Some(16)),
+    ("gBalloon", None),
+];
+
+/// Φ at or above T2 (the default `balloon_t2`): the host does not keep up.
+const T2: f64 = 1.0;
+
+/// Scenes of the sweep's shorter runs.
+const SWEEP_SCENE_MS: u64 = 2_000;
+
+/// The same mix with 1 to 16 vGPUs (16 fill the testbed's low GM): GTT entries
+/// copied per second and average Φ for each configuration, and the most vGPUs
+/// each one sustains (average Φ below T2, every vGPU created).
+fn sweep() -> serde_json::Value {
+    let counts = [1usize, 2, 3, 4, 6, 8, 10, 12, 14, 15, 16];
+    println!(
+        "vGPUs sustained (same mix, 1..16 vGPUs, scenes of {} s; sustained = every vGPU fits and avg Φ < T2 = {T2}):",
+        SWEEP_SCENE_MS / 1000
+    );
+    print!("{:<14}", "config");
+    for n in counts {
+        print!(" {n:>7}");
+    }
+    println!("  sustained");
+    let secs = (SWEEP_SCENE_MS * SCENES as u64) as f64 / 1000.0;
+    let mut out = Vec::new();
+    for (name, cfg) in CONFIGS {
+        let mut points = Vec::new();
+        // The most vGPUs before the first count that does not fit or overloads.
+        let mut sustained = 0;
+        let mut held = true;
+        let mut cells = String::new();
+        for n in counts {
+            let Some(o) = run(cfg, n, SWEEP_SCENE_MS) else {
+                held = false;
+                cells.push_str(&format!(" {:>7}", "-"));
+                continue;
+            };
+            let phi = o.phi_sum / o.periods.max(1) as f64;
+            let entries = o.entries as f64 / secs;
+            held &= phi < T2;
+            if held {
+                sustained = n;
+            }
+            cells.push_str(&format!(" {:>6.0}k", entries / 1000.0));
+            points.push(json!({
+                "vgpus": n,
+                "entries_per_s": entries,
+                "phi_avg": phi,
+                "evictions": o.evictions,
+            }));
+        }
+        println!("{name:<14}{cells}  {sustained}");
+        out.push(json!({"config": name, "points": points, "sustained": sustained}));
+    }
+    println!("(cells: GTT entries copied per second; - : the vGPUs do not all fit)");
+    json!(out)
+}
 /// Time per allocation decision with 64 slots and 32 vGPUs.
-fn decision_timing() {
+fn decision_timing() -> serde_json::Value {
     let l = Layout::new(Config {
         gm_size: 1024 * 1024 + 64 * 64 * 1024,
         low_size: 1024 * 1024,
@@ -290,6 +395,7 @@ fn decision_timing() {
     })
     .unwrap();
     println!("allocation decisions, 64 slots x 32 vGPUs (ns per decision, release build):");
+    let mut out = Vec::new();
     for contiguous in [true, false] {
         let mut map = Slots::<Host>::new(&l, contiguous).unwrap();
         let mut ids = Vec::new();
@@ -329,5 +435,34 @@ fn decision_timing() {
             shrink,
             place
         );
+        out.push(json!({
+            "slots": if contiguous { "runs" } else { "scattered" },
+            "expansion_ns": grow,
+            "reduction_ns": shrink,
+            "placement_ns": place,
+        }));
+    }
+    json!(out)
+}
+
+/// Seconds since 1970, for the figures' date.
+fn unix_time() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Writes `name.json` to `$RGVT_BENCH_OUT`, by default `build/bench/` of the
+/// workspace, where `tools/figures.sh` finds it.
+fn write_json(name: &str, v: &serde_json::Value) {
+    let dir = std::env::var_os("RGVT_BENCH_OUT").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/bench"),
+        PathBuf::from,
+    );
+    let path = dir.join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(v).expect("JSON of numbers and strings") + "\n";
+    match fs::create_dir_all(&dir).and_then(|()| fs::write(&path, text)) {
+        Ok(()) => println!("\nresults: {}", path.display()),
+        Err(e) => eprintln!("results not written to {}: {e}", path.display()),
     }
 }

@@ -7,12 +7,16 @@
 //! policy. Each row is the best of three runs. Host services (pin, protect, guest reads) are the in-memory
 //! simulator's, so real KVM/VFIO costs for those are not included.
 //! `RGVT_THRESHOLD` and `RGVT_WINDOW_NS` override the dynamic/segmented
-//! tunables for tuning runs. Prints a table and asserts nothing.
+//! tunables for tuning runs. Prints a table and asserts nothing; writes the
+//! rows to `build/bench/shadow.json` (or `$RGVT_BENCH_OUT`) for `tools/figures.sh`.
 
 use rgvt_core::pte::{Entry, ENTRIES};
 use rgvt_core::shadow::sim::Sim;
 use rgvt_core::shadow::{Params, Policy, Tables};
 use rgvt_core::storage::Std;
+use serde_json::json;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// PT pages of the guest's GPU address space (the massive trace rewrites all of them).
@@ -218,6 +222,7 @@ fn main() {
         "vs strict",
         "speedup"
     );
+    let mut rows = Vec::new();
     for trace in [Trace::Massive, Trace::Normal, Trace::Mixed] {
         let mut strict_us = 0.0;
         for policy in Policy::ALL {
@@ -244,6 +249,50 @@ fn main() {
                 med_us / strict_us,
                 strict_us / med_us
             );
+            rows.push(json!({
+                "trace": trace.name(),
+                "policy": policy.name(),
+                "traps_per_frame": traps,
+                "rebuilt_per_frame": r.rebuilt as f64 / f,
+                "cpu_us_per_frame": cpu_us,
+                "mediation_us_per_frame": med_us,
+                "vs_strict": med_us / strict_us,
+                "speedup": strict_us / med_us,
+            }));
         }
+    }
+    write_json(
+        "shadow",
+        &json!({
+            "bench": "shadow",
+            "command": "cargo bench -p rgvt-core --bench shadow",
+            "unix_time": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            "exit_ns": exit_ns,
+            "pt_pages": PT_PAGES,
+            "params": {
+                "threshold": d.threshold,
+                "window_ns": d.window_ns,
+                "static_pages": d.static_pages,
+                "pool_pages": d.pool_pages,
+            },
+            "rows": rows,
+        }),
+    );
+}
+
+/// Writes `name.json` to `$RGVT_BENCH_OUT`, by default `build/bench/` of the
+/// workspace, where `tools/figures.sh` finds it.
+fn write_json(name: &str, v: &serde_json::Value) {
+    let dir = std::env::var_os("RGVT_BENCH_OUT").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/bench"),
+        PathBuf::from,
+    );
+    let path = dir.join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(v).expect("JSON of numbers and strings") + "\n";
+    match fs::create_dir_all(&dir).and_then(|()| fs::write(&path, text)) {
+        Ok(()) => println!("\nresults: {}", path.display()),
+        Err(e) => eprintln!("results not written to {}: {e}", path.display()),
     }
 }

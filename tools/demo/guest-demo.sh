@@ -94,6 +94,10 @@ step_workload() {
 # Run by gttwalk while the device is open.
 while_open() {
 	rgvtctl stats "$1"
+	echo "\$ rgvtctl top -b -n 1 -d 0.5 | head -9    # the live view, one screen"
+	rgvtctl top -b -n 1 -d 0.5 | head -9
+	echo "\$ rgvtctl list --json | head -15"
+	rgvtctl list --json | head -15
 	[ "${DEMO_DUMP:-0}" = 1 ] && dump
 	return 0
 }
@@ -108,6 +112,7 @@ step_tunables() {
 	refused rgvtctl set balloon_t1 0.9 || return 1
 	refused rgvtctl set policy fastest || return 1
 	show rgvtctl get policy || return 1
+	show rgvtctl balloon || return 1
 }
 
 step_remove() {

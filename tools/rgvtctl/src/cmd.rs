@@ -1,11 +1,42 @@
-//! The subcommands. Each returns the text to print, so tests compare it.
+//! The subcommands. Each returns the text to print, so tests compare it:
+//! a table for people, or with `--json` the same data as JSON for scripts.
+//!
+//! The JSON field names are an interface (documented in
+//! `Documentation/rgvt/usage.rst`): add fields, never rename or remove one.
 
 use crate::parse::{self, SlotMap};
 use crate::sys::{self, Error, Result, Sys};
 use crate::table::{self, Align, Table};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io::Read;
+
+/// How to print a command's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Tables and sentences.
+    Text,
+    /// One JSON document, pretty-printed, ending in a newline.
+    Json,
+}
+
+/// `data` as JSON, or the text `text` makes of it.
+pub fn emit<T: Serialize>(
+    format: Format,
+    data: &T,
+    text: impl FnOnce(&T) -> String,
+) -> Result<String> {
+    match format {
+        Format::Text => Ok(text(data)),
+        Format::Json => serde_json::to_string_pretty(data)
+            .map(|mut s| {
+                s.push('\n');
+                s
+            })
+            .map_err(|e| Error::msg("json", e.to_string())),
+    }
+}
 
 /// What a counter of `vgpu<N>/counters` means, and its group.
 struct Counter {
@@ -99,32 +130,83 @@ fn or_dash(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
+/// One type in `rgvtctl types --json`.
+#[derive(Debug, Serialize)]
+pub struct TypeRow {
+    /// The type's name (`S_32`).
+    pub name: String,
+    /// Its directory under `mdev_supported_types/` (`rgvt-S_32`).
+    pub dir: String,
+    /// Low (mappable) GM in bytes.
+    pub low_gm_bytes: u64,
+    /// High GM in bytes.
+    pub high_gm_bytes: u64,
+    /// Whether high GM is in slots shared with other vGPUs (gScale).
+    pub high_gm_shared: bool,
+    /// Fence registers.
+    pub fences: u32,
+    /// The virtual display's resolution.
+    pub resolution: String,
+    /// Scheduling weight.
+    pub weight: u32,
+    /// How many more fit now (`null` if unreadable).
+    pub available_instances: Option<u64>,
+}
+
 /// `rgvtctl types`.
-pub fn types(sys: &Sys) -> Result<String> {
-    let mut t = Table::new(&[
-        ("TYPE", Align::Left),
-        ("LOW GM", Align::Right),
-        ("HIGH GM", Align::Right),
-        ("HIGH GM SHARED", Align::Left),
-        ("FENCES", Align::Right),
-        ("RESOLUTION", Align::Left),
-        ("WEIGHT", Align::Right),
-        ("AVAILABLE", Align::Right),
-    ]);
-    for ty in sys.types()? {
-        let d = &ty.desc;
-        t.row(vec![
-            ty.name,
-            table::size(d.low_gm),
-            table::size(d.high_gm),
-            if d.shared { "yes (gScale slots)" } else { "no" }.to_string(),
-            d.fence.to_string(),
-            d.resolution.clone(),
-            d.weight.to_string(),
-            or_dash(ty.available),
+#[derive(Debug, Serialize)]
+pub struct Types {
+    /// The parent's types, by directory name.
+    pub types: Vec<TypeRow>,
+}
+
+/// `rgvtctl types`.
+pub fn types(sys: &Sys, format: Format) -> Result<String> {
+    let types = sys
+        .types()?
+        .into_iter()
+        .map(|ty| TypeRow {
+            name: ty.name,
+            dir: ty.dir,
+            low_gm_bytes: ty.desc.low_gm,
+            high_gm_bytes: ty.desc.high_gm,
+            high_gm_shared: ty.desc.shared,
+            fences: ty.desc.fence,
+            resolution: ty.desc.resolution,
+            weight: ty.desc.weight,
+            available_instances: ty.available,
+        })
+        .collect();
+    emit(format, &Types { types }, |d| {
+        let mut t = Table::new(&[
+            ("TYPE", Align::Left),
+            ("LOW GM", Align::Right),
+            ("HIGH GM", Align::Right),
+            ("HIGH GM SHARED", Align::Left),
+            ("FENCES", Align::Right),
+            ("RESOLUTION", Align::Left),
+            ("WEIGHT", Align::Right),
+            ("AVAILABLE", Align::Right),
         ]);
-    }
-    Ok(t.render())
+        for ty in &d.types {
+            t.row(vec![
+                ty.name.clone(),
+                table::size(ty.low_gm_bytes),
+                table::size(ty.high_gm_bytes),
+                if ty.high_gm_shared {
+                    "yes (gScale slots)"
+                } else {
+                    "no"
+                }
+                .to_string(),
+                ty.fences.to_string(),
+                ty.resolution.clone(),
+                ty.weight.to_string(),
+                or_dash(ty.available_instances),
+            ]);
+        }
+        t.render()
+    })
 }
 
 /// For each vGPU id, how many of its slots another vGPU holds too.
@@ -140,53 +222,112 @@ fn shared_per_vgpu(map: &SlotMap) -> BTreeMap<u32, usize> {
     out
 }
 
+/// One vGPU in `rgvtctl list --json`.
+#[derive(Debug, Serialize)]
+pub struct VgpuRow {
+    /// rgvt's vGPU id.
+    pub id: u32,
+    /// The mdev UUID.
+    pub uuid: String,
+    /// The type's name.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// First graphics address of its low GM.
+    pub low_gm_base: u64,
+    /// Low GM in bytes.
+    pub low_gm_bytes: u64,
+    /// First graphics address of its high GM.
+    pub high_gm_base: u64,
+    /// High GM in bytes.
+    pub high_gm_bytes: u64,
+    /// The high-GM slots it holds.
+    pub slots: Vec<u32>,
+    /// How many of them another vGPU holds too (`null` without debugfs).
+    pub shared_slots: Option<u64>,
+    /// Guest pages pinned now (`null` without debugfs).
+    pub pins_now: Option<u64>,
+    /// Guest MMIO and GGTT accesses the host emulated (`null` without debugfs).
+    pub traps: Option<u64>,
+}
+
 /// `rgvtctl list`.
-pub fn list(sys: &Sys) -> Result<String> {
+#[derive(Debug, Serialize)]
+pub struct List {
+    /// The live vGPUs, by id.
+    pub vgpus: Vec<VgpuRow>,
+    /// Low GM of all of them, in bytes.
+    pub low_gm_bytes_total: u64,
+}
+
+/// `rgvtctl list`.
+pub fn list(sys: &Sys, format: Format) -> Result<String> {
     let vgpus = sys.vgpus()?;
-    if vgpus.is_empty() {
-        return Ok("no vGPUs (create one with: rgvtctl create <type>)\n".to_string());
-    }
     let shared = sys.slot_map().map(|m| shared_per_vgpu(&m)).ok();
-    let mut t = Table::new(&[
-        ("ID", Align::Right),
-        ("UUID", Align::Left),
-        ("TYPE", Align::Left),
-        ("LOW GM", Align::Left),
-        ("", Align::Right),
-        ("SLOTS", Align::Left),
-        ("HIGH GM", Align::Right),
-        ("SHARED", Align::Right),
-        ("PINS", Align::Right),
-        ("TRAPS", Align::Right),
-    ]);
-    for v in &vgpus {
-        let counters = sys.counters(v.id).ok();
-        let shared = shared
-            .as_ref()
-            .map(|m| m.get(&v.id).copied().unwrap_or(0) as u64);
-        t.row(vec![
-            v.id.to_string(),
-            v.uuid.clone(),
-            v.ty.clone(),
-            table::range(v.low.0, v.low.1),
-            table::size(v.low.1),
-            parse::format_ranges(&v.slots),
-            table::size(v.high.1),
-            or_dash(shared),
-            or_dash(counters.as_ref().and_then(|c| value_of(c, "pins_now"))),
-            or_dash(counters.as_deref().map(traps)),
+    let rows: Vec<VgpuRow> = vgpus
+        .into_iter()
+        .map(|v| {
+            let counters = sys.counters(v.id).ok();
+            VgpuRow {
+                shared_slots: shared
+                    .as_ref()
+                    .map(|m| m.get(&v.id).copied().unwrap_or(0) as u64),
+                pins_now: counters.as_ref().and_then(|c| value_of(c, "pins_now")),
+                traps: counters.as_deref().map(traps),
+                id: v.id,
+                uuid: v.uuid,
+                ty: v.ty,
+                low_gm_base: v.low.0,
+                low_gm_bytes: v.low.1,
+                high_gm_base: v.high.0,
+                high_gm_bytes: v.high.1,
+                slots: v.slots,
+            }
+        })
+        .collect();
+    let data = List {
+        low_gm_bytes_total: rows.iter().map(|v| v.low_gm_bytes).sum(),
+        vgpus: rows,
+    };
+    emit(format, &data, |d| {
+        if d.vgpus.is_empty() {
+            return "no vGPUs (create one with: rgvtctl create <type>)\n".to_string();
+        }
+        let mut t = Table::new(&[
+            ("ID", Align::Right),
+            ("UUID", Align::Left),
+            ("TYPE", Align::Left),
+            ("LOW GM", Align::Left),
+            ("", Align::Right),
+            ("SLOTS", Align::Left),
+            ("HIGH GM", Align::Right),
+            ("SHARED", Align::Right),
+            ("PINS", Align::Right),
+            ("TRAPS", Align::Right),
         ]);
-    }
-    let mut out = t.render();
-    let low: u64 = vgpus.iter().map(|v| v.low.1).sum();
-    let _ = writeln!(
-        out,
-        "{} vGPUs, {} of low GM. SHARED: slots another vGPU holds too; PINS: guest pages\n\
-         pinned now; TRAPS: guest MMIO and GGTT accesses the host emulated",
-        vgpus.len(),
-        table::size(low)
-    );
-    Ok(out)
+        for v in &d.vgpus {
+            t.row(vec![
+                v.id.to_string(),
+                v.uuid.clone(),
+                v.ty.clone(),
+                table::range(v.low_gm_base, v.low_gm_bytes),
+                table::size(v.low_gm_bytes),
+                parse::format_ranges(&v.slots),
+                table::size(v.high_gm_bytes),
+                or_dash(v.shared_slots),
+                or_dash(v.pins_now),
+                or_dash(v.traps),
+            ]);
+        }
+        let mut out = t.render();
+        let _ = writeln!(
+            out,
+            "{} vGPUs, {} of low GM. SHARED: slots another vGPU holds too; PINS: guest pages\n\
+             pinned now; TRAPS: guest MMIO and GGTT accesses the host emulated",
+            d.vgpus.len(),
+            table::size(d.low_gm_bytes_total)
+        );
+        out
+    })
 }
 
 /// The slot grid: one row per vGPU, one column per slot.
@@ -238,9 +379,12 @@ fn grid(map: &SlotMap, types: &BTreeMap<u32, String>, out: &mut String) {
     let _ = writeln!(out, "{:label$}{sharers}", "holders");
 }
 
-/// `rgvtctl slots`.
-pub fn slots(sys: &Sys) -> Result<String> {
+/// `rgvtctl slots`: `--json` prints the parsed slot map ([`SlotMap`]).
+pub fn slots(sys: &Sys, format: Format) -> Result<String> {
     let map = sys.slot_map()?;
+    if format == Format::Json {
+        return emit(format, &map, |_| String::new());
+    }
     let n = map.slots.len() as u64;
     let mut out = String::new();
     let _ = writeln!(
@@ -306,53 +450,82 @@ pub fn slots(sys: &Sys) -> Result<String> {
     Ok(out)
 }
 
+/// `rgvtctl stats --json`.
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    /// rgvt's vGPU id.
+    pub id: u32,
+    /// The mdev UUID.
+    pub uuid: String,
+    /// The type's name.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Guest MMIO and GGTT accesses the host emulated.
+    pub traps: u64,
+    /// Every line of `vgpu<N>/counters`, by name.
+    pub counters: BTreeMap<String, u64>,
+    /// The other numeric files of `vgpu<N>/` (engines, shadow, ... as the
+    /// module adds them), by file, then by name (`rcs0.workloads` for a row
+    /// of a table).
+    pub files: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
 /// `rgvtctl stats <id|uuid>`.
-pub fn stats(sys: &Sys, key: &str) -> Result<String> {
+pub fn stats(sys: &Sys, key: &str, format: Format) -> Result<String> {
     let v = sys.find_vgpu(key)?;
     let counters = sys.counters(v.id)?;
-    let mut out = format!(
-        "vGPU {} ({}, {}): {} traps\n",
-        v.id,
-        v.ty,
-        v.uuid,
-        traps(&counters)
-    );
-    let mut t = Table::new(&[
-        ("GROUP", Align::Left),
-        ("COUNTER", Align::Left),
-        ("VALUE", Align::Right),
-        ("MEANING", Align::Left),
-    ]);
-    let mut last_group = "";
-    for k in COUNTERS {
-        let Some(value) = value_of(&counters, k.name) else {
-            continue;
-        };
-        let group = if k.group == last_group { "" } else { k.group };
-        last_group = k.group;
-        t.row(vec![
-            group.to_string(),
-            k.name.to_string(),
-            value.to_string(),
-            k.meaning.to_string(),
+    let files = sys.vgpu_files(v.id);
+    let data = Stats {
+        id: v.id,
+        uuid: v.uuid.clone(),
+        ty: v.ty.clone(),
+        traps: traps(&counters),
+        counters: counters.iter().cloned().collect(),
+        files: files
+            .iter()
+            .map(|(f, m)| (f.clone(), m.iter().cloned().collect()))
+            .collect(),
+    };
+    emit(format, &data, |d| {
+        let mut out = format!("vGPU {} ({}, {}): {} traps\n", d.id, d.ty, d.uuid, d.traps);
+        let mut t = Table::new(&[
+            ("GROUP", Align::Left),
+            ("COUNTER", Align::Left),
+            ("VALUE", Align::Right),
+            ("MEANING", Align::Left),
         ]);
-    }
-    let mut first = true;
-    for (name, value) in &counters {
-        if COUNTERS.iter().any(|k| k.name == name) {
-            continue;
+        let mut last_group = "";
+        for k in COUNTERS {
+            let Some(value) = value_of(&counters, k.name) else {
+                continue;
+            };
+            let group = if k.group == last_group { "" } else { k.group };
+            last_group = k.group;
+            t.row(vec![
+                group.to_string(),
+                k.name.to_string(),
+                value.to_string(),
+                k.meaning.to_string(),
+            ]);
         }
-        let group = if first { "other" } else { "" };
-        first = false;
-        t.row(vec![
-            group.into(),
-            name.clone(),
-            value.to_string(),
-            String::new(),
-        ]);
-    }
-    out.push_str(&t.render());
-    Ok(out)
+        let unknown = counters
+            .iter()
+            .filter(|(n, _)| !COUNTERS.iter().any(|k| k.name == n));
+        let groups = std::iter::once(("other", unknown.cloned().collect::<Vec<_>>()))
+            .chain(files.iter().map(|(f, m)| (f.as_str(), m.clone())));
+        for (group, entries) in groups {
+            for (i, (name, value)) in entries.iter().enumerate() {
+                t.row(vec![
+                    if i == 0 { group } else { "" }.to_string(),
+                    name.clone(),
+                    value.to_string(),
+                    String::new(),
+                ]);
+            }
+        }
+        out.push_str(&t.render());
+        out
+    })
 }
 
 /// What each tunable means (from `Documentation/ABI/testing/sysfs-kernel-rgvt`).
@@ -396,29 +569,73 @@ const TUNABLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// `rgvtctl get <tunable> --json`.
+#[derive(Debug, Serialize)]
+pub struct Tunable {
+    /// The tunable's name.
+    pub name: String,
+    /// Its value as the kernel prints it, trimmed.
+    pub value: String,
+}
+
+/// `rgvtctl get --json`.
+#[derive(Debug, Serialize)]
+pub struct Tunables {
+    /// Every tunable's value by name (`null` when it could not be read).
+    pub tunables: BTreeMap<String, Option<String>>,
+}
+
 /// `rgvtctl get [tunable]`.
-pub fn get(sys: &Sys, name: Option<&str>) -> Result<String> {
+pub fn get(sys: &Sys, name: Option<&str>, format: Format) -> Result<String> {
     if let Some(name) = name {
-        return Ok(format!("{}\n", sys.tunable(name)?));
+        let t = Tunable {
+            name: name.to_string(),
+            value: sys.tunable(name)?,
+        };
+        return emit(format, &t, |t| format!("{}\n", t.value));
     }
-    let mut t = Table::new(&[
-        ("TUNABLE", Align::Left),
-        ("VALUE", Align::Left),
-        ("MEANING", Align::Left),
-    ]);
+    let mut values = Vec::new();
     for n in sys.tunable_names()? {
-        let value = sys.tunable(&n).unwrap_or_else(|e| format!("({})", e.why));
-        let meaning = TUNABLES
-            .iter()
-            .find(|(k, _)| *k == n)
-            .map_or("", |(_, m)| m);
-        t.row(vec![n, value, meaning.to_string()]);
+        let value = sys.tunable(&n);
+        values.push((n, value));
     }
-    Ok(t.render())
+    let data = Tunables {
+        tunables: values
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_ref().ok().cloned()))
+            .collect(),
+    };
+    emit(format, &data, |_| {
+        let mut t = Table::new(&[
+            ("TUNABLE", Align::Left),
+            ("VALUE", Align::Left),
+            ("MEANING", Align::Left),
+        ]);
+        for (n, v) in &values {
+            let value = match v {
+                Ok(v) => v.clone(),
+                Err(e) => format!("({})", e.why),
+            };
+            let meaning = TUNABLES.iter().find(|(k, _)| k == n).map_or("", |(_, m)| m);
+            t.row(vec![n.clone(), value, meaning.to_string()]);
+        }
+        t.render()
+    })
+}
+
+/// `rgvtctl set --json`.
+#[derive(Debug, Serialize)]
+pub struct Set {
+    /// The tunable's name.
+    pub name: String,
+    /// Its value before.
+    pub old: String,
+    /// Its value after, read back.
+    pub new: String,
 }
 
 /// `rgvtctl set <tunable> <value>`: the kernel validates; its error is shown.
-pub fn set(sys: &Sys, name: &str, value: &str) -> Result<String> {
+pub fn set(sys: &Sys, name: &str, value: &str, format: Format) -> Result<String> {
     let old = sys.tunable(name)?;
     let what = format!("set {name} {value}");
     if let Err(mut e) = sys::write(&sys.tunables_dir().join(name), value, &what) {
@@ -426,8 +643,14 @@ pub fn set(sys: &Sys, name: &str, value: &str) -> Result<String> {
         e.why = format!("{} ({name} stays {now})", e.why);
         return Err(e);
     }
-    let new = sys.tunable(name)?;
-    Ok(format!("{name}: {old} -> {new}\n"))
+    let data = Set {
+        name: name.to_string(),
+        old,
+        new: sys.tunable(name)?,
+    };
+    emit(format, &data, |d| {
+        format!("{}: {} -> {}\n", d.name, d.old, d.new)
+    })
 }
 
 /// Whether `s` is a UUID in its 36-character text form.
@@ -463,8 +686,24 @@ fn new_uuid() -> Result<String> {
     Ok(uuid_from(b))
 }
 
+/// `rgvtctl create --json` and `rgvtctl remove --json`.
+#[derive(Debug, Serialize)]
+pub struct Device {
+    /// rgvt's vGPU id (`null` if the device did not show up).
+    pub id: Option<u32>,
+    /// The mdev UUID.
+    pub uuid: String,
+    /// The type's name.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Low GM in bytes (`null` if the device did not show up).
+    pub low_gm_bytes: Option<u64>,
+    /// The slots it holds.
+    pub slots: Vec<u32>,
+}
+
 /// `rgvtctl create <type> [uuid]`.
-pub fn create(sys: &Sys, ty: &str, uuid: Option<&str>) -> Result<String> {
+pub fn create(sys: &Sys, ty: &str, uuid: Option<&str>, format: Format) -> Result<String> {
     let t = sys.find_type(ty)?;
     let uuid = match uuid {
         Some(u) if is_uuid(u) => u.to_ascii_lowercase(),
@@ -478,25 +717,46 @@ pub fn create(sys: &Sys, ty: &str, uuid: Option<&str>) -> Result<String> {
         }
         return Err(e);
     }
-    Ok(match sys.find_vgpu(&uuid) {
-        Ok(v) => format!(
-            "created vGPU {} {} ({}, low GM {}, slots {})\n",
-            v.id,
-            uuid,
-            t.name,
-            table::size(v.low.1),
-            parse::format_ranges(&v.slots)
+    let v = sys.find_vgpu(&uuid).ok();
+    let data = Device {
+        id: v.as_ref().map(|v| v.id),
+        low_gm_bytes: v.as_ref().map(|v| v.low.1),
+        slots: v.map(|v| v.slots).unwrap_or_default(),
+        uuid,
+        ty: t.name,
+    };
+    emit(format, &data, |d| match (d.id, d.low_gm_bytes) {
+        (Some(id), Some(low)) => format!(
+            "created vGPU {id} {} ({}, low GM {}, slots {})\n",
+            d.uuid,
+            d.ty,
+            table::size(low),
+            parse::format_ranges(&d.slots)
         ),
-        Err(_) => format!("created {uuid} ({})\n", t.name),
+        _ => format!("created {} ({})\n", d.uuid, d.ty),
     })
 }
 
 /// `rgvtctl remove <uuid|id>`.
-pub fn remove(sys: &Sys, key: &str) -> Result<String> {
+pub fn remove(sys: &Sys, key: &str, format: Format) -> Result<String> {
     let v = sys.find_vgpu(key)?;
     let what = format!("remove {}", v.uuid);
     sys::write(&sys.devices_dir().join(&v.uuid).join("remove"), "1", &what)?;
-    Ok(format!("removed vGPU {} {} ({})\n", v.id, v.uuid, v.ty))
+    let data = Device {
+        id: Some(v.id),
+        uuid: v.uuid,
+        ty: v.ty,
+        low_gm_bytes: Some(v.low.1),
+        slots: v.slots,
+    };
+    emit(format, &data, |d| {
+        format!(
+            "removed vGPU {} {} ({})\n",
+            d.id.unwrap_or(v.id),
+            d.uuid,
+            d.ty
+        )
+    })
 }
 
 #[cfg(test)]

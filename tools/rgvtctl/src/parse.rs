@@ -5,6 +5,8 @@
 //! shows what this tool knows about. The debugfs formats are described in
 //! `Documentation/rgvt/debugfs.rst` and are not a stable ABI.
 
+use serde::Serialize;
+
 /// The `description` of an mdev type, in GVT-g's format.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TypeDesc {
@@ -119,7 +121,7 @@ pub fn counters(text: &str) -> Vec<(String, u64)> {
 }
 
 /// One high-GM slot of the `slots` debugfs file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Slot {
     /// Slot index.
     pub index: u32,
@@ -132,9 +134,10 @@ pub struct Slot {
 }
 
 /// The `slots` debugfs file: the slot map.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct SlotMap {
     /// Slot size in bytes.
+    #[serde(rename = "slot_bytes")]
     pub slot_size: u64,
     /// Graphics address of slot 0.
     pub base: u64,
@@ -193,6 +196,77 @@ pub fn slots(text: &str) -> Option<SlotMap> {
         });
     }
     Some(map)
+}
+
+/// A debugfs file read without knowing its exact format: its `key value`
+/// pairs and its table.
+///
+/// This is how rgvtctl reads the files the module grows (per-engine and
+/// shadow counters, the balloon's state and log): a line of `key value`
+/// parts (separated by `;`, as the `slots` summary) gives values; a line of
+/// three names or more is a table's header, and the lines with as many words
+/// after it are its rows. Other lines are skipped.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    /// The `key value` pairs, in file order.
+    pub values: Vec<(String, String)>,
+    /// The last table's column names.
+    pub columns: Vec<String>,
+    /// Its rows, as many cells as columns each.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Whether `w` names a column (a letter first, then letters, digits, `_`, `/`, `%`, `.`).
+fn is_name(w: &str) -> bool {
+    w.starts_with(|c: char| c.is_ascii_alphabetic())
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_/%.".contains(c))
+}
+
+/// Parses a file into a [`Sheet`].
+pub fn sheet(text: &str) -> Sheet {
+    let mut s = Sheet::default();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() || words[0].starts_with('#') {
+            continue;
+        }
+        if !s.columns.is_empty() && words.len() == s.columns.len() {
+            s.rows.push(words.iter().map(|w| w.to_string()).collect());
+            continue;
+        }
+        let parts: Vec<Vec<&str>> = line
+            .split(';')
+            .map(|p| p.split_whitespace().collect())
+            .collect();
+        if parts.iter().all(|p| p.len() == 2 && is_name(p[0])) {
+            s.values
+                .extend(parts.iter().map(|p| (p[0].to_string(), p[1].to_string())));
+        } else if words.len() >= 3 && !line.contains(';') && words.iter().all(|w| is_name(w)) {
+            s.columns = words.iter().map(|w| w.to_string()).collect();
+            s.rows.clear();
+        }
+    }
+    s
+}
+
+/// The numbers of a file: its `name value` pairs, and each numeric cell of
+/// its table as `<first cell>.<column>` (`rcs0.workloads`), in file order.
+pub fn metrics(text: &str) -> Vec<(String, u64)> {
+    let s = sheet(text);
+    let mut out: Vec<(String, u64)> = s
+        .values
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), number(v)?)))
+        .collect();
+    for row in &s.rows {
+        for (col, cell) in s.columns.iter().zip(row).skip(1) {
+            if let Some(v) = number(cell) {
+                out.push((format!("{}.{col}", row[0]), v));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -259,5 +333,43 @@ mod tests {
             Some(None)
         );
         assert_eq!(slots(""), None);
+    }
+
+    #[test]
+    fn sheets_of_values_and_a_table() {
+        let s = sheet(
+            "balloon on; period_ms 500\nphi 0.42\n\
+             period vgpu decision slots\n3 2 grant 1\n4 - shrink\nx 1 2 3 4\n5 7 reject 0\n",
+        );
+        assert_eq!(
+            s.values,
+            vec![
+                ("balloon".into(), "on".into()),
+                ("period_ms".into(), "500".into()),
+                ("phi".into(), "0.42".into())
+            ]
+        );
+        assert_eq!(s.columns, ["period", "vgpu", "decision", "slots"]);
+        assert_eq!(s.rows.len(), 2);
+        assert_eq!(s.rows[1], ["5", "7", "reject", "0"]);
+        assert_eq!(sheet(""), Sheet::default());
+    }
+
+    #[test]
+    fn metrics_of_counters_and_engine_tables() {
+        let m = metrics("workloads 3\nname x\nengine workloads busy_ns\nrcs0 5 0x10\nbcs0 1 2\n");
+        assert_eq!(
+            m,
+            vec![
+                ("workloads".into(), 3),
+                ("rcs0.workloads".into(), 5),
+                ("rcs0.busy_ns".into(), 16),
+                ("bcs0.workloads".into(), 1),
+                ("bcs0.busy_ns".into(), 2),
+            ]
+        );
+        // The counters file reads the same as with `counters`.
+        let c = "reads 3\nwrites 0x10\n";
+        assert_eq!(metrics(c), counters(c));
     }
 }

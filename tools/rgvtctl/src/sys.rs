@@ -253,6 +253,28 @@ impl Sys {
         Ok(parse::counters(&read(&p)?))
     }
 
+    /// The numbers of the other files of a vGPU's debugfs directory, by file
+    /// name: what the module adds next to `counters` (engines, shadow, ...).
+    /// `untracked` and `ggtt` are dumps, not counters, and are left out.
+    pub fn vgpu_files(&self, id: u32) -> Vec<(String, Vec<(String, u64)>)> {
+        let dir = self.debug_dir().join(format!("vgpu{id}"));
+        entries(&dir)
+            .into_iter()
+            .filter(|f| !["counters", "untracked", "ggtt"].contains(&f.as_str()))
+            .filter_map(|f| {
+                let m = parse::metrics(&read(&dir.join(&f)).ok()?);
+                (!m.is_empty()).then_some((f, m))
+            })
+            .collect()
+    }
+
+    /// A parent-wide debugfs file read as a [`parse::Sheet`], if it exists.
+    pub fn debug_sheet(&self, name: &str) -> Option<parse::Sheet> {
+        read(&self.debug_dir().join(name))
+            .ok()
+            .map(|t| parse::sheet(&t))
+    }
+
     /// The slot map from debugfs.
     pub fn slot_map(&self) -> Result<parse::SlotMap> {
         let p = self.debug_dir().join("slots");

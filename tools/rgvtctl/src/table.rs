@@ -1,6 +1,6 @@
 //! Tables with aligned columns and human-readable sizes.
 
-use std::fmt::Write;
+use comfy_table::{presets, CellAlignment, ContentArrangement};
 
 /// How a column's cells line up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,57 +11,47 @@ pub enum Align {
     Right,
 }
 
-/// A table printed with a header row and columns as wide as their widest cell.
+/// A table printed with a header row and columns as wide as their widest cell,
+/// two blanks apart and without borders (`comfy-table` lays it out).
 #[derive(Debug)]
 pub struct Table {
-    header: Vec<(String, Align)>,
-    rows: Vec<Vec<String>>,
+    inner: comfy_table::Table,
 }
 
 impl Table {
     /// A table with these column names and alignments.
     pub fn new(columns: &[(&str, Align)]) -> Self {
-        Self {
-            header: columns.iter().map(|(n, a)| (n.to_string(), *a)).collect(),
-            rows: Vec::new(),
+        let mut inner = comfy_table::Table::new();
+        inner
+            .load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(columns.iter().map(|(n, _)| *n));
+        let last = columns.len().saturating_sub(1);
+        for (i, (_, align)) in columns.iter().enumerate() {
+            if let Some(c) = inner.column_mut(i) {
+                c.set_padding((0, if i == last { 0 } else { 2 }));
+                c.set_cell_alignment(match align {
+                    Align::Left => CellAlignment::Left,
+                    Align::Right => CellAlignment::Right,
+                });
+            }
         }
+        Self { inner }
     }
 
     /// Adds a row; missing cells are empty, extra cells are dropped.
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+    pub fn row(&mut self, mut cells: Vec<String>) {
+        let n = self.inner.column_count();
+        cells.resize(n, String::new());
+        self.inner.add_row(cells);
     }
 
     /// The table as text, each line ending in a newline, without trailing blanks.
     pub fn render(&self) -> String {
-        let mut width: Vec<usize> = self.header.iter().map(|(h, _)| h.len()).collect();
-        for row in &self.rows {
-            for (w, cell) in width.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
         let mut out = String::new();
-        let header: Vec<String> = self.header.iter().map(|(h, _)| h.clone()).collect();
-        for row in std::iter::once(&header).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, ((_, align), w)) in self.header.iter().zip(&width).enumerate() {
-                let cell = row.get(i).map(String::as_str).unwrap_or("");
-                let pad = w.saturating_sub(cell.chars().count());
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                match align {
-                    Align::Left => {
-                        line.push_str(cell);
-                        line.push_str(&" ".repeat(pad));
-                    }
-                    Align::Right => {
-                        line.push_str(&" ".repeat(pad));
-                        line.push_str(cell);
-                    }
-                }
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
+        for line in self.inner.lines() {
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         out
     }
