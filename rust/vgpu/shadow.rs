@@ -207,6 +207,10 @@ struct Host<'a> {
 
 impl GuestMemory for Host<'_> {
     fn read_page(&mut self, gfn: u64, out: &mut [u64]) -> core::result::Result<(), shadow::Error> {
+        // Once per shadow page built or compared: a tree as large as
+        // `max_shadow_pages` allows is many pages, and the shadow's lock is
+        // a mutex, so this is a scheduling point.
+        crate::sched::cond_resched();
         if gfn >= STORE_BASE {
             return Err(shadow::Error::BadFrame);
         }
