@@ -9,7 +9,9 @@
 //! [`gtt`].
 //!
 //! Lock order: the vGPU's interrupt set-up lock ([`Vgpu::irq_setup`]),
-//! then its lock ([`Vgpu::state`]), then the GM lock. The INTx unmask
+//! then its shadow PPGTT's lock ([`Vgpu::shadow`], taken by the engine
+//! worker, close and reset, never by `dma_unmap`), then its lock
+//! ([`Vgpu::state`]), then the GM lock. The INTx unmask
 //! virqfd's callback takes the vGPU's lock, so the virqfd is only disabled
 //! with the set-up lock held, never the vGPU's.
 
@@ -17,6 +19,7 @@ pub(crate) mod gtt;
 pub(crate) mod inspect;
 pub(crate) mod irq;
 pub(crate) mod regions;
+pub(crate) mod shadow;
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
 use crate::eventfd::{EventFd, Virqfd};
@@ -164,6 +167,10 @@ pub(crate) struct Vgpu {
     /// to end (see [`gtt`]).
     #[pin]
     pub(crate) pin_wait: CondVar,
+    /// The shadow PPGTT (see [`shadow`]): taken before [`Vgpu::state`],
+    /// never by `dma_unmap`, so guest pages may be pinned under it.
+    #[pin]
+    pub(crate) shadow: Mutex<shadow::Shadow>,
 }
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
@@ -213,6 +220,7 @@ impl Vgpu {
         text.copy_from_slice(name);
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
+        let shadow_params = gm.shadow;
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
@@ -238,6 +246,7 @@ impl Vgpu {
             irq_setup <- kernel::new_mutex!(()),
             state <- Virqfd::new(kernel::new_mutex!(state)),
             pin_wait <- kernel::new_condvar!(),
+            shadow <- kernel::new_mutex!(shadow::Shadow::new(shadow_params)),
         }? Error))
     }
 

@@ -121,6 +121,8 @@ impl Vgpu {
     /// eventfd released, every pin dropped.
     pub(crate) fn close(&self, dev: &vfio::Device) {
         self.close_irqs();
+        // Every shadow tree goes; the shadow's lock comes before the vGPU's.
+        self.shadow.lock().clear();
         let mut st = self.state.lock();
         st.open = false;
         let (released, result) = self.restart_ggtt(&mut st);
@@ -137,6 +139,8 @@ impl Vgpu {
     /// disables interrupts before a reset and enables INTx after it); the
     /// line goes low and the command register's INTx disable clears.
     pub(crate) fn reset(&self, dev: &vfio::Device) -> Result {
+        // Every shadow tree goes; the shadow's lock comes before the vGPU's.
+        self.shadow.lock().clear();
         let mut st = self.state.lock();
         st.cfg = reset_cfg_space(
             self.host.backend.aperture_size(),
