@@ -650,6 +650,16 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
                 reg(pair[0])?;
             }
         }
+        Kind::BbStart => {
+            // The sim models neither the resource streamer (bit 10) nor
+            // predication (bit 15), so a start that depends on them is refused.
+            if h & 1 << 10 != 0 {
+                return Err(Reason::Refused(Refusal::ResourceStreamer));
+            }
+            if h & 1 << 15 != 0 {
+                return Err(Reason::Refused(Refusal::Unmodelled));
+            }
+        }
         Kind::Lrm | Kind::Srm => reg(d[1])?,
         Kind::Lrr => {
             reg(d[1])?;
@@ -693,7 +703,6 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
         | Kind::UserInterrupt
         | Kind::Arb
         | Kind::BbEnd
-        | Kind::BbStart
         | Kind::Skip
         | Kind::Refused(_) => {}
     }

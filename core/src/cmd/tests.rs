@@ -73,9 +73,14 @@ impl GpuMemory for Mem {
         if !self.covered(space, addr, buf.len()) {
             return Err(MemError::Unmapped);
         }
-        for (i, b) in buf.iter_mut().enumerate() {
-            let a = addr + i as u64;
-            *b = self.pages[si(space)][&(a & !0xfff)][(a & 0xfff) as usize];
+        let mut done = 0;
+        while done < buf.len() {
+            let a = addr + done as u64;
+            let off = (a & 0xfff) as usize;
+            let n = (4096 - off).min(buf.len() - done);
+            let page = &self.pages[si(space)][&(a & !0xfff)];
+            buf[done..done + n].copy_from_slice(&page[off..off + n]);
+            done += n;
         }
         Ok(())
     }
@@ -84,9 +89,14 @@ impl GpuMemory for Mem {
         if !self.covered(space, addr, data.len()) {
             return Err(MemError::Unmapped);
         }
-        for (i, b) in data.iter().enumerate() {
-            let a = addr + i as u64;
-            self.pages[si(space)].get_mut(&(a & !0xfff)).unwrap()[(a & 0xfff) as usize] = *b;
+        let mut done = 0;
+        while done < data.len() {
+            let a = addr + done as u64;
+            let off = (a & 0xfff) as usize;
+            let n = (4096 - off).min(data.len() - done);
+            let page = self.pages[si(space)].get_mut(&(a & !0xfff)).unwrap();
+            page[off..off + n].copy_from_slice(&data[done..done + n]);
+            done += n;
         }
         Ok(())
     }
@@ -666,11 +676,11 @@ fn copies_move_rectangles_and_dwords() {
             dx: 1,
             dy: 4,
         };
+        let mut want = m.clone();
+        reference_blit(&mut want, &r);
         let (step, st) = run(EngineId::Bcs, &mut m, &mut Regs::default(), &blit(&r));
         assert!(matches!(step, Step::Done { .. }));
-        let mut want = Mem::default();
-        want.map(P, 0x200000, 0x10000);
-        reference_blit(&mut m.clone(), &mut want, &r);
+        assert_ne!(m.get(P, 0x200000 + 4 * 512 + cpp), 0, "nothing copied");
         for y in 0..16u64 {
             for x in 0..64u64 {
                 let a = 0x200000 + y * 512 + x * 4;
@@ -874,6 +884,20 @@ fn nesting_past_two_levels_and_second_level_from_the_ring_are_refused() {
     assert_eq!(
         refused(EngineId::Rcs, &mut m, &ring),
         Reason::SecondLevelFromRing
+    );
+
+    // Predicated or resource-streamer batches.
+    let mut ring = bb_start(G, BATCH + 0x200, false);
+    ring.push(NOOP);
+    ring[0] |= 1 << 15;
+    assert_eq!(
+        refused(EngineId::Rcs, &mut m, &ring),
+        Reason::Refused(Refusal::Unmodelled)
+    );
+    ring[0] ^= 1 << 15 | 1 << 10;
+    assert_eq!(
+        refused(EngineId::Rcs, &mut m, &ring),
+        Reason::Refused(Refusal::ResourceStreamer)
     );
 }
 
@@ -1502,15 +1526,16 @@ fn engine_for(ops: &[Op]) -> EngineId {
     }
 }
 
-/// A rectangle copy as the PRM describes it, byte by byte.
-fn reference_blit(src_mem: &mut Mem, dst_mem: &mut Mem, r: &Rect) {
+/// A rectangle copy as the PRM describes it, byte by byte (source and
+/// destination never overlap in these tests).
+fn reference_blit(mem: &mut Mem, r: &Rect) {
     for y in 0..r.h as u64 {
         for x in 0..(r.w as u64 * r.cpp) {
             let s = r.src + (r.sy as u64 + y) * r.spitch as u64 + r.sx as u64 * r.cpp + x;
             let d = r.dst + (r.dy as u64 + y) * r.dpitch as u64 + r.dx as u64 * r.cpp + x;
             let mut b = [0u8];
-            src_mem.read(P, s, &mut b).unwrap();
-            dst_mem.write(P, d, &b).unwrap();
+            mem.read(P, s, &mut b).unwrap();
+            mem.write(P, d, &b).unwrap();
         }
     }
 }
@@ -1529,8 +1554,7 @@ fn interpret(mem: &mut Mem, ops: &[Op]) -> (u64, u64) {
                 copied += 4;
             }
             Op::Blit(r) => {
-                let mut src = mem.clone();
-                reference_blit(&mut src, mem, &r);
+                reference_blit(mem, &r);
                 copied += r.w as u64 * r.h as u64 * r.cpp;
             }
             Op::LriSrm(_, v, s, a) => mem.write(s, a, &v.to_le_bytes()).unwrap(),
@@ -1643,16 +1667,9 @@ fn random_programs_rewritten_after_the_scan_run_as_scanned() {
         interpret(&mut want, &ops);
         let s = scan_std(&w, &mut mem).unwrap();
         // The guest scribbles over its ring and every batch page.
-        for (space, base, len) in [(G, RING, 4096), (G, BATCH, 0x10000), (P, PBATCH, 0x10000)] {
-            if mem.covered(space, base, 4) {
-                let junk: Vec<u32> = (0..len / 4).map(|_| rng.next() as u32).collect();
-                let mut a = base;
-                for d in junk {
-                    if mem.covered(space, a, 4) {
-                        mem.put(space, a, &[d]);
-                    }
-                    a += 4;
-                }
+        for (space, base, len) in [(G, RING, 0x1000), (G, BATCH, 0x10000), (P, PBATCH, 0x10000)] {
+            for (_, page) in mem.pages[si(space)].range_mut(base..base + len) {
+                page.iter_mut().for_each(|b| *b = rng.next() as u8);
             }
         }
         let mut e = s.exec();
