@@ -550,7 +550,12 @@ pub(crate) const USE_GGTT: u32 = 1 << 22;
 
 /// A 48-bit address from its low (dword aligned) and high dwords.
 pub(crate) fn addr48(lo: u32, hi: u32) -> u64 {
-    (lo & !3) as u64 | ((hi & 0xffff) as u64) << 32
+    qword(lo & !3, hi & 0xffff)
+}
+
+/// The qword whose low and high dwords are `lo` and `hi`.
+pub(crate) fn qword(lo: u32, hi: u32) -> u64 {
+    ((hi as u64) << 32) | lo as u64
 }
 
 /// The bytes per pixel and rectangle of a linear blit, or why it is refused.
@@ -576,7 +581,7 @@ impl Blit {
         }
         let cpp = if fast {
             // Linear source and destination only (tiling fields zero).
-            if d[0] & (3 << 20 | 3 << 13) != 0 {
+            if d[0] & ((3 << 20) | (3 << 13)) != 0 {
                 return Err(Reason::UnsupportedBlit);
             }
             match (d[1] >> 24) & 7 {
@@ -589,7 +594,7 @@ impl Blit {
             }
         } else {
             // Linear, SRCCOPY, every channel written.
-            if d[0] & (1 << 15 | 1 << 11) != 0 || (d[1] >> 16) & 0xff != 0xcc {
+            if d[0] & ((1 << 15) | (1 << 11)) != 0 || (d[1] >> 16) & 0xff != 0xcc {
                 return Err(Reason::UnsupportedBlit);
             }
             match (d[1] >> 24) & 3 {
@@ -640,7 +645,7 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
         Kind::Lri => {
             // Bits 19 (CS-relative MMIO, gen11+), 17 (remap, gen12+) and the
             // byte-write disables 11:8.
-            if h & (1 << 19 | 1 << 17 | 0xf << 8) != 0 {
+            if h & ((1 << 19) | (1 << 17) | (0xf << 8)) != 0 {
                 return Err(Reason::LriFlags);
             }
             if d.len() % 2 != 1 {
@@ -653,10 +658,10 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
         Kind::BbStart => {
             // The sim models neither the resource streamer (bit 10) nor
             // predication (bit 15), so a start that depends on them is refused.
-            if h & 1 << 10 != 0 {
+            if h & (1 << 10) != 0 {
                 return Err(Reason::Refused(Refusal::ResourceStreamer));
             }
-            if h & 1 << 15 != 0 {
+            if h & (1 << 15) != 0 {
                 return Err(Reason::Refused(Refusal::Unmodelled));
             }
         }

@@ -1,7 +1,7 @@
 //! Execution of an audited copy against the guest's memory and registers.
 
 use super::table::{Class, Kind};
-use super::{addr48, Blit, Cmd, Scanned, Where, USE_GGTT};
+use super::{addr48, qword, Blit, Cmd, Scanned, Where, USE_GGTT};
 use crate::engine::{GpuMemory, MemError, RegFile, Space};
 use crate::storage::Alloc;
 
@@ -173,7 +173,7 @@ impl<A: Alloc> Exec<A> {
 
     fn timestamp(&self, regs: &mut impl RegFile) -> u64 {
         let base = self.s.w.engine.mmio_base();
-        regs.read(base + 0x358) as u64 | (regs.read(base + 0x35c) as u64) << 32
+        qword(regs.read(base + 0x358), regs.read(base + 0x35c))
     }
 
     fn store(&mut self, mem: &mut impl GpuMemory, at: At, data: &[u8]) -> Result<(), MemError> {
@@ -206,7 +206,7 @@ impl<A: Alloc> Exec<A> {
                     addr: addr48(d[1], d[2]),
                 };
                 if len == 5 {
-                    let v = d[3] as u64 | (d[4] as u64) << 32;
+                    let v = qword(d[3], d[4]);
                     self.store(mem, at, &v.to_le_bytes())?;
                 } else {
                     self.store(mem, at, &d[3].to_le_bytes())?;
@@ -214,7 +214,7 @@ impl<A: Alloc> Exec<A> {
             }
             Kind::StoreIndex => {
                 if len == 4 {
-                    let v = d[2] as u64 | (d[3] as u64) << 32;
+                    let v = qword(d[2], d[3]);
                     self.store(mem, self.hwsp(d[1] & 0xff8), &v.to_le_bytes())?;
                 } else {
                     self.store(mem, self.hwsp(d[1] & 0xffc), &d[2].to_le_bytes())?;
@@ -261,7 +261,7 @@ impl<A: Alloc> Exec<A> {
                         let t = self.timestamp(regs);
                         self.store(mem, at, &t.to_le_bytes())?;
                     } else if len == 5 {
-                        let v = d[3] as u64 | (d[4] as u64) << 32;
+                        let v = qword(d[3], d[4]);
                         self.store(mem, at, &v.to_le_bytes())?;
                     } else {
                         self.store(mem, at, &d[3].to_le_bytes())?;
@@ -281,9 +281,9 @@ impl<A: Alloc> Exec<A> {
                         }
                     };
                     let v = match op {
-                        1 => d[4] as u64 | (d[5] as u64) << 32,
+                        1 => qword(d[4], d[5]),
                         // PS_DEPTH_COUNT.
-                        2 => regs.read(0x2350) as u64 | (regs.read(0x2354) as u64) << 32,
+                        2 => qword(regs.read(0x2350), regs.read(0x2354)),
                         _ => self.timestamp(regs),
                     };
                     self.store(mem, at, &v.to_le_bytes())?;
