@@ -1177,6 +1177,49 @@ fn i915_blitter_and_video_requests_pass_the_audit_and_run() {
     }
 }
 
+#[test]
+fn i915_gen9_indirect_context_batch_passes_the_audit() {
+    // gen9_init_indirectctx_bb (intel_lrc.c), should the engine run it as a batch:
+    // the coherent-L3 workaround, a flush and three context workarounds by LRI.
+    let mut m = Mem::default();
+    let scratch = 0x40100;
+    m.map(G, scratch, 4096);
+    m.put(G, scratch, &[0x5a5a]);
+    let bb = cat(&[
+        vec![0x0400_0000],
+        srm(0xb118, G, scratch),
+        lri(&[(0xb118, 0x4040_0000 | (1 << 21))]),
+        vec![0x7a00_0004, (1 << 20) | (1 << 5), 0, 0, 0, 0],
+        lrm(0xb118, G, scratch),
+        vec![
+            0x7a00_0004,
+            (1 << 27) | (1 << 21) | (1 << 20) | (1 << 14),
+            0xd0,
+            0,
+            0,
+            0,
+        ],
+        lri(&[
+            (0x7014, 0x0800_0000),
+            (0x2088, 0x0002_0002),
+            (0x2090, 0x0200_0200),
+        ]),
+        // GEN9_MEDIA_POOL_STATE (pooled-EU parts).
+        vec![0x7005_0004, 1 << 31, 0x0077_7000, 0, 0, 0],
+        vec![ARB_ON, NOOP, NOOP, NOOP, BB_END],
+    ]);
+    m.put(G, BATCH, &bb);
+    let mut ring = bb_start(G, BATCH, false);
+    ring.push(NOOP);
+    let mut r = Regs::default();
+    let (step, st) = run(EngineId::Rcs, &mut m, &mut r, &ring);
+    assert!(matches!(step, Step::Done { .. }));
+    // LRI, LRM (the saved value back), then the three workarounds.
+    assert_eq!(r.log.len(), 5);
+    assert_eq!(r.log[1], (0xb118, 0));
+    assert_eq!((st.media, st.skipped), (1, 1));
+}
+
 // ---------------------------------------------------------------- register audit
 
 /// GVT-g's `F_CMD_ACCESS` registers on Skylake, transcribed from `gvt/handlers.c`
@@ -1882,4 +1925,76 @@ fn random_streams_never_panic_and_lengths_tile_the_copy() {
     ] {
         assert!(outcomes.contains_key(k), "{k} never happened");
     }
+}
+
+/// Scan and execution rates over the model memory (report, do not assert):
+///
+/// ```text
+/// cargo test -p rgvt-core --release --lib cmd::tests::throughput -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore]
+fn throughput() {
+    use std::time::Instant;
+    // A batch of 4096 store-dwords, run 200 times.
+    let mut m = Mem::default();
+    m.map(P, PDATA, DATA_LEN);
+    let stores: Vec<u32> = (0..4096u64)
+        .flat_map(|i| sdi(P, PDATA + 4 * (i % 2048), i as u32))
+        .chain([BB_END])
+        .collect();
+    m.put(P, PBATCH, &stores);
+    let mut ring = bb_start(P, PBATCH, false);
+    ring.push(NOOP);
+    let w = workload(EngineId::Rcs, &mut m, &ring);
+    let (mut scan_t, mut run_t) = (0f64, 0f64);
+    for _ in 0..200 {
+        let t = Instant::now();
+        let mut e = scan_std(&w, &mut m).unwrap().exec();
+        scan_t += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        assert!(matches!(
+            e.run(&mut m, &mut Regs::default(), 0),
+            Step::Done { .. }
+        ));
+        run_t += t.elapsed().as_secs_f64();
+    }
+    let n = 200.0 * 4096.0;
+    std::println!(
+        "store-dword: scan {:.1} M cmds/s, execute {:.1} M stores/s, {:.0} workloads/s",
+        n / scan_t / 1e6,
+        n / run_t / 1e6,
+        200.0 / (scan_t + run_t)
+    );
+    // A 4 MiB blit (1024 rows of 4 KiB), 20 times.
+    let mut m = Mem::default();
+    m.map(P, BSRC, 4 << 20);
+    m.map(P, BDST + (64 << 20), 4 << 20);
+    let r = Rect {
+        fast: true,
+        cpp: 4,
+        w: 1024,
+        h: 1024,
+        src: BSRC,
+        spitch: 4096,
+        sx: 0,
+        sy: 0,
+        dst: BDST + (64 << 20),
+        dpitch: 4096,
+        dx: 0,
+        dy: 0,
+    };
+    let w = workload(EngineId::Bcs, &mut m, &blit(&r));
+    let t = Instant::now();
+    for _ in 0..20 {
+        let mut e = scan_std(&w, &mut m).unwrap().exec();
+        assert!(matches!(
+            e.run(&mut m, &mut Regs::default(), 0),
+            Step::Done { .. }
+        ));
+    }
+    std::println!(
+        "blit: {:.0} MB/s",
+        20.0 * 4.0 / t.elapsed().as_secs_f64() * 1.048_576
+    );
 }
