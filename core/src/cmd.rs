@@ -83,7 +83,8 @@ pub struct Workload {
     pub engine: EngineId,
     /// GGTT address of the ring buffer (page aligned).
     pub ring_start: u64,
-    /// Byte offset of the first command in the ring.
+    /// Byte offset of the first command in the ring (the caller strips the wrap
+    /// count `RING_HEAD` keeps in bits 31:21).
     pub head: u32,
     /// Byte offset one past the last command; `head == tail` is an empty ring.
     pub tail: u32,
@@ -341,8 +342,14 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
         }
     }
 
+    /// No further command fits (checked before reading one).
     fn full(&self) -> bool {
         self.out.cmds.len() >= self.lim.max_cmds || self.out.dwords.len() >= self.lim.max_dwords
+    }
+
+    /// A command of `len` dwords would not fit in the copy.
+    fn too_long(&self, len: usize) -> bool {
+        len > self.lim.max_dwords - self.out.dwords.len()
     }
 
     fn ring(&mut self) -> Result<(), AuditError> {
@@ -383,6 +390,10 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
                 .dword(self.mem, Space::Ggtt, at.addr)
                 .map_err(|e| err(0, Reason::Memory(e)))?;
             let (kind, class, len) = self.decode(header).map_err(|r| err(header, r))?;
+            if self.too_long(len) {
+                self.out.cut = true;
+                return Ok(());
+            }
             let avail = (w.tail.wrapping_sub(pos).wrapping_add(w.ring_size) % w.ring_size) / 4;
             if len > avail as usize {
                 return Err(err(header, Reason::CrossesTail));
@@ -449,6 +460,10 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
                 .dword(self.mem, cur.space, cur.addr)
                 .map_err(|e| err(0, Reason::Memory(e)))?;
             let (kind, class, len) = self.decode(header).map_err(|r| err(header, r))?;
+            if self.too_long(len) {
+                self.out.cut = true;
+                return Ok(Flow::Cut);
+            }
             let start = self.out.dwords.len();
             self.push_dword(header).map_err(|r| err(header, r))?;
             for i in 1..len {

@@ -1007,7 +1007,7 @@ fn an_endless_chain_is_cut_at_the_bound_and_hangs() {
             ..Limits::default()
         };
         let s = scan::<Std>(&w, &mut m, &lim).unwrap();
-        assert!(s.cut() && s.bytes() < 4 * (999 + 4));
+        assert!(s.cut() && s.bytes() <= 4 * 999);
     }
     // A batch that calls itself at the second level nests too deep.
     let mut m = Mem::default();
@@ -1884,7 +1884,7 @@ fn random_streams_never_panic_and_lengths_tile_the_copy() {
                 }
                 assert_eq!(at, s.dwords.len());
                 assert!(s.commands() <= lim.max_cmds);
-                assert!(s.dwords.len() < lim.max_dwords + 0x1_0000 + 2);
+                assert!(s.dwords.len() <= lim.max_dwords);
                 // Without batches and bounds, the ring commands are exactly head..tail.
                 if !s.cut() && s.cmds.iter().all(|c| c.at.level == 0) {
                     let ring_bytes = (w.tail + w.ring_size - w.head) % w.ring_size;
