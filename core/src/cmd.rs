@@ -114,7 +114,7 @@ impl Default for Limits {
         Self {
             max_cmds: 1 << 16,
             max_dwords: 1 << 20,
-            max_copy_bytes: 256 << 20,
+            max_copy_bytes: 64 << 20,
         }
     }
 }

@@ -2,6 +2,12 @@
 //! i915 emits on Skylake, the register audit against a reference table, and
 //! seeded random programs (never a panic, lengths consistent, execution equal to
 //! an independent reference interpreter, no TOCTOU, bounded loops).
+//!
+//! The random tests run 300 programs (3000 streams) by default; a longer run:
+//!
+//! ```text
+//! RGVT_CMD_CASES=100000 cargo test -p rgvt-core --release --lib cmd::tests::random
+//! ```
 
 mod gen9_null_state;
 
