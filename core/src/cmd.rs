@@ -64,6 +64,19 @@
 //!
 //! An access that faults stops the workload with [`Step::Fault`]; the commands
 //! before it have taken effect (a copy may be partly done), as on hardware.
+//!
+//! # Limits of the model
+//!
+//! - The address operands of skipped commands (3D state base addresses, media
+//!   surfaces, `XY_COLOR_BLT`...) are not audited: in the sim they have no
+//!   effect. A backend that hands the copy to real hardware (the `i915` one)
+//!   relies on the shadow PPGTT and the vGPU's GGTT view for isolation, and would
+//!   add GVT-g's `ADDR_FIX` range checks for GGTT operands.
+//! - Privilege is not modelled: the GGTT bit of a store and a whitelisted LRI are
+//!   honoured in a PPGTT (non-privileged) batch too. Both stay inside the
+//!   vGPU's own memory and audited registers.
+//! - The whitelist is the same for loads and stores of registers (GVT-g's single
+//!   `F_CMD_ACCESS` flag).
 
 pub mod audit;
 mod exec;
@@ -88,7 +101,7 @@ pub struct Workload {
     pub head: u32,
     /// Byte offset one past the last command; `head == tail` is an empty ring.
     pub tail: u32,
-    /// Ring size in bytes (a multiple of 4 KiB).
+    /// Ring size in bytes (a multiple of 4 KiB, at most 2 MiB as `RING_CTL` allows).
     pub ring_size: u32,
     /// GGTT address the store-index forms (`MI_STORE_DATA_INDEX`, `MI_FLUSH_DW`
     /// and `PIPE_CONTROL` with "store data index") are relative to: in execlists
@@ -269,6 +282,9 @@ impl Reader {
         space: Space,
         addr: u64,
     ) -> Result<u32, MemError> {
+        // Every caller passes a dword-aligned address; masking keeps the index
+        // below inside the window even if one did not.
+        let addr = addr & !3;
         let base = addr & !(WINDOW as u64 - 1);
         if !self.valid || self.space != space || self.base != base {
             self.valid = false;
@@ -364,7 +380,9 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
             header: 0,
             reason,
         };
+        // RING_CTL's buffer length: 1 to 512 pages.
         if w.ring_size == 0
+            || w.ring_size > 512 * 4096
             || w.ring_size % 4096 != 0
             || w.ring_start % 4096 != 0
             || w.head % 4 != 0

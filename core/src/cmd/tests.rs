@@ -441,6 +441,10 @@ fn bad_rings_are_refused() {
             ring_size: 100,
             ..w
         },
+        Workload {
+            ring_size: 513 * 4096,
+            ..w
+        },
         Workload { head: 2, ..w },
         Workload { tail: 4096, ..w },
         Workload {
