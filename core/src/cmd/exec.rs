@@ -58,6 +58,22 @@ pub struct Stats {
     pub polls: u64,
 }
 
+impl Stats {
+    /// Adds `other` (a workload's counters) to these (an engine's totals).
+    pub fn add(&mut self, other: &Stats) {
+        self.mi = self.mi.saturating_add(other.mi);
+        self.blit = self.blit.saturating_add(other.blit);
+        self.render = self.render.saturating_add(other.render);
+        self.media = self.media.saturating_add(other.media);
+        self.skipped = self.skipped.saturating_add(other.skipped);
+        self.user_interrupts = self.user_interrupts.saturating_add(other.user_interrupts);
+        self.stores = self.stores.saturating_add(other.stores);
+        self.reg_writes = self.reg_writes.saturating_add(other.reg_writes);
+        self.bytes_copied = self.bytes_copied.saturating_add(other.bytes_copied);
+        self.polls = self.polls.saturating_add(other.polls);
+    }
+}
+
 /// A workload being executed; resumable across [`Exec::run`] calls.
 pub struct Exec<A: Alloc> {
     s: Scanned<A>,

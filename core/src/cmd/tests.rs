@@ -621,6 +621,11 @@ fn user_interrupts_and_arbitration_are_counted() {
     let (step, st) = run(EngineId::Vecs, &mut m, &mut Regs::default(), &ring);
     assert!(matches!(step, Step::Done { .. }));
     assert_eq!((st.user_interrupts, st.mi, st.stores), (2, 6, 0));
+    // An engine's totals over two such workloads.
+    let mut total = Stats::default();
+    total.add(&st);
+    total.add(&st);
+    assert_eq!((total.user_interrupts, total.mi), (4, 12));
 }
 
 #[test]
