@@ -170,7 +170,7 @@ pub enum Reason {
     /// A post-sync operation or compare mode the hardware reserves.
     BadOperation,
     /// A blit the sim does not model (tiled, raster operation other than copy,
-    /// partial write mask, unknown depth).
+    /// partial write mask, unknown depth, negative pitch).
     UnsupportedBlit,
     /// The copies exceed [`Limits::max_copy_bytes`].
     CopyTooLarge,
@@ -626,8 +626,13 @@ impl Blit {
                 _ => return Err(Reason::UnsupportedBlit),
             }
         } else {
-            // Linear, SRCCOPY, every channel written.
-            if d[0] & ((1 << 15) | (1 << 11)) != 0 || (d[1] >> 16) & 0xff != 0xcc {
+            // Linear, SRCCOPY, every channel written, pitches not negative
+            // (they are signed 16-bit fields here).
+            if d[0] & ((1 << 15) | (1 << 11)) != 0
+                || (d[1] >> 16) & 0xff != 0xcc
+                || d[1] & 0x8000 != 0
+                || d[7] & 0x8000 != 0
+            {
                 return Err(Reason::UnsupportedBlit);
             }
             match (d[1] >> 24) & 3 {

@@ -742,6 +742,12 @@ fn blits_the_sim_cannot_model_are_refused() {
         refused(EngineId::Bcs, &mut m, &rop),
         Reason::UnsupportedBlit
     );
+    let mut negative = blit_cmd();
+    negative[7] |= 0x8000;
+    assert_eq!(
+        refused(EngineId::Bcs, &mut m, &negative),
+        Reason::UnsupportedBlit
+    );
     let mut rgb_only = blit_cmd();
     rgb_only[0] &= !(1 << 21);
     assert_eq!(
