@@ -193,6 +193,14 @@ pub struct AuditError {
     pub reason: Reason,
 }
 
+impl AuditError {
+    /// The refused command's name on `engine` (for logs and debugfs), or
+    /// `"unknown"`.
+    pub fn command(&self, engine: EngineId) -> &'static str {
+        table::lookup(engine, self.header).map_or("unknown", |(i, _)| i.name)
+    }
+}
+
 /// One command of the shadow copy.
 #[derive(Debug, Clone, Copy)]
 struct Cmd {

@@ -960,6 +960,13 @@ fn a_forbidden_command_deep_in_a_batch_stops_the_whole_workload() {
     let e = scan_std(&w, &mut m).err().unwrap();
     assert_eq!(e.reason, Reason::Register(0x2270));
     assert_eq!(e.header, mi(0x22, 3));
+    assert_eq!(e.command(EngineId::Rcs), "MI_LOAD_REGISTER_IMM");
+    assert_eq!(e.command(EngineId::Bcs), "MI_LOAD_REGISTER_IMM");
+    let junk = AuditError {
+        header: 0xe000_0000,
+        ..e
+    };
+    assert_eq!(junk.command(EngineId::Rcs), "unknown");
     assert_eq!((m.get(G, 0x40000), m.get(G, 0x40004)), (0, 0));
 }
 
