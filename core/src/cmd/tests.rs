@@ -1509,6 +1509,10 @@ enum Op {
     Copy(Space, u64, Space, u64),
     Blit(Rect),
     LriSrm(u32, u32, Space, u64),
+    /// LRM a register from the first address, SRM it to the second.
+    LrmSrm(u32, Space, u64, Space, u64),
+    /// LRI the first register, LRR it into the second, SRM that.
+    LrrSrm(u32, u32, u32, Space, u64),
     Irq,
     Noop,
 }
@@ -1520,7 +1524,7 @@ fn data(rng: &mut Rng, align: u64) -> (Space, u64) {
 }
 
 fn random_op(rng: &mut Rng) -> Op {
-    match rng.below(10) {
+    match rng.below(12) {
         0 => {
             let (s, a) = data(rng, 4);
             Op::Sdi(s, a, rng.next() as u32)
@@ -1563,13 +1567,25 @@ fn random_op(rng: &mut Rng) -> Op {
         }
         7 => {
             let (s, a) = data(rng, 4);
-            let regs = [0x7014, 0xb118, 0x2350, 0xc800, 0xe194];
-            Op::LriSrm(regs[rng.below(5) as usize], rng.next() as u32, s, a)
+            Op::LriSrm(REGS[rng.below(5) as usize], rng.next() as u32, s, a)
         }
         8 => Op::Irq,
+        9 => {
+            let (s, a) = data(rng, 4);
+            let (d, da) = data(rng, 4);
+            Op::LrmSrm(REGS[rng.below(5) as usize], s, a, d, da)
+        }
+        10 => {
+            let (d, da) = data(rng, 4);
+            let (r1, r2) = (REGS[rng.below(5) as usize], REGS[rng.below(5) as usize]);
+            Op::LrrSrm(r1, rng.next() as u32, r2, d, da)
+        }
         _ => Op::Noop,
     }
 }
+
+/// Registers random programs load and store (whitelisted on every engine).
+const REGS: [u32; 5] = [0x7014, 0xb118, 0x2350, 0xc800, 0xe194];
 
 fn encode(op: &Op) -> Vec<u32> {
     match *op {
@@ -1581,6 +1597,8 @@ fn encode(op: &Op) -> Vec<u32> {
         Op::Copy(d, da, s, sa) => copy_mem(d, da, s, sa),
         Op::Blit(r) => blit(&r),
         Op::LriSrm(r, v, s, a) => cat(&[lri(&[(r, v)]), srm(r, s, a)]),
+        Op::LrmSrm(r, s, a, d, da) => cat(&[lrm(r, s, a), srm(r, d, da)]),
+        Op::LrrSrm(r1, v, r2, d, da) => cat(&[lri(&[(r1, v)]), lrr(r1, r2), srm(r2, d, da)]),
         Op::Irq => vec![USER_INTERRUPT],
         Op::Noop => vec![NOOP],
     }
@@ -1628,7 +1646,13 @@ fn interpret(mem: &mut Mem, ops: &[Op]) -> (u64, u64) {
                 reference_blit(mem, &r);
                 copied += r.w as u64 * r.h as u64 * r.cpp;
             }
-            Op::LriSrm(_, v, s, a) => mem.write(s, a, &v.to_le_bytes()).unwrap(),
+            Op::LriSrm(_, v, s, a) | Op::LrrSrm(_, v, _, s, a) => {
+                mem.write(s, a, &v.to_le_bytes()).unwrap()
+            }
+            Op::LrmSrm(_, s, a, d, da) => {
+                let v = mem.get(s, a);
+                mem.write(d, da, &v.to_le_bytes()).unwrap();
+            }
             Op::Irq => irqs += 1,
             Op::Noop => {}
         }
