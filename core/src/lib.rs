@@ -17,6 +17,7 @@ extern crate std;
 
 pub mod balloon;
 pub mod cfg_space;
+pub mod cmd;
 // The guest-facing decoders under random load (host tests only).
 #[cfg(test)]
 mod decoders;
