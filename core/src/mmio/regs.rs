@@ -171,6 +171,14 @@ register!(
     GEN6_GDRST @ 0x941c,
     /// Full GPU reset.
     GRDOM_FULL: 0:0,
+    /// Render engine reset.
+    GRDOM_RENDER: 1:1,
+    /// Video (media) engine reset.
+    GRDOM_MEDIA: 2:2,
+    /// Blitter engine reset.
+    GRDOM_BLT: 3:3,
+    /// Video enhancement engine reset.
+    GRDOM_VECS: 4:4,
 );
 register!(
     /// MCR steering selector (stored; there is one slice to steer to).
@@ -206,6 +214,33 @@ register!(
     /// Hardware status page address (stored).
     RING_HWS_PGA @ 0x80,
 );
+register!(
+    /// Execlist submit port (`RING_ELSP`): four dword writes submit two
+    /// context descriptors; the engines latch them, the register reads 0.
+    RING_ELSP @ 0x230,
+);
+register!(
+    /// Execlist status, low dword (`RING_EXECLIST_STATUS_LO`); the high
+    /// dword follows. Kept by the execlists, read-only to the guest.
+    RING_EXECLIST_STATUS_LO @ 0x234,
+);
+register!(
+    /// First context-status buffer entry (`RING_CONTEXT_STATUS_BUF_LO`):
+    /// six entries of two dwords, kept by the execlists, read-only to the
+    /// guest.
+    RING_CONTEXT_STATUS_BUF @ 0x370,
+);
+register!(
+    /// Context-status pointers (`RING_CONTEXT_STATUS_PTR`, masked): the
+    /// guest moves its read pointer, the execlists the write pointer.
+    RING_CONTEXT_STATUS_PTR @ 0x3a0,
+    /// The guest's read pointer.
+    READ_PTR: 11:8,
+    /// The engine's write pointer (read-only to the guest).
+    WRITE_PTR: 3:0,
+);
+/// Dwords of the context-status buffer registers (6 entries of 2).
+pub const CSB_DWORDS: u32 = 12;
 register!(
     /// Status page write mask (stored).
     RING_HWSTAM @ 0x98,
@@ -467,6 +502,14 @@ pub enum Kind {
     ResetCtl,
     /// `GEN6_GDRST`: the reset completes at once, the bits read back 0.
     Gdrst,
+    /// `RING_ELSP`: guest writes go to the engines' latch, reads give 0.
+    Elsp,
+    /// Execlist status and context-status buffer: kept by the engines,
+    /// read-only to the guest.
+    EngineStatus,
+    /// `RING_CONTEXT_STATUS_PTR`: masked; the guest moves only its read
+    /// pointer.
+    CsbPtr,
     /// A forcewake ack: reads the low half of the request at this offset.
     ForcewakeAck(u32),
     /// `GEN8_MASTER_IRQ`: enable bit stored, pending bits computed.
@@ -563,6 +606,17 @@ fn engine_kind(offset: u32) -> Option<Kind> {
         RING_RESET_CTL::OFFSET => Kind::ResetCtl,
         RING_INSTPM::OFFSET | RING_MODE_GEN7::OFFSET => Kind::Masked,
         RING_HWS_PGA::OFFSET | RING_HWSTAM::OFFSET | RING_IMR::OFFSET => Kind::Storage,
+        RING_ELSP::OFFSET => Kind::Elsp,
+        RING_CONTEXT_STATUS_PTR::OFFSET => Kind::CsbPtr,
+        o if o == RING_EXECLIST_STATUS_LO::OFFSET || o == RING_EXECLIST_STATUS_LO::OFFSET + 4 => {
+            Kind::EngineStatus
+        }
+        o if (RING_CONTEXT_STATUS_BUF::OFFSET
+            ..RING_CONTEXT_STATUS_BUF::OFFSET + 4 * CSB_DWORDS)
+            .contains(&o) =>
+        {
+            Kind::EngineStatus
+        }
         _ => return None,
     })
 }
