@@ -5,6 +5,7 @@
 
 use super::Vgpu;
 use crate::debugfs::{Dir, Files, Seq, Show};
+use crate::engine::EngineId;
 use core::fmt::{self, Write};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -87,10 +88,46 @@ impl Show for GgttFile {
     }
 }
 
+/// `vgpu<N>/engines`: per engine, its workloads and what became of them,
+/// commands by class, audit failures with the last refused command,
+/// faults, hangs, waits, CSB events and interrupts.
+struct EnginesFile;
+
+impl Show for EnginesFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        // The engine lock, then the vGPU's (the documented order). A step
+        // in progress holds the engine lock: this waits for its end.
+        let eng = v.engine.lock();
+        let st = v.state.lock();
+        writeln!(m, "elsp_bad_writes {}", st.elsp.bad)?;
+        for e in EngineId::ALL {
+            writeln!(m, "{}:", e.name())?;
+            let s = eng.stats(e);
+            let mut r = Ok(());
+            s.for_each(|name, value| {
+                if r.is_ok() {
+                    r = writeln!(m, "  {name} {value}");
+                }
+            });
+            r?;
+            writeln!(m, "  elsp_dropped {}", st.elsp.dropped(e))?;
+            writeln!(m, "  busy {}", u8::from(eng.busy(e)))?;
+            match s.last_refused {
+                Some((header, at)) => writeln!(m, "  last_refused {header:#010x} at {at:#x}")?,
+                None => writeln!(m, "  last_refused -")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The files of `vgpu` in its directory `dir`.
 pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     let mut files = Files::new(dir, vgpu);
     files.add::<CountersFile>(kernel::c_str!("counters"))?;
+    files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
     files.add::<UntrackedFile>(kernel::c_str!("untracked"))?;
     Ok(files)
