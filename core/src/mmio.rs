@@ -6,6 +6,7 @@
 //! so every path below it sees an access that is in range and well formed.
 
 use crate::engine::EngineId;
+use crate::execlist;
 use crate::pvinfo::{self, Access};
 use crate::storage::{Alloc, AllocError, Vector};
 
@@ -106,7 +107,7 @@ pub enum EngineHook {
 pub fn engine_hook(offset: u32, data: &[u8]) -> Option<EngineHook> {
     let dword = offset & !3;
     if let Some((engine, rel)) = EngineId::from_mmio(dword) {
-        if rel != regs::RING_ELSP::OFFSET {
+        if rel != execlist::regs::ELSP {
             return None;
         }
         let Ok(bytes) = <[u8; 4]>::try_from(data) else {
@@ -161,6 +162,8 @@ pub struct Stats {
     pub irq_raised: u64,
     /// TLB invalidations requested.
     pub tlb_invalidations: u64,
+    /// `RING_MODE_GEN7` writes asking for a mode GVT-g refuses (bit 0).
+    pub ring_mode_unsupported: u64,
 }
 
 impl Stats {
@@ -176,6 +179,7 @@ impl Stats {
         f("pcode", self.pcode);
         f("irq_raised", self.irq_raised);
         f("tlb_invalidations", self.tlb_invalidations);
+        f("ring_mode_unsupported", self.ring_mode_unsupported);
     }
 }
 
@@ -315,7 +319,14 @@ impl<A: Alloc> Vregs<A> {
             }
             // The latch is the engines'; the register itself reads 0.
             Some(Kind::Elsp) => old,
-            Some(Kind::CsbPtr) => masked(old, v, regs::RING_CONTEXT_STATUS_PTR::WRITE_PTR.mask()),
+            Some(Kind::CsbPtr) => execlist::regs::csb_ptr_write(old, v),
+            Some(Kind::RingMode) => {
+                let change = execlist::regs::ring_mode_write(old, v);
+                if change.unsupported {
+                    self.stats.ring_mode_unsupported += 1;
+                }
+                change.value
+            }
             Some(Kind::ReadOnly)
             | Some(Kind::EngineStatus)
             | Some(Kind::ForcewakeAck(_))
@@ -399,11 +410,14 @@ impl<A: Alloc> Vregs<A> {
             return;
         }
         match regs::kind(offset) {
-            None
-            | Some(Kind::Storage)
-            | Some(Kind::Elsp)
-            | Some(Kind::EngineStatus)
-            | Some(Kind::CsbPtr) => self.set(offset, value),
+            None | Some(Kind::Storage) | Some(Kind::Elsp) | Some(Kind::EngineStatus) => {
+                self.set(offset, value)
+            }
+            // The execlists move the write pointer under its mask.
+            Some(Kind::CsbPtr) => self.set(
+                offset,
+                execlist::regs::csb_ptr_write(self.reg(offset), value),
+            ),
             Some(_) => self.write_dword(offset, value, !0),
         }
     }
@@ -587,7 +601,7 @@ mod tests {
     #[test]
     fn engine_hooks() {
         for e in EngineId::ALL {
-            let elsp = e.mmio_base() + regs::RING_ELSP::OFFSET;
+            let elsp = e.mmio_base() + execlist::regs::ELSP;
             assert_eq!(
                 engine_hook(elsp, &0x1234_5678u32.to_le_bytes()),
                 Some(EngineHook::Elsp {
@@ -634,15 +648,18 @@ mod tests {
             v.engine_write(base + off, 0x55);
             assert_eq!(v.reg(base + off), 0x55, "{off:#x}");
         }
-        // The guest moves its read pointer, never the write pointer.
-        let ptr = base + regs::RING_CONTEXT_STATUS_PTR::OFFSET;
-        v.engine_write(ptr, 0x0307);
-        v.write(ptr, &0xffff_0a0au32.to_le_bytes());
-        assert_eq!(v.reg(ptr), 0x0a07);
-        // A masked register written by an LRI takes its mask.
-        let mode = base + regs::RING_MODE_GEN7::OFFSET;
-        v.engine_write(mode, 0x0008_0008);
-        assert_eq!(v.reg(mode), 0x8);
+        // The CSB pointer is masked, for the guest and for the engines.
+        let ptr = base + execlist::regs::CSB_PTR;
+        v.engine_write(ptr, 0x0007_0003);
+        assert_eq!(v.reg(ptr), 0x0003);
+        v.write(ptr, &0x0700_0202u32.to_le_bytes());
+        assert_eq!(v.reg(ptr), 0x0203);
+        // RING_MODE enables execlists under its mask; bit 0 never sticks.
+        let mode = base + execlist::regs::RING_MODE;
+        v.write(mode, &0x8001_8001u32.to_le_bytes());
+        assert!(execlist::regs::execlists_enabled(v.reg(mode)));
+        assert_eq!(v.reg(mode), 0x8000);
+        assert_eq!(v.stats.ring_mode_unsupported, 1);
         let untracked = v.untracked().count();
         v.engine_write(base + 0x34, 0x40);
         assert_eq!(v.reg(base + 0x34), 0x40);

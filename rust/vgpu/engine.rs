@@ -11,7 +11,7 @@
 //! takes the engine lock (ordered before the vGPU's lock, never taken by
 //! `dma_unmap`), hands the submission to the execlists, scans (audits) the
 //! workload whole through the command parser, and executes the audited
-//! copy under a command budget per step. Guest memory is reached through
+//! copy under a command budget per step ([`STEP_BUDGET`]). Guest memory is reached through
 //! [`Mem`] (short pins, no lock held while pinning), registers through
 //! [`Regs`] (the vGPU's lock per access). A semaphore that is not yet
 //! satisfied makes the step `Waiting`: retried after a short sleep, and
@@ -21,31 +21,45 @@
 //! (`GEN6_GDRST` for engines, `VFIO_DEVICE_RESET` for the device), which
 //! cancels the engines' work, as close does.
 
-pub(crate) mod standin;
-
-use super::engine_state::{Elsp, EngineState, PerEngine, Running, Stats};
+use super::engine_state::{Elsp, EngineState, PerEngine, Running};
 use super::mem::{Mem, Regs};
 use super::Vgpu;
-use crate::engine::EngineId;
+use crate::cmd::{self, Limits, Step};
+use crate::engine::{irq_bit, EngineId};
 use crate::engines::{Client, Progress};
+use crate::execlist::{self, Outcome};
+use crate::kstorage::KvAlloc;
 use crate::mmio::EngineHook;
 use crate::vfio;
-use standin::{scan, Step};
 
 /// Commands executed per step before the worker moves on (the workload
 /// goes on at its next step).
-pub(crate) const STEP_BUDGET: u32 = 4096;
+pub(crate) const STEP_BUDGET: usize = 4096;
 /// Polls of an unsatisfied semaphore (one per step, with a 50-100 us sleep
 /// when nothing else runs) before the workload counts as hung: about a
 /// second or two.
 pub(crate) const MAX_POLLS: u32 = 20_000;
 
+/// Every engine, one bit each ([`EngineId::index`]).
+pub(crate) const ALL_ENGINES: u8 = (1 << EngineId::COUNT) - 1;
+
 impl Vgpu {
     /// Acts on a guest register write that concerns the engines, under the
-    /// vGPU's lock. Returns the engine to kick and the engines to reset,
-    /// both once the lock is dropped ([`Vgpu::engines_after_write`]).
-    pub(crate) fn engine_hook(elsp: &mut Elsp, hook: EngineHook) -> (Option<EngineId>, u8) {
+    /// vGPU's lock (`ring_mode` is the engine's `RING_MODE_GEN7` before the
+    /// write). Returns the engine to kick and the engines to reset, both
+    /// once the lock is dropped ([`Vgpu::engines_after_write`]).
+    pub(crate) fn engine_hook(
+        elsp: &mut Elsp,
+        hook: EngineHook,
+        ring_mode: impl Fn(EngineId) -> u32,
+    ) -> (Option<EngineId>, u8) {
         match hook {
+            EngineHook::Elsp { engine, .. }
+                if !execlist::regs::execlists_enabled(ring_mode(engine)) =>
+            {
+                elsp.disabled += 1;
+                (None, 0)
+            }
             EngineHook::Elsp { engine, value } => {
                 let queued = elsp.latch[engine.index()].write(value);
                 (queued.then_some(engine), 0)
@@ -69,8 +83,9 @@ impl Vgpu {
     }
 
     /// Cancels the work of the engines in `mask` (bit
-    /// [`EngineId::index`]): the running workload, the queued submissions,
-    /// the execlist state (as an engine reset leaves it).
+    /// [`EngineId::index`]): the running workload, the workloads not
+    /// started, the queued submissions and the ELSP latch, the execlist
+    /// state (CSB pointers as an engine reset leaves them).
     pub(crate) fn engine_reset(&self, mask: u8) {
         let mut eng = self.engine.lock();
         for e in EngineId::ALL {
@@ -81,30 +96,31 @@ impl Vgpu {
             if pe.running.take().is_some() {
                 pe.stats.cancelled += 1;
             }
+            pe.todo.clear();
             pe.execlist.reset(&mut Regs::new(self));
-            self.state.lock().elsp.latch[e.index()].clear();
+            self.state.lock().elsp.latch[e.index()].reset();
         }
     }
 
     /// The VMM opened the device: the workers may reach guest memory.
     pub(crate) fn engines_open(&self, dev: &vfio::Device) {
-        let mut eng = self.engine.lock();
-        eng.dev = Some(dev.get());
+        self.engine_reset(ALL_ENGINES);
+        self.engine.lock().dev = Some(dev.get());
     }
 
     /// The device is closing: every engine's work is cancelled and the
     /// workers lose the device. A step in progress holds the engine lock,
     /// so this waits for it (one step: [`STEP_BUDGET`] commands).
     pub(crate) fn engines_close(&self) {
-        self.engine_reset((1 << EngineId::COUNT) - 1);
+        self.engine_reset(ALL_ENGINES);
         let dev = self.engine.lock().dev.take();
         // The reference goes with no lock held.
         drop(dev);
     }
 
-    /// Raises `bits` (engine-relative, `engine::irq_bit`) of `engine` in
-    /// its GT bank and updates the interrupt line.
-    fn raise(&self, engine: EngineId, bits: u32, stats: &mut Stats) {
+    /// Raises `bits` (engine-relative, [`irq_bit`]) of `engine` in its GT
+    /// bank and updates the interrupt line.
+    fn raise(&self, engine: EngineId, bits: u32, pe: &mut PerEngine) {
         if bits == 0 {
             return;
         }
@@ -112,7 +128,7 @@ impl Vgpu {
         let mut st = self.state.lock();
         st.vregs.raise(bank, bits << shift);
         st.update_irq_lines();
-        stats.interrupts += 1;
+        pe.stats.interrupts += 1;
     }
 
     /// One step of `engine`'s work (see the module documentation).
@@ -127,83 +143,151 @@ impl Vgpu {
         let mut mem = Mem::new(self, dev.device());
         let mut regs = Regs::new(self);
         if pe.running.is_none() {
-            let sub = self.state.lock().elsp.latch[i].pop();
-            let Some(sub) = sub else {
-                return Progress::Idle;
-            };
-            pe.stats.submissions += 1;
-            let Some(workload) = pe.execlist.submit(sub, &mut mem, &mut regs) else {
-                return self.pending(engine, pe);
-            };
-            pe.stats.workloads += 1;
-            mem.ppgtt_root = workload.root;
-            match scan(&workload, &mut mem) {
-                Ok(exec) => {
-                    pe.running = Some(Running {
-                        workload,
-                        exec,
-                        polls: 0,
-                    })
-                }
-                Err(e) => {
-                    pe.stats.audit_failures += 1;
-                    pe.stats.last_refused = Some((e.header, e.at));
-                    self.finish(engine, pe, false, &mut mem, &mut regs);
-                    return self.pending(engine, pe);
+            match pe.todo.pop() {
+                Some(w) => self.start(engine, pe, w, &mut mem, &mut regs),
+                None => {
+                    let sub = self.state.lock().elsp.latch[i].pop();
+                    let Some(sub) = sub else {
+                        return Progress::Idle;
+                    };
+                    match pe.execlist.submit(sub, &mut mem, &mut regs) {
+                        Ok(s) => {
+                            for w in s.workloads.into_iter().flatten() {
+                                // The execlists hand out no more than fit.
+                                pe.todo.push(w);
+                            }
+                            self.raise(engine, s.irq, pe);
+                        }
+                        Err(_) => pe.stats.submit_refused += 1,
+                    }
                 }
             }
+            return self.pending(engine, pe);
         }
         let Some(run) = pe.running.as_mut() else {
             return self.pending(engine, pe);
         };
-        mem.ppgtt_root = run.workload.root;
-        let ok = match run.exec.run(&mut mem, &mut regs, STEP_BUDGET) {
-            Step::More => return Progress::More,
-            Step::Waiting => {
+        mem.set_root(run.workload.image.root);
+        let step = run.exec.run(&mut mem, &mut regs, STEP_BUDGET);
+        let users = run.exec.stats().user_interrupts;
+        let new_users = users - run.user_interrupts;
+        run.user_interrupts = users;
+        let outcome = match step {
+            Step::Yield => None,
+            Step::Waiting { .. } => {
                 run.polls += 1;
                 pe.stats.waits += 1;
                 if run.polls < MAX_POLLS {
-                    return Progress::Waiting;
+                    None
+                } else {
+                    pe.stats.hangs += 1;
+                    Some(Outcome::Failed)
                 }
-                pe.stats.hangs += 1;
-                false
             }
-            Step::Done => true,
-            Step::Fault => {
+            Step::Done { .. } => {
+                pe.stats.completed += 1;
+                Some(Outcome::Done)
+            }
+            Step::Fault { .. } => {
                 pe.stats.faults += 1;
-                false
+                Some(Outcome::Failed)
             }
             Step::Hung => {
                 pe.stats.hangs += 1;
-                false
+                Some(Outcome::Failed)
             }
         };
-        pe.running = None;
-        self.finish(engine, pe, ok, &mut mem, &mut regs);
-        self.pending(engine, pe)
+        if new_users > 0 {
+            pe.stats.user_interrupts += new_users;
+            self.raise(engine, irq_bit::USER_INTERRUPT, pe);
+        }
+        match outcome {
+            None if matches!(step, Step::Waiting { .. }) => Progress::Waiting,
+            None => Progress::More,
+            Some(outcome) => {
+                if let Some(run) = pe.running.take() {
+                    pe.stats.add(run.exec.stats());
+                    self.finish(engine, pe, &run.workload, outcome, &mut mem, &mut regs);
+                }
+                self.pending(engine, pe)
+            }
+        }
     }
 
-    /// A workload ended (`ok`) or failed: the execlists write the guest's
-    /// context and status events, the interrupts they ask for are raised.
+    /// Scans (audits) workload `w` whole; it runs from the next step, or
+    /// fails at once if the audit refuses it.
+    fn start(
+        &self,
+        engine: EngineId,
+        pe: &mut PerEngine,
+        w: execlist::Workload,
+        mem: &mut Mem<'_>,
+        regs: &mut Regs<'_>,
+    ) {
+        if !pe.execlist.is_current(&w) {
+            // Dropped by a failure before it ran.
+            pe.stats.stale += 1;
+            return;
+        }
+        let ring = w.image.ring;
+        let cw = cmd::Workload {
+            engine,
+            ring_start: u64::from(ring.start),
+            head: ring.head,
+            tail: ring.tail,
+            ring_size: ring.size(),
+            // Store-index commands are relative to the context's
+            // per-process status page, the first page of its image.
+            hwsp: u64::from(w.desc.lrca()),
+            ppgtt: true,
+        };
+        mem.set_root(w.image.root);
+        pe.stats.workloads += 1;
+        match cmd::scan::<KvAlloc>(&cw, mem, &Limits::default()) {
+            Ok(scanned) => {
+                pe.running = Some(Running {
+                    workload: w,
+                    exec: scanned.exec(),
+                    polls: 0,
+                    user_interrupts: 0,
+                })
+            }
+            Err(e) => {
+                pe.stats.audit_failures += 1;
+                pe.stats.last_refused = Some(e);
+                self.finish(engine, pe, &w, Outcome::Failed, mem, regs);
+            }
+        }
+    }
+
+    /// Workload `w` ended with `outcome`: the execlists write the guest's
+    /// context and the status events, and the interrupts they ask for are
+    /// raised.
     fn finish(
         &self,
         engine: EngineId,
         pe: &mut PerEngine,
-        ok: bool,
+        w: &execlist::Workload,
+        outcome: Outcome,
         mem: &mut Mem<'_>,
         regs: &mut Regs<'_>,
     ) {
-        if ok {
-            pe.stats.completed += 1;
+        match pe.execlist.complete(w, outcome, mem, regs) {
+            Ok(bits) => self.raise(engine, bits, pe),
+            Err(_) => pe.stats.stale += 1,
         }
-        let (bits, events) = pe.execlist.complete(ok, mem, regs);
-        pe.stats.csb_events += u64::from(events);
-        self.raise(engine, bits, &mut pe.stats);
+        if outcome == Outcome::Failed {
+            // The execlists dropped the rest of the engine's queue.
+            pe.stats.stale += pe.todo.clear() as u64;
+        }
     }
 
     /// Whether `engine` has more work for this vGPU.
     fn pending(&self, engine: EngineId, pe: &PerEngine) -> Progress {
-        if pe.running.is_some() || self.state.lock().elsp.latch[engine.index()].pending() {
+        if pe.running.is_some()
+            || pe.todo.len() > 0
+            || !self.state.lock().elsp.latch[engine.index()].is_empty()
+        {
             Progress::More
         } else {
             Progress::Idle

@@ -1,78 +1,166 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The state of a vGPU's engines: what its engine lock protects
-//! ([`EngineState`]: the execlists, the running workloads, the counters)
-//! and what its lock protects ([`Elsp`]: the ELSP latches with their
-//! queued submissions). [`super::engine`] runs them.
+//! ([`EngineState`]: the execlists, the workloads to run and the running
+//! one, the counters) and what its lock protects ([`Elsp`]: the ELSP
+//! latches with their queued submissions). [`super::engine`] runs them.
 
+use crate::cmd::{self, AuditError};
 use crate::engine::EngineId;
+use crate::execlist::{self, ElspLatch, Execlist};
+use crate::kstorage::KvAlloc;
 use crate::vfio;
-use crate::vgpu::engine::standin::{ElspLatch, Exec, Execlist, Workload};
 
-/// Command classes counted per engine (`cmd`'s).
-pub(crate) const CLASSES: [&str; 4] = ["mi", "2d", "3d", "media"];
-
-/// Counters of one engine of a vGPU (debugfs `vgpu<N>/engines`).
+/// Counters of one engine of a vGPU, besides the execlist's own
+/// (debugfs `vgpu<N>/engines`).
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Stats {
-    /// Complete ELSP submissions taken by the execlists.
-    pub(crate) submissions: u64,
-    /// Workloads started (scanned).
+    /// Submissions the execlists refused (bad descriptor or image, slots
+    /// full).
+    pub(crate) submit_refused: u64,
+    /// Workloads scanned (audited whole).
     pub(crate) workloads: u64,
-    /// Workloads that ran to their end.
+    /// Workloads that ran to their tail.
     pub(crate) completed: u64,
-    /// Commands executed, by class ([`CLASSES`]).
-    pub(crate) commands: [u64; 4],
-    /// Workloads refused by the audit.
+    /// Commands executed (or skipped by length), by class: MI, 2D, 3D,
+    /// media; and of those, skipped.
+    pub(crate) mi: u64,
+    pub(crate) blit: u64,
+    pub(crate) render: u64,
+    pub(crate) media: u64,
+    pub(crate) skipped: u64,
+    /// Memory writes by stores and post-sync operations.
+    pub(crate) stores: u64,
+    /// Register writes by LRI, LRM, LRR.
+    pub(crate) reg_writes: u64,
+    /// Bytes moved by copies.
+    pub(crate) bytes_copied: u64,
+    /// Workloads refused by the audit, and the last refusal.
     pub(crate) audit_failures: u64,
-    /// The header of the last refused command and its GPU address.
-    pub(crate) last_refused: Option<(u32, u64)>,
+    pub(crate) last_refused: Option<AuditError>,
     /// Workloads stopped by a memory fault.
     pub(crate) faults: u64,
-    /// Workloads cut off (command budget or semaphore polls).
+    /// Workloads cut off: an endless chain (the scan's bound) or a
+    /// semaphore polled [`super::engine::MAX_POLLS`] times.
     pub(crate) hangs: u64,
-    /// Steps that found the workload waiting on a semaphore.
+    /// Steps that found a semaphore unsatisfied.
     pub(crate) waits: u64,
-    /// Context-status events written.
-    pub(crate) csb_events: u64,
     /// `MI_USER_INTERRUPT`s executed.
     pub(crate) user_interrupts: u64,
-    /// Interrupt events raised into the GT banks.
+    /// Interrupt raises (user interrupt, context switch) into the GT bank.
     pub(crate) interrupts: u64,
-    /// Workloads cancelled by a reset or close.
+    /// Workloads the execlists no longer expected when they ended (dropped
+    /// by a failure or a reset meanwhile).
+    pub(crate) stale: u64,
+    /// Running workloads cancelled by a reset or close.
     pub(crate) cancelled: u64,
 }
 
 impl Stats {
     /// Calls `f` with each counter's name and value, for debugfs.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&str, u64)) {
-        f("submissions", self.submissions);
+        f("submit_refused", self.submit_refused);
         f("workloads", self.workloads);
         f("completed", self.completed);
-        for (name, n) in CLASSES.iter().zip(self.commands) {
-            f(name, n);
-        }
+        f("cmds_mi", self.mi);
+        f("cmds_2d", self.blit);
+        f("cmds_3d", self.render);
+        f("cmds_media", self.media);
+        f("cmds_skipped", self.skipped);
+        f("stores", self.stores);
+        f("reg_writes", self.reg_writes);
+        f("bytes_copied", self.bytes_copied);
         f("audit_failures", self.audit_failures);
         f("faults", self.faults);
         f("hangs", self.hangs);
         f("waits", self.waits);
-        f("csb_events", self.csb_events);
         f("user_interrupts", self.user_interrupts);
         f("interrupts", self.interrupts);
+        f("stale", self.stale);
         f("cancelled", self.cancelled);
+    }
+
+    /// Adds what a finished workload did.
+    pub(crate) fn add(&mut self, s: &cmd::Stats) {
+        self.mi += s.mi;
+        self.blit += s.blit;
+        self.render += s.render;
+        self.media += s.media;
+        self.skipped += s.skipped;
+        self.stores += s.stores;
+        self.reg_writes += s.reg_writes;
+        self.bytes_copied += s.bytes_copied;
     }
 }
 
 /// A workload being executed: scanned, audited, resumable.
 pub(crate) struct Running {
-    pub(crate) workload: Workload,
-    pub(crate) exec: Exec,
+    /// What the execlists handed out (completed with it).
+    pub(crate) workload: execlist::Workload,
+    /// The audited copy, executing.
+    pub(crate) exec: cmd::Exec<KvAlloc>,
+    /// Steps that found it waiting on a semaphore.
     pub(crate) polls: u32,
+    /// User interrupts already raised for it.
+    pub(crate) user_interrupts: u64,
+}
+
+/// Workloads handed out by the execlists and not started yet (each
+/// submission adds at most two; the execlists refuse more than
+/// [`execlist::MAX_OUTSTANDING`] outstanding).
+pub(crate) struct Todo {
+    ring: [Option<execlist::Workload>; execlist::MAX_OUTSTANDING],
+    head: usize,
+    len: usize,
+}
+
+impl Todo {
+    fn new() -> Self {
+        Self {
+            ring: [None; execlist::MAX_OUTSTANDING],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Queues `w`; the execlists never have more outstanding than fit.
+    pub(crate) fn push(&mut self, w: execlist::Workload) -> bool {
+        if self.len == self.ring.len() {
+            return false;
+        }
+        self.ring[(self.head + self.len) % self.ring.len()] = Some(w);
+        self.len += 1;
+        true
+    }
+
+    /// The oldest workload not started.
+    pub(crate) fn pop(&mut self) -> Option<execlist::Workload> {
+        if self.len == 0 {
+            return None;
+        }
+        let w = self.ring[self.head].take();
+        self.head = (self.head + 1) % self.ring.len();
+        self.len -= 1;
+        w
+    }
+
+    /// Forgets every queued workload; returns how many.
+    pub(crate) fn clear(&mut self) -> usize {
+        let n = self.len;
+        *self = Self::new();
+        n
+    }
+
+    /// Workloads queued.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// One engine of the vGPU, under the engine lock.
 pub(crate) struct PerEngine {
     pub(crate) execlist: Execlist,
+    pub(crate) todo: Todo,
     pub(crate) running: Option<Running>,
     pub(crate) stats: Stats,
 }
@@ -86,10 +174,12 @@ pub(crate) struct EngineState {
 }
 
 impl EngineState {
-    /// Every engine idle, no device.
+    /// Every engine idle, no device. The execlists' registers are set by
+    /// the first open's reset.
     pub(crate) fn new() -> Self {
         let per = |e| PerEngine {
             execlist: Execlist::new(e),
+            todo: Todo::new(),
             running: None,
             stats: Stats::default(),
         };
@@ -99,14 +189,20 @@ impl EngineState {
         }
     }
 
-    /// The counters of `engine`.
-    pub(crate) fn stats(&self, engine: EngineId) -> &Stats {
-        &self.per[engine.index()].stats
+    /// `engine`'s counters and its execlist's.
+    pub(crate) fn stats(&self, engine: EngineId) -> (&Stats, execlist::Stats) {
+        let pe = &self.per[engine.index()];
+        (&pe.stats, pe.execlist.stats())
     }
 
-    /// Whether `engine` has a workload in progress.
-    pub(crate) fn busy(&self, engine: EngineId) -> bool {
-        self.per[engine.index()].running.is_some()
+    /// `engine`'s workload in progress (its position in the copy) and the
+    /// workloads waiting to start.
+    pub(crate) fn busy(&self, engine: EngineId) -> (Option<usize>, usize) {
+        let pe = &self.per[engine.index()];
+        (
+            pe.running.as_ref().map(|r| r.exec.position()),
+            pe.todo.len(),
+        )
     }
 }
 
@@ -117,11 +213,7 @@ pub(crate) struct Elsp {
     pub(crate) latch: [ElspLatch; EngineId::COUNT],
     /// ELSP writes that were not one whole dword, dropped.
     pub(crate) bad: u64,
-}
-
-impl Elsp {
-    /// Submissions dropped because `engine`'s queue was full.
-    pub(crate) fn dropped(&self, engine: EngineId) -> u64 {
-        self.latch[engine.index()].dropped
-    }
+    /// ELSP writes before the guest enabled execlists (`RING_MODE`),
+    /// dropped.
+    pub(crate) disabled: u64,
 }

@@ -145,7 +145,7 @@ impl Vgpu {
     /// line goes low and the command register's INTx disable clears.
     pub(crate) fn reset(&self, dev: &vfio::Device) -> Result {
         // The engines' work goes first (their lock is taken before ours).
-        self.engine_reset((1 << crate::engine::EngineId::COUNT) - 1);
+        self.engine_reset(super::engine::ALL_ENGINES);
         let mut st = self.state.lock();
         st.cfg = reset_cfg_space(
             self.host.backend.aperture_size(),

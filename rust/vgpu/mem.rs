@@ -20,6 +20,7 @@
 
 use super::Vgpu;
 use crate::engine::{GpuMemory, MemError, RegFile, Space};
+use crate::execlist::lrc::Root;
 use crate::ggtt::GTT_PAGE_SIZE;
 use crate::pte::GgttPte;
 use crate::vfio::{self, PinnedPage};
@@ -44,8 +45,8 @@ const PTE_PS: u64 = 1 << 7;
 pub(crate) struct Mem<'a> {
     vgpu: &'a Vgpu,
     dev: &'a vfio::Device,
-    /// The PML4 frame of the running context's PPGTT, if it has one.
-    pub(crate) ppgtt_root: Option<u64>,
+    /// The running context's PPGTT root, as its image gives it.
+    root: Option<Root>,
     /// Translations and accesses that failed, for the counters.
     pub(crate) faults: u64,
 }
@@ -64,9 +65,14 @@ impl<'a> Mem<'a> {
         Self {
             vgpu,
             dev,
-            ppgtt_root: None,
+            root: None,
             faults: 0,
         }
+    }
+
+    /// Sets the PPGTT of the workload being scanned or run.
+    pub(crate) fn set_root(&mut self, root: Root) {
+        self.root = Some(root);
     }
 
     /// The guest frame behind GGTT address `addr`, as the vGPU's view has
@@ -105,15 +111,29 @@ impl<'a> Mem<'a> {
     /// The guest frame behind PPGTT address `va` of the running context.
     ///
     /// STAND-IN until the shadow PPGTT is wired in (`vgpu/shadow.rs`): a
-    /// direct walk of the guest's own 4-level tables from the context's
-    /// PML4, each entry read through a short pin (2 MB and 1 GB pages
-    /// followed).
+    /// direct walk of the guest's own tables from the context's root (a
+    /// PML4, or four PDPs in legacy 32-bit mode), each entry read through a
+    /// short pin; 2 MB and 1 GB pages are followed.
     fn ppgtt(&mut self, va: u64) -> Result<u64, MemError> {
-        let mut gfn = self.ppgtt_root.ok_or(MemError::Unmapped)?;
-        if va >> 48 != 0 {
-            return Err(MemError::Unmapped);
-        }
-        for level in (0..4u32).rev() {
+        let (mut gfn, top) = match self.root.ok_or(MemError::Unmapped)? {
+            Root::L4(pml4) => {
+                if va >> 48 != 0 {
+                    return Err(MemError::Unmapped);
+                }
+                (pml4 >> 12, 3u32)
+            }
+            Root::L3(pdps) => {
+                if va >> 32 != 0 {
+                    return Err(MemError::Unmapped);
+                }
+                let pdp = pdps[(va >> 30) as usize & 3];
+                if pdp == 0 {
+                    return Err(MemError::Unmapped);
+                }
+                (pdp >> 12, 1u32)
+            }
+        };
+        for level in (0..=top).rev() {
             let shift = 12 + 9 * level;
             let pte = self.pte(gfn, (va >> shift) & 511)?;
             if pte & PTE_PRESENT == 0 {
@@ -121,7 +141,7 @@ impl<'a> Mem<'a> {
             }
             let frame = (pte & PTE_ADDR) >> 12;
             if (level == 1 || level == 2) && pte & PTE_PS != 0 {
-                // A 2 MB or 1 GB page: the frame plus the page's offset.
+                // A 2 MB or 1 GB page: its frame plus the page's offset.
                 let pages_in = (va >> 12) & ((1u64 << (9 * level)) - 1);
                 return Ok(frame + pages_in);
             }

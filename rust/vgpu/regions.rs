@@ -83,7 +83,13 @@ impl Vgpu {
         match target {
             Target::Mmio(o) if write => {
                 let (kick, reset) = match mmio::engine_hook(o, data) {
-                    Some(hook) => Vgpu::engine_hook(&mut st.elsp, hook),
+                    Some(hook) => {
+                        let st = &mut *st;
+                        let vregs = &st.vregs;
+                        Vgpu::engine_hook(&mut st.elsp, hook, |e| {
+                            vregs.reg(e.mmio_base() + crate::execlist::regs::RING_MODE)
+                        })
+                    }
                     None => (None, 0),
                 };
                 // Notifications are counted by the register file; acting on

@@ -214,33 +214,10 @@ register!(
     /// Hardware status page address (stored).
     RING_HWS_PGA @ 0x80,
 );
-register!(
-    /// Execlist submit port (`RING_ELSP`): four dword writes submit two
-    /// context descriptors; the engines latch them, the register reads 0.
-    RING_ELSP @ 0x230,
-);
-register!(
-    /// Execlist status, low dword (`RING_EXECLIST_STATUS_LO`); the high
-    /// dword follows. Kept by the execlists, read-only to the guest.
-    RING_EXECLIST_STATUS_LO @ 0x234,
-);
-register!(
-    /// First context-status buffer entry (`RING_CONTEXT_STATUS_BUF_LO`):
-    /// six entries of two dwords, kept by the execlists, read-only to the
-    /// guest.
-    RING_CONTEXT_STATUS_BUF @ 0x370,
-);
-register!(
-    /// Context-status pointers (`RING_CONTEXT_STATUS_PTR`, masked): the
-    /// guest moves its read pointer, the execlists the write pointer.
-    RING_CONTEXT_STATUS_PTR @ 0x3a0,
-    /// The guest's read pointer.
-    READ_PTR: 11:8,
-    /// The engine's write pointer (read-only to the guest).
-    WRITE_PTR: 3:0,
-);
-/// Dwords of the context-status buffer registers (6 entries of 2).
-pub const CSB_DWORDS: u32 = 12;
+// The execlist registers (`RING_ELSP`, `RING_EXECLIST_STATUS_LO/HI`,
+// `RING_CONTEXT_STATUS_BUF`, `RING_CONTEXT_STATUS_PTR`, `RING_MODE_GEN7`)
+// are the execlist core's: `crate::execlist::regs` names them and says what
+// a guest write does; `engine_kind` maps them here.
 register!(
     /// Status page write mask (stored).
     RING_HWSTAM @ 0x98,
@@ -507,9 +484,12 @@ pub enum Kind {
     /// Execlist status and context-status buffer: kept by the engines,
     /// read-only to the guest.
     EngineStatus,
-    /// `RING_CONTEXT_STATUS_PTR`: masked; the guest moves only its read
-    /// pointer.
+    /// `RING_CONTEXT_STATUS_PTR`: masked, two pointer fields
+    /// (`execlist::regs::csb_ptr_write`).
     CsbPtr,
+    /// `RING_MODE_GEN7`: masked; enables execlists
+    /// (`execlist::regs::ring_mode_write`).
+    RingMode,
     /// A forcewake ack: reads the low half of the request at this offset.
     ForcewakeAck(u32),
     /// `GEN8_MASTER_IRQ`: enable bit stored, pending bits computed.
@@ -601,22 +581,21 @@ fn engine_kind(offset: u32) -> Option<Kind> {
     let (_, base) = ENGINES
         .iter()
         .find(|(_, base)| (*base..*base + 0x1000).contains(&offset))?;
-    Some(match offset - base {
+    use crate::execlist::regs::{kind as execlist_kind, Kind as Execlist};
+    let rel = offset - base;
+    if let Some(k) = execlist_kind(rel) {
+        return Some(match k {
+            Execlist::Elsp => Kind::Elsp,
+            Execlist::Status | Execlist::CsbBuf => Kind::EngineStatus,
+            Execlist::CsbPtr => Kind::CsbPtr,
+            Execlist::RingMode => Kind::RingMode,
+        });
+    }
+    Some(match rel {
         RING_MI_MODE::OFFSET => Kind::MiMode,
         RING_RESET_CTL::OFFSET => Kind::ResetCtl,
-        RING_INSTPM::OFFSET | RING_MODE_GEN7::OFFSET => Kind::Masked,
+        RING_INSTPM::OFFSET => Kind::Masked,
         RING_HWS_PGA::OFFSET | RING_HWSTAM::OFFSET | RING_IMR::OFFSET => Kind::Storage,
-        RING_ELSP::OFFSET => Kind::Elsp,
-        RING_CONTEXT_STATUS_PTR::OFFSET => Kind::CsbPtr,
-        o if o == RING_EXECLIST_STATUS_LO::OFFSET || o == RING_EXECLIST_STATUS_LO::OFFSET + 4 => {
-            Kind::EngineStatus
-        }
-        o if (RING_CONTEXT_STATUS_BUF::OFFSET
-            ..RING_CONTEXT_STATUS_BUF::OFFSET + 4 * CSB_DWORDS)
-            .contains(&o) =>
-        {
-            Kind::EngineStatus
-        }
         _ => return None,
     })
 }
