@@ -161,6 +161,11 @@ step_kvm() {
 	check i915-vgpu-detected l2_has 'Virtual GPU for Intel GVT-g detected'
 	check i915-balloon l2_has 'VGT balloon successfully'
 	check i915-probe-done l2_has 'RGVT-L2-CHECK card0 ok'
+	# rgvt's engines under the stock i915 (issue 10): not wedged, then
+	# l2i915's store-dword and blitter copy through i915's uAPI.
+	check i915-not-wedged l2_has 'RGVT-L2-CHECK not-wedged ok'
+	check l2-store-dword l2_has 'RGVT-L2-CHECK store-dword ok'
+	check l2-blit-copy l2_has 'RGVT-L2-CHECK blit-copy ok'
 	check l2-bars l2_has 'RGVT-L2-CHECK bars ok'
 	counters "$id" >/tmp/counters.after
 	echo "# vGPU $id counters, before QEMU -> now:"
