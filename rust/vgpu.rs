@@ -242,6 +242,7 @@ impl Vgpu {
             counters: Counters::default(),
             elsp: engine_state::Elsp::default(),
         };
+        let engine = engine_state::EngineState::new()?;
         Ok(try_pin_init!(Self {
             id: gm_id.index() as u32 + 1,
             gm_id,
@@ -253,7 +254,7 @@ impl Vgpu {
             irq_setup <- kernel::new_mutex!(()),
             state <- Virqfd::new(kernel::new_mutex!(state)),
             pin_wait <- kernel::new_condvar!(),
-            engine <- kernel::new_mutex!(engine_state::EngineState::new()),
+            engine <- kernel::new_mutex!(engine),
             engines,
         }? Error))
     }

@@ -134,7 +134,7 @@ pub fn engine_hook(offset: u32, data: &[u8]) -> Option<EngineHook> {
         domains
             .iter()
             .filter(|(f, _)| f.get(v) != 0)
-            .fold(0u8, |acc, (_, e)| acc | 1 << e.index())
+            .fold(0u8, |acc, (_, e)| acc | (1 << e.index()))
     };
     (engines != 0).then_some(EngineHook::Reset { engines })
 }
@@ -625,9 +625,9 @@ mod tests {
             })
         );
         assert_eq!(
-            engine_hook(gdrst, &(1u32 << 2 | 1 << 4).to_le_bytes()),
+            engine_hook(gdrst, &((1u32 << 2) | (1 << 4)).to_le_bytes()),
             Some(EngineHook::Reset {
-                engines: 1 << EngineId::Vcs.index() | 1 << EngineId::Vecs.index()
+                engines: (1 << EngineId::Vcs.index()) | (1 << EngineId::Vecs.index())
             })
         );
         assert_eq!(engine_hook(gdrst, &0u32.to_le_bytes()), None);

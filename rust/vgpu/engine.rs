@@ -15,7 +15,8 @@
 //! [`Mem`] (short pins, no lock held while pinning), registers through
 //! [`Regs`] (the vGPU's lock per access). A semaphore that is not yet
 //! satisfied makes the step `Waiting`: retried after a short sleep, and
-//! after [`MAX_POLLS`] polls the workload is cut off as hung. An audit
+//! after [`SEMAPHORE_TIMEOUT_MS`] of waiting the workload is cut off as
+//! hung. An audit
 //! failure, a fault or a hang is reported to the guest as a failed context
 //! (the execlists' events) and counted; the guest recovers with a reset
 //! (`GEN6_GDRST` for engines, `VFIO_DEVICE_RESET` for the device), which
@@ -31,14 +32,16 @@ use crate::execlist::{self, Outcome};
 use crate::kstorage::KvAlloc;
 use crate::mmio::EngineHook;
 use crate::vfio;
+use kernel::time::{ktime_ms_delta, Ktime};
 
 /// Commands executed per step before the worker moves on (the workload
 /// goes on at its next step).
 pub(crate) const STEP_BUDGET: usize = 4096;
-/// Polls of an unsatisfied semaphore (one per step, with a 50-100 us sleep
-/// when nothing else runs) before the workload counts as hung: about a
-/// second or two.
-pub(crate) const MAX_POLLS: u32 = 20_000;
+/// How long a workload may wait on an unsatisfied semaphore before it
+/// counts as hung (polled once per step, with a 50-100 us sleep when
+/// nothing else runs). i915's own heartbeat declares a hang after a few
+/// seconds; this is below it.
+pub(crate) const SEMAPHORE_TIMEOUT_MS: i64 = 2000;
 
 /// Every engine, one bit each ([`EngineId::index`]).
 pub(crate) const ALL_ENGINES: u8 = (1 << EngineId::COUNT) - 1;
@@ -139,7 +142,7 @@ impl Vgpu {
         let Some(dev) = dev.as_ref() else {
             return Progress::Idle;
         };
-        let pe = &mut per[i];
+        let pe: &mut PerEngine = &mut per[i];
         let mut mem = Mem::new(self, dev.device());
         let mut regs = Regs::new(self);
         if pe.running.is_none() {
@@ -153,8 +156,10 @@ impl Vgpu {
                     match pe.execlist.submit(sub, &mut mem, &mut regs) {
                         Ok(s) => {
                             for w in s.workloads.into_iter().flatten() {
-                                // The execlists hand out no more than fit.
-                                pe.todo.push(w);
+                                // Two elements at most: they fit.
+                                if !pe.todo.push(w) {
+                                    pe.stats.stale += 1;
+                                }
                             }
                             self.raise(engine, s.irq, pe);
                         }
@@ -168,16 +173,32 @@ impl Vgpu {
             return self.pending(engine, pe);
         };
         mem.set_root(run.workload.image.root);
-        let step = run.exec.run(&mut mem, &mut regs, STEP_BUDGET);
+        let step =
+            match self
+                .host
+                .backend
+                .run(engine, &mut run.exec, &mut mem, &mut regs, STEP_BUDGET)
+            {
+                Ok(step) => step,
+                Err(_) => {
+                    pe.stats.backend_errors += 1;
+                    Step::Hung
+                }
+            };
         let users = run.exec.stats().user_interrupts;
         let new_users = users - run.user_interrupts;
         run.user_interrupts = users;
+        if !matches!(step, Step::Waiting { .. }) {
+            // Only a wait that never ends is a hang.
+            run.waiting_since = None;
+        }
         let outcome = match step {
             Step::Yield => None,
             Step::Waiting { .. } => {
-                run.polls += 1;
                 pe.stats.waits += 1;
-                if run.polls < MAX_POLLS {
+                let now = Ktime::ktime_get();
+                let since = *run.waiting_since.get_or_insert(now);
+                if ktime_ms_delta(now, since) < SEMAPHORE_TIMEOUT_MS {
                     None
                 } else {
                     pe.stats.hangs += 1;
@@ -248,7 +269,7 @@ impl Vgpu {
                 pe.running = Some(Running {
                     workload: w,
                     exec: scanned.exec(),
-                    polls: 0,
+                    waiting_since: None,
                     user_interrupts: 0,
                 })
             }

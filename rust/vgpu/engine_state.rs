@@ -10,6 +10,8 @@ use crate::engine::EngineId;
 use crate::execlist::{self, ElspLatch, Execlist};
 use crate::kstorage::KvAlloc;
 use crate::vfio;
+use kernel::prelude::*;
+use kernel::time::Ktime;
 
 /// Counters of one engine of a vGPU, besides the execlist's own
 /// (debugfs `vgpu<N>/engines`).
@@ -41,7 +43,7 @@ pub(crate) struct Stats {
     /// Workloads stopped by a memory fault.
     pub(crate) faults: u64,
     /// Workloads cut off: an endless chain (the scan's bound) or a
-    /// semaphore polled [`super::engine::MAX_POLLS`] times.
+    /// semaphore waited on [`super::engine::SEMAPHORE_TIMEOUT_MS`].
     pub(crate) hangs: u64,
     /// Steps that found a semaphore unsatisfied.
     pub(crate) waits: u64,
@@ -54,6 +56,8 @@ pub(crate) struct Stats {
     pub(crate) stale: u64,
     /// Running workloads cancelled by a reset or close.
     pub(crate) cancelled: u64,
+    /// Workloads the backend could not run (failed).
+    pub(crate) backend_errors: u64,
 }
 
 impl Stats {
@@ -78,6 +82,7 @@ impl Stats {
         f("interrupts", self.interrupts);
         f("stale", self.stale);
         f("cancelled", self.cancelled);
+        f("backend_errors", self.backend_errors);
     }
 
     /// Adds what a finished workload did.
@@ -99,17 +104,17 @@ pub(crate) struct Running {
     pub(crate) workload: execlist::Workload,
     /// The audited copy, executing.
     pub(crate) exec: cmd::Exec<KvAlloc>,
-    /// Steps that found it waiting on a semaphore.
-    pub(crate) polls: u32,
+    /// When it started waiting on the semaphore it waits on now.
+    pub(crate) waiting_since: Option<Ktime>,
     /// User interrupts already raised for it.
     pub(crate) user_interrupts: u64,
 }
 
-/// Workloads handed out by the execlists and not started yet (each
-/// submission adds at most two; the execlists refuse more than
-/// [`execlist::MAX_OUTSTANDING`] outstanding).
+/// Workloads of one submission not started yet: at most two, since a step
+/// takes the next submission only when the previous one's workloads have
+/// all run.
 pub(crate) struct Todo {
-    ring: [Option<execlist::Workload>; execlist::MAX_OUTSTANDING],
+    ring: [Option<execlist::Workload>; 2],
     head: usize,
     len: usize,
 }
@@ -117,13 +122,13 @@ pub(crate) struct Todo {
 impl Todo {
     fn new() -> Self {
         Self {
-            ring: [None; execlist::MAX_OUTSTANDING],
+            ring: [None; 2],
             head: 0,
             len: 0,
         }
     }
 
-    /// Queues `w`; the execlists never have more outstanding than fit.
+    /// Queues `w`; returns whether it fit (a submission has two elements).
     pub(crate) fn push(&mut self, w: execlist::Workload) -> bool {
         if self.len == self.ring.len() {
             return false;
@@ -170,23 +175,31 @@ pub(crate) struct EngineState {
     /// The open device, for the workers' pins: set by open, taken back by
     /// close under this lock (see [`vfio::DeviceRef`]).
     pub(crate) dev: Option<vfio::DeviceRef>,
-    pub(crate) per: [PerEngine; EngineId::COUNT],
+    /// Per engine, in [`EngineId::ALL`] order; boxed, one at a time: the
+    /// four together are kilobytes, too much for the probe's stack.
+    pub(crate) per: [KBox<PerEngine>; EngineId::COUNT],
 }
 
 impl EngineState {
     /// Every engine idle, no device. The execlists' registers are set by
     /// the first open's reset.
-    pub(crate) fn new() -> Self {
-        let per = |e| PerEngine {
-            execlist: Execlist::new(e),
-            todo: Todo::new(),
-            running: None,
-            stats: Stats::default(),
+    pub(crate) fn new() -> Result<Self> {
+        let per = |e| {
+            KBox::new(
+                PerEngine {
+                    execlist: Execlist::new(e),
+                    todo: Todo::new(),
+                    running: None,
+                    stats: Stats::default(),
+                },
+                GFP_KERNEL,
+            )
         };
-        Self {
+        let [rcs, bcs, vcs, vecs] = EngineId::ALL;
+        Ok(Self {
             dev: None,
-            per: EngineId::ALL.map(per),
-        }
+            per: [per(rcs)?, per(bcs)?, per(vcs)?, per(vecs)?],
+        })
     }
 
     /// `engine`'s counters and its execlist's.
