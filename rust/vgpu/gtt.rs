@@ -156,6 +156,9 @@ impl Vgpu {
         st.update_irq_lines();
         let (released, result) = self.restart_ggtt(&mut st);
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
+        // Again, for the registers: the execlists' reset values (CSB
+        // pointers) over the register file's.
+        self.engine_reset(super::engine::ALL_ENGINES);
         result
     }
 
