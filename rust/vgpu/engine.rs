@@ -145,15 +145,30 @@ impl Vgpu {
         let pe: &mut PerEngine = &mut per[i];
         let mut mem = Mem::new(self, dev.device());
         let mut regs = Regs::new(self);
+        let progress = self.step_with(engine, pe, &mut mem, &mut regs);
+        pe.stats.access_faults += mem.faults;
+        progress
+    }
+
+    /// [`Vgpu::engine_step`] with the engine lock held and the guest's
+    /// memory and registers at hand.
+    fn step_with(
+        &self,
+        engine: EngineId,
+        pe: &mut PerEngine,
+        mem: &mut Mem<'_>,
+        regs: &mut Regs<'_>,
+    ) -> Progress {
+        let i = engine.index();
         if pe.running.is_none() {
             match pe.todo.pop() {
-                Some(w) => self.start(engine, pe, w, &mut mem, &mut regs),
+                Some(w) => self.start(engine, pe, w, mem, regs),
                 None => {
                     let sub = self.state.lock().elsp.latch[i].pop();
                     let Some(sub) = sub else {
                         return Progress::Idle;
                     };
-                    match pe.execlist.submit(sub, &mut mem, &mut regs) {
+                    match pe.execlist.submit(sub, mem, regs) {
                         Ok(s) => {
                             for w in s.workloads.into_iter().flatten() {
                                 // Two elements at most: they fit.
@@ -173,18 +188,17 @@ impl Vgpu {
             return self.pending(engine, pe);
         };
         mem.set_root(run.workload.image.root);
-        let step =
-            match self
-                .host
-                .backend
-                .run(engine, &mut run.exec, &mut mem, &mut regs, STEP_BUDGET)
-            {
-                Ok(step) => step,
-                Err(_) => {
-                    pe.stats.backend_errors += 1;
-                    Step::Hung
-                }
-            };
+        let step = match self
+            .host
+            .backend
+            .run(engine, &mut run.exec, mem, regs, STEP_BUDGET)
+        {
+            Ok(step) => step,
+            Err(_) => {
+                pe.stats.backend_errors += 1;
+                Step::Hung
+            }
+        };
         let users = run.exec.stats().user_interrupts;
         let new_users = users - run.user_interrupts;
         run.user_interrupts = users;
@@ -228,7 +242,7 @@ impl Vgpu {
             Some(outcome) => {
                 if let Some(run) = pe.running.take() {
                     pe.stats.add(run.exec.stats());
-                    self.finish(engine, pe, &run.workload, outcome, &mut mem, &mut regs);
+                    self.finish(engine, pe, &run.workload, outcome, mem, regs);
                 }
                 self.pending(engine, pe)
             }

@@ -49,7 +49,13 @@ pub(crate) struct Mem<'a> {
     root: Option<Root>,
     /// Translations and accesses that failed, for the counters.
     pub(crate) faults: u64,
+    /// Accesses made, for the scheduling points.
+    accesses: u64,
 }
+
+/// Accesses between two scheduling points: a scan of a long workload is
+/// one access per command, with no other point at which to yield.
+const ACCESSES_PER_RESCHED: u64 = 64;
 
 /// One page of an access: the guest frame and the byte range in it.
 #[derive(Clone, Copy, Default)]
@@ -67,6 +73,7 @@ impl<'a> Mem<'a> {
             dev,
             root: None,
             faults: 0,
+            accesses: 0,
         }
     }
 
@@ -225,6 +232,11 @@ impl<'a> Mem<'a> {
         self.vgpu.pin_wait.notify_all();
         if result.is_err() {
             self.faults += 1;
+        }
+        self.accesses += 1;
+        if self.accesses % ACCESSES_PER_RESCHED == 0 {
+            // No lock of ours is held here (the engine lock is a mutex).
+            crate::sched::cond_resched();
         }
         result
     }
