@@ -43,6 +43,15 @@ pub(crate) const STEP_BUDGET: usize = 4096;
 /// seconds; this is below it.
 pub(crate) const SEMAPHORE_TIMEOUT_MS: i64 = 2000;
 
+/// Bounds of one workload's scan: the command parser's, with its copy
+/// capped at 1 MB (a vGPU has up to four workloads in flight, one per
+/// engine; the host holds their copies).
+pub(crate) const LIMITS: Limits = Limits {
+    max_cmds: 1 << 16,
+    max_dwords: 1 << 18,
+    max_copy_bytes: 256 << 20,
+};
+
 /// Every engine, one bit each ([`EngineId::index`]).
 pub(crate) const ALL_ENGINES: u8 = (1 << EngineId::COUNT) - 1;
 
@@ -278,7 +287,7 @@ impl Vgpu {
         };
         mem.set_root(w.image.root);
         pe.stats.workloads += 1;
-        match cmd::scan::<KvAlloc>(&cw, mem, &Limits::default()) {
+        match cmd::scan::<KvAlloc>(&cw, mem, &LIMITS) {
             Ok(scanned) => {
                 pe.running = Some(Running {
                     workload: w,
