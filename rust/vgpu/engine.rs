@@ -11,16 +11,19 @@
 //! takes the engine lock (ordered before the vGPU's lock, never taken by
 //! `dma_unmap`), hands the submission to the execlists, scans (audits) the
 //! workload whole through the command parser, and executes the audited
-//! copy under a command budget per step ([`STEP_BUDGET`]). Guest memory is reached through
-//! [`Mem`] (short pins, no lock held while pinning), registers through
-//! [`Regs`] (the vGPU's lock per access). A semaphore that is not yet
-//! satisfied makes the step `Waiting`: retried after a short sleep, and
-//! after [`SEMAPHORE_TIMEOUT_MS`] of waiting the workload is cut off as
-//! hung. An audit
-//! failure, a fault or a hang is reported to the guest as a failed context
-//! (the execlists' events) and counted; the guest recovers with a reset
-//! (`GEN6_GDRST` for engines, `VFIO_DEVICE_RESET` for the device), which
-//! cancels the engines' work, as close does.
+//! copy under a command budget per step ([`STEP_BUDGET`]), through the
+//! backend ([`crate::backend::Backend::run`]). Guest memory is reached
+//! through [`Mem`] (pins taken with no lock held, kept to the end of the
+//! step), registers through [`Regs`] (the vGPU's lock per access). A
+//! semaphore that is not yet satisfied makes the step `Waiting`: retried
+//! after a short sleep, and after [`SEMAPHORE_TIMEOUT_MS`] of waiting the
+//! workload is cut off as hung.
+//!
+//! An audit failure, a fault or a hang fails the workload as GVT-g fails
+//! one (the execlists write no context-status event for it and drop the
+//! engine's queue: the guest's hang check fires) and is counted; the guest
+//! recovers with a reset (`GEN6_GDRST` for engines, `VFIO_DEVICE_RESET` for
+//! the device), which cancels the engines' work, as close does.
 
 use super::engine_state::{Elsp, EngineState, PerEngine, Running};
 use super::mem::{Mem, Regs};
