@@ -64,6 +64,19 @@
 //!
 //! An access that faults stops the workload with [`Step::Fault`]; the commands
 //! before it have taken effect (a copy may be partly done), as on hardware.
+//!
+//! # Limits of the model
+//!
+//! - The address operands of skipped commands (3D state base addresses, media
+//!   surfaces, `XY_COLOR_BLT`...) are not audited: in the sim they have no
+//!   effect. A backend that hands the copy to real hardware (the `i915` one)
+//!   relies on the shadow PPGTT and the vGPU's GGTT view for isolation, and would
+//!   add GVT-g's `ADDR_FIX` range checks for GGTT operands.
+//! - Privilege is not modelled: the GGTT bit of a store and a whitelisted LRI are
+//!   honoured in a PPGTT (non-privileged) batch too. Both stay inside the
+//!   vGPU's own memory and audited registers.
+//! - The whitelist is the same for loads and stores of registers (GVT-g's single
+//!   `F_CMD_ACCESS` flag).
 
 pub mod audit;
 mod exec;
@@ -83,11 +96,12 @@ pub struct Workload {
     pub engine: EngineId,
     /// GGTT address of the ring buffer (page aligned).
     pub ring_start: u64,
-    /// Byte offset of the first command in the ring.
+    /// Byte offset of the first command in the ring (the caller strips the wrap
+    /// count `RING_HEAD` keeps in bits 31:21).
     pub head: u32,
     /// Byte offset one past the last command; `head == tail` is an empty ring.
     pub tail: u32,
-    /// Ring size in bytes (a multiple of 4 KiB).
+    /// Ring size in bytes (a multiple of 4 KiB, at most 2 MiB as `RING_CTL` allows).
     pub ring_size: u32,
     /// GGTT address the store-index forms (`MI_STORE_DATA_INDEX`, `MI_FLUSH_DW`
     /// and `PIPE_CONTROL` with "store data index") are relative to: in execlists
@@ -113,7 +127,7 @@ impl Default for Limits {
         Self {
             max_cmds: 1 << 16,
             max_dwords: 1 << 20,
-            max_copy_bytes: 256 << 20,
+            max_copy_bytes: 64 << 20,
         }
     }
 }
@@ -156,7 +170,7 @@ pub enum Reason {
     /// A post-sync operation or compare mode the hardware reserves.
     BadOperation,
     /// A blit the sim does not model (tiled, raster operation other than copy,
-    /// partial write mask, unknown depth).
+    /// partial write mask, unknown depth, negative pitch).
     UnsupportedBlit,
     /// The copies exceed [`Limits::max_copy_bytes`].
     CopyTooLarge,
@@ -177,6 +191,14 @@ pub struct AuditError {
     pub header: u32,
     /// Why it was refused.
     pub reason: Reason,
+}
+
+impl AuditError {
+    /// The refused command's name on `engine` (for logs and debugfs), or
+    /// `"unknown"`.
+    pub fn command(&self, engine: EngineId) -> &'static str {
+        table::lookup(engine, self.header).map_or("unknown", |(i, _)| i.name)
+    }
 }
 
 /// One command of the shadow copy.
@@ -268,6 +290,9 @@ impl Reader {
         space: Space,
         addr: u64,
     ) -> Result<u32, MemError> {
+        // Every caller passes a dword-aligned address; masking keeps the index
+        // below inside the window even if one did not.
+        let addr = addr & !3;
         let base = addr & !(WINDOW as u64 - 1);
         if !self.valid || self.space != space || self.base != base {
             self.valid = false;
@@ -341,8 +366,14 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
         }
     }
 
+    /// No further command fits (checked before reading one).
     fn full(&self) -> bool {
         self.out.cmds.len() >= self.lim.max_cmds || self.out.dwords.len() >= self.lim.max_dwords
+    }
+
+    /// A command of `len` dwords would not fit in the copy.
+    fn too_long(&self, len: usize) -> bool {
+        len > self.lim.max_dwords - self.out.dwords.len()
     }
 
     fn ring(&mut self) -> Result<(), AuditError> {
@@ -357,7 +388,9 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
             header: 0,
             reason,
         };
+        // RING_CTL's buffer length: 1 to 512 pages.
         if w.ring_size == 0
+            || w.ring_size > 512 * 4096
             || w.ring_size % 4096 != 0
             || w.ring_start % 4096 != 0
             || w.head % 4 != 0
@@ -383,6 +416,10 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
                 .dword(self.mem, Space::Ggtt, at.addr)
                 .map_err(|e| err(0, Reason::Memory(e)))?;
             let (kind, class, len) = self.decode(header).map_err(|r| err(header, r))?;
+            if self.too_long(len) {
+                self.out.cut = true;
+                return Ok(());
+            }
             let avail = (w.tail.wrapping_sub(pos).wrapping_add(w.ring_size) % w.ring_size) / 4;
             if len > avail as usize {
                 return Err(err(header, Reason::CrossesTail));
@@ -449,6 +486,10 @@ impl<A: Alloc, M: GpuMemory> Scanner<'_, A, M> {
                 .dword(self.mem, cur.space, cur.addr)
                 .map_err(|e| err(0, Reason::Memory(e)))?;
             let (kind, class, len) = self.decode(header).map_err(|r| err(header, r))?;
+            if self.too_long(len) {
+                self.out.cut = true;
+                return Ok(Flow::Cut);
+            }
             let start = self.out.dwords.len();
             self.push_dword(header).map_err(|r| err(header, r))?;
             for i in 1..len {
@@ -550,7 +591,12 @@ pub(crate) const USE_GGTT: u32 = 1 << 22;
 
 /// A 48-bit address from its low (dword aligned) and high dwords.
 pub(crate) fn addr48(lo: u32, hi: u32) -> u64 {
-    (lo & !3) as u64 | ((hi & 0xffff) as u64) << 32
+    qword(lo & !3, hi & 0xffff)
+}
+
+/// The qword whose low and high dwords are `lo` and `hi`.
+pub(crate) fn qword(lo: u32, hi: u32) -> u64 {
+    ((hi as u64) << 32) | lo as u64
 }
 
 /// The bytes per pixel and rectangle of a linear blit, or why it is refused.
@@ -576,7 +622,7 @@ impl Blit {
         }
         let cpp = if fast {
             // Linear source and destination only (tiling fields zero).
-            if d[0] & (3 << 20 | 3 << 13) != 0 {
+            if d[0] & ((3 << 20) | (3 << 13)) != 0 {
                 return Err(Reason::UnsupportedBlit);
             }
             match (d[1] >> 24) & 7 {
@@ -588,8 +634,13 @@ impl Blit {
                 _ => return Err(Reason::UnsupportedBlit),
             }
         } else {
-            // Linear, SRCCOPY, every channel written.
-            if d[0] & (1 << 15 | 1 << 11) != 0 || (d[1] >> 16) & 0xff != 0xcc {
+            // Linear, SRCCOPY, every channel written, pitches not negative
+            // (they are signed 16-bit fields here).
+            if d[0] & ((1 << 15) | (1 << 11)) != 0
+                || (d[1] >> 16) & 0xff != 0xcc
+                || d[1] & 0x8000 != 0
+                || d[7] & 0x8000 != 0
+            {
                 return Err(Reason::UnsupportedBlit);
             }
             match (d[1] >> 24) & 3 {
@@ -640,7 +691,7 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
         Kind::Lri => {
             // Bits 19 (CS-relative MMIO, gen11+), 17 (remap, gen12+) and the
             // byte-write disables 11:8.
-            if h & (1 << 19 | 1 << 17 | 0xf << 8) != 0 {
+            if h & ((1 << 19) | (1 << 17) | (0xf << 8)) != 0 {
                 return Err(Reason::LriFlags);
             }
             if d.len() % 2 != 1 {
@@ -648,6 +699,16 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
             }
             for pair in d[1..].chunks_exact(2) {
                 reg(pair[0])?;
+            }
+        }
+        Kind::BbStart => {
+            // The sim models neither the resource streamer (bit 10) nor
+            // predication (bit 15), so a start that depends on them is refused.
+            if h & (1 << 10) != 0 {
+                return Err(Reason::Refused(Refusal::ResourceStreamer));
+            }
+            if h & (1 << 15) != 0 {
+                return Err(Reason::Refused(Refusal::Unmodelled));
             }
         }
         Kind::Lrm | Kind::Srm => reg(d[1])?,
@@ -693,7 +754,6 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
         | Kind::UserInterrupt
         | Kind::Arb
         | Kind::BbEnd
-        | Kind::BbStart
         | Kind::Skip
         | Kind::Refused(_) => {}
     }

@@ -84,7 +84,9 @@ pub enum SubmitError {
         err: LrcError,
     },
     /// Both execlist slots are taken (GVT-g: "virtual execlist slots are
-    /// full"); a stock i915 never submits then.
+    /// full"); a stock i915 never submits then. A submission queued behind
+    /// outstanding workloads meets this check when it is dispatched, and
+    /// fails as GVT-g fails it: no event, the engine's queue dropped.
     Busy,
     /// [`MAX_OUTSTANDING`] workloads are outstanding.
     Full,
@@ -162,6 +164,23 @@ pub struct Stats {
     pub resets: u64,
 }
 
+impl Stats {
+    /// Calls `f` with each counter's name and value, for debugfs.
+    pub fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+        f("el_submissions", self.submissions);
+        f("el_lite_restores", self.lite_restores);
+        f("el_refused", self.refused);
+        f("el_completed", self.completed);
+        f("el_failed", self.failed);
+        f("el_dropped", self.dropped);
+        f("csb_events", self.events);
+        f("hwsp_faults", self.hwsp_faults);
+        f("writeback_faults", self.writeback_faults);
+        f("schedule_out_errors", self.schedule_out_errors);
+        f("el_resets", self.resets);
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Outstanding {
     seq: u64,
@@ -236,8 +255,11 @@ impl Execlist {
         (0..self.qlen).any(|i| self.queue[(self.qhead + i) % MAX_OUTSTANDING].seq == w.seq)
     }
 
-    /// Consumes one submission: checks it, reads the context images, emits
-    /// the schedule-in event and returns the workloads to run.
+    /// Consumes one submission: checks it, reads the context images and
+    /// returns the workloads to run, to be run after those handed out
+    /// before. The schedule-in event is emitted now if nothing is
+    /// outstanding (its interrupt is in [`Submitted::irq`]), else by the
+    /// [`Execlist::complete`] that dispatches the first of them.
     pub fn submit(
         &mut self,
         s: Submission,
@@ -265,7 +287,10 @@ impl Execlist {
             }
             modes[elem] = Some(d.check().map_err(|err| SubmitError::Desc { elem, err })?);
         }
-        if self.pending.is_some() {
+        // With nothing outstanding the submission is dispatched at once;
+        // otherwise its schedule-in waits for the workloads before it.
+        let defer = self.qlen > 0;
+        if !defer && self.pending.is_some() {
             return Err(SubmitError::Busy);
         }
         let n = modes.iter().flatten().count();
@@ -282,9 +307,6 @@ impl Execlist {
         }
 
         let hwsp = regs.read(self.engine.mmio_base() + regs::HWS_PGA);
-        // With nothing outstanding the submission is dispatched at once;
-        // otherwise its schedule-in waits for the workloads before it.
-        let defer = self.qlen > 0;
         let irq = if defer {
             0
         } else {
@@ -364,7 +386,15 @@ impl Execlist {
         // The next workload is dispatched: its submission's schedule-in.
         if self.qlen > 0 {
             if let Some(desc) = self.queue[self.qhead].schedule_in.take() {
-                irq |= self.schedule_in(desc, mem, regs);
+                if self.pending.is_some() {
+                    // GVT-g: "no available execlist slot"; the workload
+                    // fails, the engine's queue is cleaned, no event.
+                    self.stats.refused += 1;
+                    self.stats.dropped += self.qlen as u64;
+                    self.qlen = 0;
+                } else {
+                    irq |= self.schedule_in(desc, mem, regs);
+                }
             }
         }
         Ok(irq)
@@ -389,7 +419,8 @@ impl Execlist {
         regs.write(base + regs::CSB_PTR, (fields << 16) | regs::csb_ptr_reset());
     }
 
-    /// GVT-g's `emulate_execlist_schedule_in`.
+    /// GVT-g's `emulate_execlist_schedule_in`; the caller checked that no
+    /// submission is pending (both slots would be taken).
     fn schedule_in(
         &mut self,
         new: [Descriptor; 2],

@@ -30,279 +30,89 @@ struct Range {
     len: u32,
 }
 
+/// A range of `len` bytes at `start`.
+const fn r(start: u32, len: u32) -> Range {
+    Range { start, len }
+}
+
 /// Ranges relative to the executing engine's own ring base: a command may only
 /// reach its own engine's ring registers.
 const RING: &[Range] = &[
     // RING_SYNC_0/1 (gen6 semaphore mailboxes; plain storage on gen9).
-    Range {
-        start: 0x40,
-        len: 8,
-    },
+    r(0x40, 8),
     // 0x28 and 0x134: GVT-g's unnamed ring registers with F_CMD_ACCESS.
-    Range {
-        start: 0x28,
-        len: 4,
-    },
-    Range {
-        start: 0x134,
-        len: 4,
-    },
+    r(0x28, 4),
+    r(0x134, 4),
     // RING_MI_MODE, RING_INSTPM (masked).
-    Range {
-        start: 0x9c,
-        len: 4,
-    },
-    Range {
-        start: 0xc0,
-        len: 4,
-    },
+    r(0x9c, 4),
+    r(0xc0, 4),
     // CSFE_CHICKEN1.
-    Range {
-        start: 0xd4,
-        len: 4,
-    },
+    r(0xd4, 4),
     // RING_CONTEXT_CONTROL (base + 0x244).
-    Range {
-        start: 0x244,
-        len: 4,
-    },
+    r(0x244, 4),
     // RING_TIMESTAMP and its upper dword.
-    Range {
-        start: 0x358,
-        len: 8,
-    },
+    r(0x358, 8),
 ];
 
 /// Absolute ranges (render and GT state saved in the context, MOCS, counters).
 const ABS: &[Range] = &[
-    Range {
-        start: 0x2088,
-        len: 4,
-    },
-    Range {
-        start: 0x2090,
-        len: 4,
-    }, // _3D_CHICKEN3
-    Range {
-        start: 0x20a0,
-        len: 4,
-    },
-    Range {
-        start: 0x20dc,
-        len: 4,
-    },
-    Range {
-        start: 0x20e0,
-        len: 4,
-    }, // GEN7_FF_SLICE_CS_CHICKEN1
-    Range {
-        start: 0x20e4,
-        len: 4,
-    }, // FF_SLICE_CS_CHICKEN2
-    Range {
-        start: 0x20ec,
-        len: 4,
-    }, // GEN9_CS_DEBUG_MODE1
-    Range {
-        start: 0x2120,
-        len: 8,
-    }, // CACHE_MODE_0, 0x2124
-    Range {
-        start: 0x215c,
-        len: 4,
-    },
-    Range {
-        start: 0x2178,
-        len: 8,
-    },
-    Range {
-        start: 0x21f0,
-        len: 4,
-    },
-    Range {
-        start: 0x2220,
-        len: 4,
-    },
-    Range {
-        start: 0x2290,
-        len: 8,
-    },
-    Range {
-        start: 0x2300,
-        len: 0x58,
-    }, // pipeline statistics counters
-    Range {
-        start: 0x2420,
-        len: 4,
-    },
-    Range {
-        start: 0x2430,
-        len: 16,
-    },
-    Range {
-        start: 0x2470,
-        len: 4,
-    },
-    Range {
-        start: 0x2580,
-        len: 4,
-    }, // GEN8_CS_CHICKEN1
-    Range {
-        start: 0x4030,
-        len: 4,
-    }, // ARB_MODE (masked)
-    Range {
-        start: 0x4090,
-        len: 8,
-    }, // GAM_ECOCHK, 0x4094
-    Range {
-        start: 0x4ab0,
-        len: 4,
-    }, // GEN9_GAMT_ECO_REG_RW_IA
-    Range {
-        start: 0x4ddc,
-        len: 4,
-    }, // MMCD_MISC_CTRL
-    Range {
-        start: 0x5200,
-        len: 32,
-    },
-    Range {
-        start: 0x5240,
-        len: 32,
-    },
-    Range {
-        start: 0x5280,
-        len: 16,
-    },
-    Range {
-        start: 0x5588,
-        len: 4,
-    }, // GEN9_WM_CHICKEN3
-    Range {
-        start: 0x7000,
-        len: 12,
-    }, // CACHE_MODE_0_GEN7, CACHE_MODE_1, GEN7_GT_MODE
-    Range {
-        start: 0x7010,
-        len: 12,
-    }, // COMMON_SLICE_CHICKEN1/2, 0x7018
-    Range {
-        start: 0x7300,
-        len: 8,
-    }, // HDC_CHICKEN0, GEN8_HDC_CHICKEN1
-    Range {
-        start: 0x9030,
-        len: 4,
-    },
-    Range {
-        start: 0xb004,
-        len: 4,
-    }, // GEN8_GARBCNTL
-    Range {
-        start: 0xb020,
-        len: 0x80,
-    }, // GEN9_LNCFCMOCS (L3CC)
-    Range {
-        start: 0xb118,
-        len: 8,
-    }, // GEN8_L3SQCREG4, BDW_SCRATCH1
-    Range {
-        start: 0xc800,
-        len: 0x7f8,
-    }, // GEN9_GFX_MOCS of every engine
-    Range {
-        start: 0xe100,
-        len: 4,
-    }, // GEN7_HALF_SLICE_CHICKEN1
-    Range {
-        start: 0xe180,
-        len: 4,
-    }, // HALF_SLICE_CHICKEN2
-    Range {
-        start: 0xe184,
-        len: 4,
-    }, // HALF_SLICE_CHICKEN3
-    Range {
-        start: 0xe188,
-        len: 4,
-    }, // GEN9_HALF_SLICE_CHICKEN5
-    Range {
-        start: 0xe194,
-        len: 4,
-    }, // GEN9_HALF_SLICE_CHICKEN7
-    Range {
-        start: 0xe220,
-        len: 4,
-    },
-    Range {
-        start: 0xe230,
-        len: 4,
-    },
-    Range {
-        start: 0xe240,
-        len: 4,
-    },
-    Range {
-        start: 0xe260,
-        len: 4,
-    },
-    Range {
-        start: 0xe270,
-        len: 4,
-    },
-    Range {
-        start: 0xe280,
-        len: 4,
-    },
-    Range {
-        start: 0xe2a0,
-        len: 4,
-    },
-    Range {
-        start: 0xe2b0,
-        len: 4,
-    },
-    Range {
-        start: 0xe2c0,
-        len: 4,
-    },
-    Range {
-        start: 0xe4cc,
-        len: 4,
-    },
-    Range {
-        start: 0xe4f0,
-        len: 8,
-    }, // GEN8_ROW_CHICKEN, GEN7_ROW_CHICKEN2
-    Range {
-        start: 0x12178,
-        len: 8,
-    },
-    Range {
-        start: 0x12220,
-        len: 4,
-    },
-    Range {
-        start: 0x1a178,
-        len: 8,
-    },
-    Range {
-        start: 0x1c178,
-        len: 8,
-    },
-    Range {
-        start: 0x22178,
-        len: 8,
-    },
-    Range {
-        start: 0x22200,
-        len: 4,
-    }, // BCS_SWCTRL
-    Range {
-        start: 0x22220,
-        len: 4,
-    },
+    r(0x2088, 4),
+    r(0x2090, 4), // _3D_CHICKEN3
+    r(0x20a0, 4),
+    r(0x20dc, 4),
+    r(0x20e0, 4), // GEN7_FF_SLICE_CS_CHICKEN1
+    r(0x20e4, 4), // FF_SLICE_CS_CHICKEN2
+    r(0x20ec, 4), // GEN9_CS_DEBUG_MODE1
+    r(0x2120, 8), // CACHE_MODE_0, 0x2124
+    r(0x215c, 4),
+    r(0x2178, 8),
+    r(0x21f0, 4),
+    r(0x2220, 4),
+    r(0x2290, 8),
+    r(0x2300, 0x58), // pipeline statistics counters
+    r(0x2420, 4),
+    r(0x2430, 16),
+    r(0x2470, 4),
+    r(0x2580, 4), // GEN8_CS_CHICKEN1
+    r(0x4030, 4), // ARB_MODE (masked)
+    r(0x4090, 8), // GAM_ECOCHK, 0x4094
+    r(0x4ab0, 4), // GEN9_GAMT_ECO_REG_RW_IA
+    r(0x4ddc, 4), // MMCD_MISC_CTRL
+    r(0x5200, 32),
+    r(0x5240, 32),
+    r(0x5280, 16),
+    r(0x5588, 4),  // GEN9_WM_CHICKEN3
+    r(0x7000, 12), // CACHE_MODE_0_GEN7, CACHE_MODE_1, GEN7_GT_MODE
+    r(0x7010, 12), // COMMON_SLICE_CHICKEN1/2, 0x7018
+    r(0x7300, 8),  // HDC_CHICKEN0, GEN8_HDC_CHICKEN1
+    r(0x9030, 4),
+    r(0xb004, 4),     // GEN8_GARBCNTL
+    r(0xb020, 0x80),  // GEN9_LNCFCMOCS (L3CC)
+    r(0xb118, 8),     // GEN8_L3SQCREG4, BDW_SCRATCH1
+    r(0xc800, 0x7f8), // GEN9_GFX_MOCS of every engine
+    r(0xe100, 4),     // GEN7_HALF_SLICE_CHICKEN1
+    r(0xe180, 4),     // HALF_SLICE_CHICKEN2
+    r(0xe184, 4),     // HALF_SLICE_CHICKEN3
+    r(0xe188, 4),     // GEN9_HALF_SLICE_CHICKEN5
+    r(0xe194, 4),     // GEN9_HALF_SLICE_CHICKEN7
+    r(0xe220, 4),
+    r(0xe230, 4),
+    r(0xe240, 4),
+    r(0xe260, 4),
+    r(0xe270, 4),
+    r(0xe280, 4),
+    r(0xe2a0, 4),
+    r(0xe2b0, 4),
+    r(0xe2c0, 4),
+    r(0xe4cc, 4),
+    r(0xe4f0, 8), // GEN8_ROW_CHICKEN, GEN7_ROW_CHICKEN2
+    r(0x12178, 8),
+    r(0x12220, 4),
+    r(0x1a178, 8),
+    r(0x1c178, 8),
+    r(0x22178, 8),
+    r(0x22200, 4), // BCS_SWCTRL
+    r(0x22220, 4),
 ];
 
 /// Whether a command on `engine` may load or store the register at `offset`.

@@ -1,7 +1,7 @@
 //! Execution of an audited copy against the guest's memory and registers.
 
 use super::table::{Class, Kind};
-use super::{addr48, Blit, Cmd, Scanned, Where, USE_GGTT};
+use super::{addr48, qword, Blit, Cmd, Scanned, Where, USE_GGTT};
 use crate::engine::{GpuMemory, MemError, RegFile, Space};
 use crate::storage::Alloc;
 
@@ -56,6 +56,22 @@ pub struct Stats {
     pub bytes_copied: u64,
     /// Semaphore polls that found the condition false.
     pub polls: u64,
+}
+
+impl Stats {
+    /// Adds `other` (a workload's counters) to these (an engine's totals).
+    pub fn add(&mut self, other: &Stats) {
+        self.mi = self.mi.saturating_add(other.mi);
+        self.blit = self.blit.saturating_add(other.blit);
+        self.render = self.render.saturating_add(other.render);
+        self.media = self.media.saturating_add(other.media);
+        self.skipped = self.skipped.saturating_add(other.skipped);
+        self.user_interrupts = self.user_interrupts.saturating_add(other.user_interrupts);
+        self.stores = self.stores.saturating_add(other.stores);
+        self.reg_writes = self.reg_writes.saturating_add(other.reg_writes);
+        self.bytes_copied = self.bytes_copied.saturating_add(other.bytes_copied);
+        self.polls = self.polls.saturating_add(other.polls);
+    }
 }
 
 /// A workload being executed; resumable across [`Exec::run`] calls.
@@ -173,7 +189,7 @@ impl<A: Alloc> Exec<A> {
 
     fn timestamp(&self, regs: &mut impl RegFile) -> u64 {
         let base = self.s.w.engine.mmio_base();
-        regs.read(base + 0x358) as u64 | (regs.read(base + 0x35c) as u64) << 32
+        qword(regs.read(base + 0x358), regs.read(base + 0x35c))
     }
 
     fn store(&mut self, mem: &mut impl GpuMemory, at: At, data: &[u8]) -> Result<(), MemError> {
@@ -206,7 +222,7 @@ impl<A: Alloc> Exec<A> {
                     addr: addr48(d[1], d[2]),
                 };
                 if len == 5 {
-                    let v = d[3] as u64 | (d[4] as u64) << 32;
+                    let v = qword(d[3], d[4]);
                     self.store(mem, at, &v.to_le_bytes())?;
                 } else {
                     self.store(mem, at, &d[3].to_le_bytes())?;
@@ -214,7 +230,7 @@ impl<A: Alloc> Exec<A> {
             }
             Kind::StoreIndex => {
                 if len == 4 {
-                    let v = d[2] as u64 | (d[3] as u64) << 32;
+                    let v = qword(d[2], d[3]);
                     self.store(mem, self.hwsp(d[1] & 0xff8), &v.to_le_bytes())?;
                 } else {
                     self.store(mem, self.hwsp(d[1] & 0xffc), &d[2].to_le_bytes())?;
@@ -261,7 +277,7 @@ impl<A: Alloc> Exec<A> {
                         let t = self.timestamp(regs);
                         self.store(mem, at, &t.to_le_bytes())?;
                     } else if len == 5 {
-                        let v = d[3] as u64 | (d[4] as u64) << 32;
+                        let v = qword(d[3], d[4]);
                         self.store(mem, at, &v.to_le_bytes())?;
                     } else {
                         self.store(mem, at, &d[3].to_le_bytes())?;
@@ -281,9 +297,9 @@ impl<A: Alloc> Exec<A> {
                         }
                     };
                     let v = match op {
-                        1 => d[4] as u64 | (d[5] as u64) << 32,
+                        1 => qword(d[4], d[5]),
                         // PS_DEPTH_COUNT.
-                        2 => regs.read(0x2350) as u64 | (regs.read(0x2354) as u64) << 32,
+                        2 => qword(regs.read(0x2350), regs.read(0x2354)),
                         _ => self.timestamp(regs),
                     };
                     self.store(mem, at, &v.to_le_bytes())?;

@@ -91,23 +91,23 @@ const EXPECTED_RCS: [(usize, u32); 2] = [(idx::BB_PER_CTX_PTR, 0x1c0), (idx::IND
 /// `RING_CTL` fields and ring pointer masks (`intel_engine_regs.h`, GVT-g's `reg.h`).
 mod ring_bits {
     /// `RING_VALID`.
-    pub const VALID: u32 = 1;
+    pub(super) const VALID: u32 = 1;
     /// `RING_NR_PAGES`: size in pages, minus one, in bits 20:12.
-    pub const NR_PAGES: u32 = 0x001f_f000;
+    pub(super) const NR_PAGES: u32 = 0x001f_f000;
     /// `RB_HEAD_OFF_MASK` (`HEAD_ADDR`).
-    pub const HEAD_OFF: u32 = 0x001f_fffc;
+    pub(super) const HEAD_OFF: u32 = 0x001f_fffc;
     /// `RB_TAIL_OFF_MASK` (`TAIL_ADDR`).
-    pub const TAIL_OFF: u32 = 0x001f_fff8;
+    pub(super) const TAIL_OFF: u32 = 0x001f_fff8;
     /// `RB_HEAD_WRAP_CNT_OFF`.
-    pub const WRAP_SHIFT: u32 = 21;
+    pub(super) const WRAP_SHIFT: u32 = 21;
     /// `RB_HEAD_WRAP_CNT_MAX`.
-    pub const WRAP_MAX: u32 = (1 << 11) - 1;
+    pub(super) const WRAP_MAX: u32 = (1 << 11) - 1;
     /// `INDIRECT_CTX_ADDR_MASK`.
-    pub const INDIRECT_ADDR: u32 = 0xffff_ffc0;
+    pub(super) const INDIRECT_ADDR: u32 = 0xffff_ffc0;
     /// `INDIRECT_CTX_SIZE_MASK`, in cache lines.
-    pub const INDIRECT_SIZE: u32 = 0x3f;
+    pub(super) const INDIRECT_SIZE: u32 = 0x3f;
     /// `PER_CTX_ADDR_MASK`.
-    pub const PER_CTX_ADDR: u32 = 0xffff_f000;
+    pub(super) const PER_CTX_ADDR: u32 = 0xffff_f000;
 }
 
 /// Why a context image is refused. Nothing was written.

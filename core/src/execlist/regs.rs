@@ -169,7 +169,10 @@ pub fn csb_next(ptr: u32) -> u32 {
 pub struct ModeChange {
     /// The register's new value (masked write).
     pub value: u32,
-    /// `Some(on)` if the write touched `GFX_RUN_LIST_ENABLE`.
+    /// `Some(on)` if the write touched `GFX_RUN_LIST_ENABLE`. On
+    /// `Some(true)` the caller resets the engine's `Execlist` and
+    /// `ElspLatch`, as GVT-g re-initialises its execlist then
+    /// (`intel_vgpu_select_submission_ops`).
     pub execlists: Option<bool>,
     /// The write sets a mode GVT-g refuses (bit 0); the vGPU should count
     /// it and may treat the guest as unsupported.

@@ -442,6 +442,8 @@ struct Worker {
     /// A workload that ran and waits for its completion report.
     ran: Option<Workload>,
     irqs: u32,
+    /// Workloads whose completion wrote a context-complete event, in order.
+    completes: Vec<Port>,
 }
 
 impl Worker {
@@ -454,7 +456,13 @@ impl Worker {
             queue: VecDeque::new(),
             ran: None,
             irqs: 0,
+            completes: Vec::new(),
         }
+    }
+
+    /// The model context index of a workload (its LRCA's position).
+    fn el_ctx(&self, w: &Workload) -> usize {
+        ((w.desc.lrca() - 0x20_0000) / 0x1_0000) as usize
     }
 
     fn drain(&mut self, mem: &mut Mem, regs: &mut Regs) {
@@ -500,8 +508,22 @@ impl Worker {
         let Some(w) = self.ran.take() else {
             return false;
         };
+        let ptr_reg = w.engine.mmio_base() + 0x3a0;
+        let mut at = csb_ptr::WRITE.get(regs.read(ptr_reg));
+        let before = self.el.stats().events;
         let irq = self.el.complete(&w, Outcome::Done, mem, regs).unwrap();
         self.irqs += irq;
+        for _ in before..self.el.stats().events {
+            at = (at + 1) % CSB_SIZE;
+            let ev = regs.read(w.engine.mmio_base() + 0x370 + 8 * at);
+            if ev & event::COMPLETE != 0 {
+                let c = self.el_ctx(&w);
+                self.completes.push(Port {
+                    ctx: c,
+                    tail: w.image.ring.tail,
+                });
+            }
+        }
         let head = mem.dw(u64::from(w.desc.lrca()) + 4096 + 4 * CTX_RING_HEAD as u64);
         assert_eq!(head, w.image.ring.tail, "head written back");
         true
@@ -579,6 +601,8 @@ fn settle(i915: &mut I915, wk: &mut Worker, mem: &mut Mem, regs: &mut Regs) {
     for c in &i915.ctxs {
         assert_eq!(c.executed, c.emitted, "every request ran");
     }
+    // i915 retired exactly the contexts the engine completed, in order.
+    assert_eq!(i915.retired, wk.completes);
     // Retired ports come in execution order: per context, tails grow.
     let mut last: HashMap<usize, u32> = HashMap::new();
     for p in &i915.retired {
@@ -939,4 +963,177 @@ proptest! {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------- details
+
+fn write_state(mem: &mut Mem, lrca: u32, state: &[u32; 1024]) {
+    for (i, v) in state.iter().enumerate() {
+        mem.set_dw(u64::from(lrca) + 4096 + 4 * i as u64, *v);
+    }
+}
+
+#[test]
+fn legacy_32_roots_and_render_workaround_batches_are_read() {
+    let mut mem = Mem::new();
+    let ring = lrc::Ring {
+        start: 0x8000,
+        head: 0x40,
+        tail: 0x80,
+        ctl: 0x3000 | 1,
+    };
+    let pdps = [0x1_0000_1000, 0x2000, 0x3000, 0x4_0000_4000];
+    let mut state = lrc::model_state(EngineId::Rcs, ring, Root::L3(pdps));
+    state[lrc::idx::INDIRECT_CTX] = 0x9040 | 3; // three cache lines
+    state[lrc::idx::BB_PER_CTX_PTR] = 0xa000 | 1;
+    write_state(&mut mem, 0x5000, &state);
+    let d = encode(0x5000, 9, Mode::Legacy32);
+    let img = lrc::read(&mut mem, EngineId::Rcs, d, Mode::Legacy32).unwrap();
+    assert_eq!(img.ring, ring);
+    assert_eq!(img.ring.size(), 0x4000);
+    assert_eq!(img.root, Root::L3(pdps));
+    assert_eq!(img.wa.indirect, (0x9040, 3 * 64));
+    assert_eq!(img.wa.per_ctx, Some(0xa000));
+    // The same image read as 4-level takes PDP0 as the PML4.
+    let img = lrc::read(&mut mem, EngineId::Rcs, d, Mode::Legacy64).unwrap();
+    assert_eq!(img.root, Root::L4(0x1_0000_1000));
+
+    // Roots must be page aligned; a 4-level root must exist.
+    let mut bad = state;
+    bad[lrc::idx::PDP0_LDW] = 0x1008;
+    write_state(&mut mem, 0x5000, &bad);
+    assert_eq!(
+        lrc::read(&mut mem, EngineId::Rcs, d, Mode::Legacy32),
+        Err(LrcError::Root)
+    );
+    bad[lrc::idx::PDP0_LDW] = 0;
+    bad[lrc::idx::PDP0_UDW] = 0;
+    write_state(&mut mem, 0x5000, &bad);
+    assert_eq!(
+        lrc::read(&mut mem, EngineId::Rcs, d, Mode::Legacy64),
+        Err(LrcError::Root)
+    );
+    // Head or tail outside the ring.
+    let mut bad = state;
+    bad[lrc::idx::RING_TAIL] = 0x4000;
+    write_state(&mut mem, 0x5000, &bad);
+    assert_eq!(
+        lrc::read(&mut mem, EngineId::Rcs, d, Mode::Legacy32),
+        Err(LrcError::Ring)
+    );
+    // A wrong LRI length.
+    let mut bad = state;
+    bad[lrc::idx::LRI_2] -= 2;
+    write_state(&mut mem, 0x5000, &bad);
+    assert!(matches!(
+        lrc::read(&mut mem, EngineId::Rcs, d, Mode::Legacy32),
+        Err(LrcError::Layout { dword: 0x21, .. })
+    ));
+}
+
+#[test]
+fn the_head_keeps_its_wrap_count() {
+    let wrap = |n: u32| n << 21;
+    assert_eq!(
+        lrc::head_after(wrap(3) | 0x100, 0x100, 0x200),
+        wrap(3) | 0x200
+    );
+    assert_eq!(
+        lrc::head_after(wrap(3) | 0x100, 0x100, 0x40),
+        wrap(4) | 0x40
+    );
+    assert_eq!(lrc::head_after(wrap(2047) | 0x100, 0x100, 0x40), 0x40);
+}
+
+#[test]
+fn status_and_read_pointer_follow_the_engine() {
+    let (mut mem, mut regs, mut i915, mut wk) = setup(EngineId::Rcs, 2);
+    let status = |regs: &mut Regs| (regs.read(0x2234), regs.read(0x2238));
+    i915.request(0);
+    i915.request(1);
+    tasklet(&mut i915, &mut wk, &mut mem);
+    wk.drain(&mut mem, &mut regs);
+    let (lo, hi) = status(&mut regs);
+    // Slot 0 runs element 0 (ctx 0x100); the next submission goes to slot 1.
+    assert_eq!(lo, 1 << 4 | 1 << 18 | 1 << 1);
+    assert_eq!(hi, 0x100);
+    // i915 consumes the event and moves the read pointer: it stays.
+    i915.process_csb(&mem);
+    regs.write(0x23a0, 0x0700_0000 | i915.csb_head << 8);
+    assert!(wk.run(&mut i915) && wk.complete(&mut mem, &mut regs));
+    assert_eq!(status(&mut regs).1, 0x101, "element 1 runs");
+    let ptr = regs.read(0x23a0);
+    assert_eq!(csb_ptr::READ.get(ptr), 0);
+    assert_eq!(csb_ptr::WRITE.get(ptr), 1);
+    assert_eq!(
+        regs.read(0x2370 + 8),
+        event::COMPLETE | event::ELEMENT_SWITCH
+    );
+    assert!(wk.run(&mut i915) && wk.complete(&mut mem, &mut regs));
+    let (lo, hi) = status(&mut regs);
+    assert_eq!((lo & (3 << 3 | 3 << 17), hi), (0, 0), "idle");
+    settle(&mut i915, &mut wk, &mut mem, &mut regs);
+    // Reset: i915's values, the next event in entry 0.
+    wk.el.reset(&mut regs);
+    assert_eq!(regs.read(0x23a0), 5 << 8 | 5);
+    assert_eq!(status(&mut regs), (0, 0));
+}
+
+#[test]
+fn an_unmapped_status_page_is_counted_and_the_registers_still_move() {
+    let (mut mem, mut regs, mut i915, mut wk) = setup(EngineId::Bcs, 1);
+    regs.write(0x22080, GM as u32);
+    i915.request(0);
+    tasklet(&mut i915, &mut wk, &mut mem);
+    wk.drain(&mut mem, &mut regs);
+    let s = wk.el.stats();
+    assert_eq!((s.events, s.hwsp_faults), (1, 1));
+    assert_eq!(csb_ptr::WRITE.get(regs.read(0x223a0)), 0);
+    assert_eq!(regs.read(0x22370), event::IDLE_TO_ACTIVE);
+}
+
+#[test]
+fn stats_are_listed() {
+    let mut names = Vec::new();
+    Stats::default().for_each(|n, v| {
+        assert_eq!(v, 0);
+        names.push(n);
+    });
+    assert_eq!(names.len(), 11);
+}
+
+#[test]
+fn a_submission_that_finds_both_slots_taken_at_dispatch_fails_the_queue() {
+    let (mut mem, mut regs, i915, _) = setup(EngineId::Rcs, 3);
+    let mut el = Execlist::new(EngineId::Rcs);
+    el.reset(&mut regs);
+    let d = |i: usize| encode(i915.ctxs[i].lrca, i915.ctxs[i].id, Mode::Legacy64);
+    let sub = |a, b| Submission { desc: [a, b] };
+    let mut q: VecDeque<Workload> = VecDeque::new();
+    // [X, X], then [X, Z] and [X, W] queued behind it: a guest i915 never
+    // submits these; GVT-g's model puts [X, Z] in the second slot and
+    // cannot place [X, W].
+    for s in [sub(d(0), d(0)), sub(d(0), d(1)), sub(d(0), d(2))] {
+        let r = el.submit(s, &mut mem, &mut regs).unwrap();
+        q.extend(r.workloads.into_iter().flatten());
+    }
+    assert_eq!(q.len(), 6);
+    while let Some(w) = q.pop_front() {
+        if el.is_current(&w) {
+            el.complete(&w, Outcome::Done, &mut mem, &mut regs).unwrap();
+        }
+    }
+    let s = el.stats();
+    assert_eq!(s.refused, 1);
+    assert!(s.dropped >= 1);
+    assert_eq!(s.completed + s.dropped, 6);
+    // Nothing outstanding, both slots still taken: refused at once.
+    assert_eq!(
+        el.submit(sub(d(1), Descriptor::default()), &mut mem, &mut regs),
+        Err(SubmitError::Busy)
+    );
+    el.reset(&mut regs);
+    assert!(el
+        .submit(sub(d(1), Descriptor::default()), &mut mem, &mut regs)
+        .is_ok());
 }
