@@ -149,7 +149,12 @@ impl HostGgtt {
         let state = GmState {
             gm: Gm::new(layout, true).map_err(gm_errno)?,
             balloon: Balloon::new(balloon::params::Params::default()).map_err(gm_errno)?,
-            shadow: shadow::Params::default(),
+            // Until write tracking only `full` is correct (the tunable
+            // refuses the others: `vgpu::shadow::POLICY`).
+            shadow: shadow::Params {
+                policy: shadow::Policy::Full,
+                ..shadow::Params::default()
+            },
         };
         Ok(try_pin_init!(Self {
             backend,

@@ -44,3 +44,55 @@ pub(crate) unsafe fn write_frame(pfn: u64, offset: usize, buf: &[u8]) {
     // `buf` is a Rust slice of `buf.len()` readable bytes.
     unsafe { bindings::rgvt_pfn_write(pfn as usize, offset, buf.as_ptr().cast(), buf.len()) }
 }
+
+/// Bytes in a host page.
+const PAGE_BYTES: usize = 4096;
+
+/// A zeroed host page that rgvt owns, read and written as 512 little-endian
+/// 64-bit entries (a shadow page-table page).
+///
+/// # Invariants
+///
+/// `page` was allocated by [`Table::new`] and is owned here alone: no other
+/// reference to it exists, so `&self` reads never race with a write (writes
+/// take `&mut self`). Dropping it frees the page.
+pub(crate) struct Table {
+    page: Page,
+}
+
+impl Table {
+    /// Allocates a zeroed page.
+    pub(crate) fn new() -> kernel::error::Result<Self> {
+        use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
+        let page = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        // INVARIANT: freshly allocated, and owned by the new value only.
+        Ok(Self { page })
+    }
+
+    /// Byte offset of entry `index`, if it is in the page.
+    fn offset(index: usize) -> Option<usize> {
+        index.checked_mul(8).filter(|&o| o + 8 <= PAGE_BYTES)
+    }
+
+    /// Reads entry `index`, `None` past the page's 512 entries.
+    pub(crate) fn read(&self, index: usize) -> Option<u64> {
+        let offset = Self::offset(index)?;
+        let mut b = [0u8; 8];
+        // SAFETY: `b` is valid for 8 bytes; the read stays in the page
+        // (`offset`); no write races with it (type invariant).
+        unsafe { self.page.read_raw(b.as_mut_ptr(), offset, 8) }.ok()?;
+        Some(u64::from_le_bytes(b))
+    }
+
+    /// Writes entry `index`; an index past the page's 512 entries is ignored.
+    pub(crate) fn write(&mut self, index: usize, value: u64) {
+        let Some(offset) = Self::offset(index) else {
+            return;
+        };
+        let b = value.to_le_bytes();
+        // SAFETY: `b` is valid for 8 bytes; the write stays in the page
+        // (`offset`); `&mut self` excludes any other access (type invariant).
+        // It cannot fail for an offset inside the page.
+        let _ = unsafe { self.page.write_raw(b.as_ptr(), offset, 8) };
+    }
+}

@@ -9,7 +9,9 @@
 //! [`gtt`].
 //!
 //! Lock order: the vGPU's interrupt set-up lock ([`Vgpu::irq_setup`]),
-//! then its engine lock ([`Vgpu::engine`]), then its lock
+//! then its engine lock ([`Vgpu::engine`]), then its shadow PPGTT's lock
+//! ([`Vgpu::shadow`], taken by the engine worker, close and reset, never by
+//! `dma_unmap`), then its lock
 //! ([`Vgpu::state`]), then the GM lock. The INTx unmask
 //! virqfd's callback takes the vGPU's lock, so the virqfd is only disabled
 //! with the set-up lock held, never the vGPU's.
@@ -21,6 +23,7 @@ pub(crate) mod inspect;
 pub(crate) mod irq;
 pub(crate) mod mem;
 pub(crate) mod regions;
+pub(crate) mod shadow;
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
 use crate::engines::Engines;
@@ -177,6 +180,10 @@ pub(crate) struct Vgpu {
     pub(crate) engine: Mutex<engine_state::EngineState>,
     /// The physical engines, kicked after an ELSP submission.
     pub(crate) engines: Arc<Engines>,
+    /// The shadow PPGTT (see [`shadow`]): taken before [`Vgpu::state`],
+    /// never by `dma_unmap`, so guest pages may be pinned under it.
+    #[pin]
+    pub(crate) shadow: Mutex<shadow::Shadow>,
 }
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
@@ -227,6 +234,7 @@ impl Vgpu {
         text.copy_from_slice(name);
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
+        let shadow_params = gm.shadow;
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
@@ -256,6 +264,7 @@ impl Vgpu {
             pin_wait <- kernel::new_condvar!(),
             engine <- kernel::new_mutex!(engine),
             engines,
+            shadow <- kernel::new_mutex!(shadow::Shadow::new(shadow_params)),
         }? Error))
     }
 

@@ -102,6 +102,18 @@ impl Show for EnginesFile {
     }
 }
 
+/// `shadow_selfcheck`: runs the kernel shadow PPGTT's self-check (a
+/// synthetic guest, see `vgpu/shadow/check.rs`) and shows its results.
+struct ShadowCheckFile;
+
+impl Show for ShadowCheckFile {
+    type Data = Parent;
+
+    fn show(_: &Parent, m: &mut Seq) -> fmt::Result {
+        crate::vgpu::shadow::check::run(m)
+    }
+}
+
 /// The parent's files in its debugfs root, showing `parent`.
 pub(crate) fn files(parent: Arc<Parent>) -> Result<Files<Parent>> {
     let mut files = Files::new(parent.debugfs.clone(), parent);
@@ -109,5 +121,6 @@ pub(crate) fn files(parent: Arc<Parent>) -> Result<Files<Parent>> {
     files.add::<SlotsFile>(kernel::c_str!("slots"))?;
     files.add::<GpuFile>(kernel::c_str!("gpu"))?;
     files.add::<EnginesFile>(kernel::c_str!("engines"))?;
+    files.add::<ShadowCheckFile>(kernel::c_str!("shadow_selfcheck"))?;
     Ok(files)
 }

@@ -69,8 +69,18 @@ impl Tunable {
                     .map_err(|_| EINVAL)?;
                 parent.registry.lock().set_max(max as usize)
             }
-            // New vGPUs start with these; the PPGTT shadow of running ones
-            // follows when the engine submits through it.
+            // Until write tracking (issue 11) no guest write to its page
+            // tables traps, so only `full` (rebuild before every workload) is
+            // correct: the other policies are refused.
+            Tunable::Shadow(shadow::Param::Policy) => {
+                let policy = shadow::Policy::parse(input).map_err(|_| EINVAL)?;
+                if policy != crate::vgpu::shadow::POLICY {
+                    return Err(EINVAL);
+                }
+                parent.host.gm.lock().shadow.policy = policy;
+                Ok(())
+            }
+            // New vGPUs start with these; running ones keep theirs.
             Tunable::Shadow(p) => parent
                 .host
                 .gm

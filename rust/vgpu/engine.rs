@@ -290,6 +290,13 @@ impl Vgpu {
         };
         mem.set_root(w.image.root);
         pe.stats.workloads += 1;
+        // The shadow PPGTT rebuilt from the guest's tables before every
+        // workload (`full`, until write tracking); a root it cannot shadow
+        // leaves every PPGTT address of the workload unmapped (counted by
+        // the shadow).
+        if mem.prepare_ppgtt().is_err() {
+            pe.stats.shadow_errors += 1;
+        }
         match cmd::scan::<KvAlloc>(&cw, mem, &LIMITS) {
             Ok(scanned) => {
                 pe.running = Some(Running {

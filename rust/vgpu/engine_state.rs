@@ -61,6 +61,8 @@ pub(crate) struct Stats {
     pub(crate) cancelled: u64,
     /// Workloads the backend could not run (failed).
     pub(crate) backend_errors: u64,
+    /// Workloads whose PPGTT root the shadow could not take.
+    pub(crate) shadow_errors: u64,
 }
 
 impl Stats {
@@ -87,6 +89,7 @@ impl Stats {
         f("stale", self.stale);
         f("cancelled", self.cancelled);
         f("backend_errors", self.backend_errors);
+        f("shadow_errors", self.shadow_errors);
     }
 
     /// Adds what a finished workload did.

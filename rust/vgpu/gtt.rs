@@ -128,6 +128,8 @@ impl Vgpu {
         // First: no worker uses the device or raises interrupts after this.
         self.engines_close();
         self.close_irqs();
+        // Every shadow tree goes; the shadow's lock comes before the vGPU's.
+        self.shadow.lock().clear();
         let mut st = self.state.lock();
         st.open = false;
         let (released, result) = self.restart_ggtt(&mut st);
@@ -146,6 +148,8 @@ impl Vgpu {
     pub(crate) fn reset(&self, dev: &vfio::Device) -> Result {
         // The engines' work goes first (their lock is taken before ours).
         self.engine_reset(super::engine::ALL_ENGINES);
+        // Every shadow tree goes; the shadow's lock comes before the vGPU's.
+        self.shadow.lock().clear();
         let mut st = self.state.lock();
         st.cfg = reset_cfg_space(
             self.host.backend.aperture_size(),

@@ -145,12 +145,45 @@ impl Show for EnginesFile {
     }
 }
 
+/// `vgpu<N>/shadow`: the shadow PPGTT's trees, pages, rebuilds and the
+/// core's counters, then one line per tree.
+struct ShadowFile;
+
+impl Show for ShadowFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        let sh = v.shadow.lock();
+        writeln!(m, "policy {}", sh.params().policy.name())?;
+        writeln!(m, "trees {}", sh.trees())?;
+        writeln!(m, "store_pages {}", sh.store_pages())?;
+        let mut r = Ok(());
+        let mut line = |name: &str, value: u64| {
+            if r.is_ok() {
+                r = writeln!(m, "{name} {value}");
+            }
+        };
+        sh.stats().for_each(&mut line);
+        sh.counters().for_each(&mut line);
+        r?;
+        writeln!(m, "root refs last_use")?;
+        let mut r = Ok(());
+        sh.for_each_tree(|gfn, refs, last_use| {
+            if r.is_ok() {
+                r = writeln!(m, "{gfn:#x} {refs} {last_use}");
+            }
+        });
+        r
+    }
+}
+
 /// The files of `vgpu` in its directory `dir`.
 pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     let mut files = Files::new(dir, vgpu);
     files.add::<CountersFile>(kernel::c_str!("counters"))?;
     files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
+    files.add::<ShadowFile>(kernel::c_str!("shadow"))?;
     files.add::<UntrackedFile>(kernel::c_str!("untracked"))?;
     Ok(files)
 }

@@ -5,8 +5,8 @@
 //!
 //! A GGTT address goes through the vGPU's own view of its GGTT: under the
 //! vGPU's lock the guest's entry is looked up (inside the vGPU's ranges,
-//! present, not on scratch); a PPGTT address through the running context's
-//! tables (see [`Mem::ppgtt`]). The guest frame is then pinned for the
+//! present, not on scratch); a PPGTT address through the vGPU's shadow of
+//! the running context's tables (see [`Mem::ppgtt`]). The guest frame is then pinned for the
 //! access (`vfio::PinnedPage`), its pin registered as out first
 //! (`VGgtt::reserve`, so a `dma_unmap` of it waits for the access), as
 //! BAR2 does: the engine never trusts a frame number, and a frame the VMM
@@ -46,14 +46,6 @@ pub(crate) const PINS: usize = 8;
 pub(crate) const XLATES: usize = 16;
 
 const PAGE: u64 = GTT_PAGE_SIZE;
-
-/// Address bits of a gen8 PPGTT entry (bits 12..=45, GPA as the guest
-/// writes it).
-const PTE_ADDR: u64 = 0x0000_3fff_ffff_f000;
-/// Present bit of a gen8 PPGTT entry.
-const PTE_PRESENT: u64 = 1 << 0;
-/// Page-size bit of a PDPE (1 GB page) or PDE (2 MB page).
-const PTE_PS: u64 = 1 << 7;
 
 /// A guest frame pinned for the rest of the step, its pin registered.
 struct Held<'a> {
@@ -140,61 +132,38 @@ impl<'a> Mem<'a> {
         }
     }
 
-    /// Reads the 8-byte entry `index` of the guest page-table page `gfn`.
-    fn pte(&mut self, gfn: u64, index: u64) -> Result<u64, MemError> {
-        let mut b = [0u8; 8];
-        let piece = Piece {
-            gfn,
-            offset: (index * 8) as usize,
-            len: 8,
+    /// The guest frame behind PPGTT address `va` of the running context,
+    /// through the vGPU's shadow PPGTT ([`super::shadow`], brought up to
+    /// date before the workload by [`Mem::prepare_ppgtt`]).
+    ///
+    /// Only 4-level contexts have a shadow: a legacy 32-bit context's PPGTT
+    /// addresses do not translate (i915 on a vGPU with the 48-bit PV
+    /// capability never makes one).
+    fn ppgtt(&mut self, va: u64) -> Result<u64, MemError> {
+        let Some(Root::L4(pml4)) = self.root else {
+            return Err(MemError::Unmapped);
         };
-        self.with_pages(&[piece], |pages| match pages.first() {
-            Some(page) => page.read(piece.offset, &mut b).map_err(|_| MemError::Fault),
-            None => Err(MemError::Fault),
-        })?;
-        Ok(u64::from_le_bytes(b))
+        let (gfn, _) = self
+            .vgpu
+            .shadow
+            .lock()
+            .translate(pml4 >> 12, va)
+            .ok_or(MemError::Unmapped)?;
+        Ok(gfn)
     }
 
-    /// The guest frame behind PPGTT address `va` of the running context.
-    ///
-    /// STAND-IN until the shadow PPGTT is wired in (`vgpu/shadow.rs`): a
-    /// direct walk of the guest's own tables from the context's root (a
-    /// PML4, or four PDPs in legacy 32-bit mode), each entry read through a
-    /// short pin; 2 MB and 1 GB pages are followed.
-    fn ppgtt(&mut self, va: u64) -> Result<u64, MemError> {
-        let (mut gfn, top) = match self.root.ok_or(MemError::Unmapped)? {
-            Root::L4(pml4) => {
-                if va >> 48 != 0 {
-                    return Err(MemError::Unmapped);
-                }
-                (pml4 >> 12, 3u32)
-            }
-            Root::L3(pdps) => {
-                if va >> 32 != 0 {
-                    return Err(MemError::Unmapped);
-                }
-                let pdp = pdps[(va >> 30) as usize & 3];
-                if pdp == 0 {
-                    return Err(MemError::Unmapped);
-                }
-                (pdp >> 12, 1u32)
-            }
+    /// Brings the shadow of the running context's PPGTT up to date with
+    /// the guest's tables (the `full` policy: before every workload). The
+    /// shadow's lock is taken after the engine lock and before the vGPU's;
+    /// it reads the guest's tables through short pins.
+    pub(crate) fn prepare_ppgtt(&mut self) -> kernel::error::Result {
+        let Some(Root::L4(pml4)) = self.root else {
+            return Ok(());
         };
-        for level in (0..=top).rev() {
-            let shift = 12 + 9 * level;
-            let pte = self.pte(gfn, (va >> shift) & 511)?;
-            if pte & PTE_PRESENT == 0 {
-                return Err(MemError::Unmapped);
-            }
-            let frame = (pte & PTE_ADDR) >> 12;
-            if (level == 1 || level == 2) && pte & PTE_PS != 0 {
-                // A 2 MB or 1 GB page: its frame plus the page's offset.
-                let pages_in = (va >> 12) & ((1u64 << (9 * level)) - 1);
-                return Ok(frame + pages_in);
-            }
-            gfn = frame;
+        if pml4 & 0xfff != 0 {
+            return Err(kernel::error::code::EINVAL);
         }
-        Ok(gfn)
+        self.vgpu.shadow.lock().prepare(self.dev, pml4 >> 12)
     }
 
     /// The guest frame behind `addr` in `space` (kept for the step).

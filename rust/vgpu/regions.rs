@@ -9,6 +9,7 @@ use crate::cfg_space::PCI_CFG_SPACE_SIZE;
 use crate::ggtt::GTT_PAGE_SIZE;
 use crate::mmio::{self, Target};
 use crate::pte::GgttPte;
+use crate::pvinfo::{self, G2v};
 use crate::vfio::{self, BAR0_REGION, BAR2_REGION, CONFIG_REGION};
 use crate::vggtt::Issue;
 use kernel::prelude::*;
@@ -92,13 +93,31 @@ impl Vgpu {
                     }
                     None => (None, 0),
                 };
-                // Notifications are counted by the register file; acting on
-                // them (PPGTT create, balloon requests) comes later.
-                let _ = st.vregs.write(o, data);
+                // Notifications are counted by the register file; the PPGTT
+                // ones go to the shadow below, the others (balloon requests)
+                // are acted on later.
+                let note = st.vregs.write(o, data).and_then(G2v::from_raw);
                 // An IIR, IER, IMR or master write may change the line.
                 st.update_irq_lines();
+                if let Some(
+                    note @ (G2v::PpgttL4Create
+                    | G2v::PpgttL4Destroy
+                    | G2v::PpgttL3Create
+                    | G2v::PpgttL3Destroy),
+                ) = note
+                {
+                    // i915's gen8_ppgtt_notify_vgt: the PML4 in pdp[0].
+                    let pdp = pvinfo::VGT_PVINFO_PAGE + pvinfo::off::PDP;
+                    let pdp0 =
+                        u64::from(st.vregs.reg(pdp)) | (u64::from(st.vregs.reg(pdp + 4)) << 32);
+                    // The shadow's lock comes before the vGPU's, and reading
+                    // the guest's tables pins its pages.
+                    drop(st);
+                    self.shadow.lock().pv_notify(dev, note, pdp0);
+                } else {
+                    drop(st);
+                }
                 // The engines take their own lock first: after this one.
-                drop(st);
                 self.engines_after_write(kick, reset);
             }
             Target::Mmio(o) => st.vregs.read(o, data),

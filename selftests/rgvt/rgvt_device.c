@@ -1734,4 +1734,105 @@ TEST_F_TIMEOUT(device, random_ggtt_writes_match_model, 120)
 	}
 }
 
+/* PV PPGTT notifications and the shadow ------------------------------- */
+
+/* i915's enum vgt_g2v_type (i915_pvinfo.h). */
+#define VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE	2
+#define VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE	4
+#define VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY	5
+
+/* A value of /sys/kernel/debug/rgvt/vgpu<id>/shadow; ~0 when missing. */
+static unsigned long long shadow_stat(FIXTURE_DATA(device) *self, const char *name)
+{
+	char path[PATH_MAX], buf[8192], *line, *save = NULL;
+	size_t len = strlen(name);
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/shadow", self->id),
+		      buf, sizeof(buf)) < 0)
+		return ~0ULL;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, name, len) && line[len] == ' ')
+			return strtoull(line + len + 1, NULL, 10);
+	return ~0ULL;
+}
+
+/* The guest announces its PML4 as i915's gen8_ppgtt_notify_vgt does. */
+static void pv_ppgtt(struct __test_metadata *_metadata, FIXTURE_DATA(device) *self,
+		     __u64 pml4_addr, __u32 note)
+{
+	ASSERT_EQ(4, mmio_write(self, VGT_PVINFO_PAGE + VGT_IF_PDP, pml4_addr & 0xffffffff, 4));
+	ASSERT_EQ(4, mmio_write(self, VGT_PVINFO_PAGE + VGT_IF_PDP + 4, pml4_addr >> 32, 4));
+	ASSERT_EQ(4, mmio_write(self, VGT_PVINFO_PAGE + VGT_IF_G2V_NOTIFY, note, 4));
+}
+
+/*
+ * A 4-level PPGTT in guest memory, announced through the PV page: the shadow
+ * reads the guest's page-table pages through VFIO pins and builds one shadow
+ * page per guest table page; entries naming frames the VMM never mapped are
+ * counted as bad frames. The destroy frees the tree; reset and close drop
+ * what is left; malformed and unknown notifications are counted.
+ */
+TEST_F(device, pv_ppgtt_notify_shadows_guest_tables)
+{
+	/* Guest pages: PML4 40 -> PDP 41 -> PD 42 -> PT 43 -> data 44..47. */
+	__u64 *pml4 = (__u64 *)guest_page(self, 40), *pdp = (__u64 *)guest_page(self, 41);
+	__u64 *pd = (__u64 *)guest_page(self, 42), *pt = (__u64 *)guest_page(self, 43);
+	__u64 root = GUEST_IOVA + 40 * PAGE;
+	unsigned int k;
+
+	for (k = 40; k < 44; k++)
+		memset(guest_page(self, k), 0, PAGE);
+	pml4[0] = PTE(GUEST_GFN + 41) | 2;
+	pdp[0] = PTE(GUEST_GFN + 42) | 2;
+	pd[0] = PTE(GUEST_GFN + 43) | 2;
+	for (k = 0; k < 4; k++)
+		pt[k] = PTE(GUEST_GFN + 44 + k) | 2;
+	pt[4] = PTE(UNMAPPED_GFN) | 2;
+	ASSERT_EQ(0ULL, shadow_stat(self, "trees"));
+	EXPECT_EQ(0ULL, shadow_stat(self, "store_pages"));
+
+	pv_ppgtt(_metadata, self, root, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
+	EXPECT_EQ(1ULL, shadow_stat(self, "pv_l4_creates"));
+	EXPECT_EQ(1ULL, shadow_stat(self, "trees"));
+	EXPECT_EQ(1ULL, shadow_stat(self, "attaches"));
+	EXPECT_EQ(4ULL, shadow_stat(self, "pages_now"));
+	/* The 4 data pages; the unmapped frame is refused. */
+	EXPECT_EQ(4ULL, shadow_stat(self, "pins_now"));
+	EXPECT_EQ(1ULL, shadow_stat(self, "bad_frames"));
+	/* Four shadow pages and the four scratch pages, in kernel pages. */
+	EXPECT_EQ(8ULL, shadow_stat(self, "store_pages"));
+	/* The VMM's own pin count is unchanged: the shadow holds no pin. */
+	EXPECT_EQ(0ULL, counter(self, "pins_now"));
+
+	pv_ppgtt(_metadata, self, root, VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY);
+	EXPECT_EQ(0ULL, shadow_stat(self, "trees"));
+	EXPECT_EQ(0ULL, shadow_stat(self, "pages_now"));
+	EXPECT_EQ(0ULL, shadow_stat(self, "pins_now"));
+	EXPECT_EQ(4ULL, shadow_stat(self, "store_pages"));
+
+	/* Counted either way: unknown root, unaligned, unmapped, 3-level. */
+	pv_ppgtt(_metadata, self, root, VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY);
+	EXPECT_EQ(1ULL, shadow_stat(self, "pv_unknown"));
+	pv_ppgtt(_metadata, self, root + 8, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
+	pv_ppgtt(_metadata, self, UNMAPPED_GFN * PAGE, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
+	EXPECT_EQ(2ULL, shadow_stat(self, "pv_bad"));
+	EXPECT_EQ(1ULL, shadow_stat(self, "root_errors"));
+	pv_ppgtt(_metadata, self, root, VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE);
+	EXPECT_EQ(1ULL, shadow_stat(self, "pv_l3"));
+	EXPECT_EQ(0ULL, shadow_stat(self, "trees"));
+
+	/* A reset drops the trees; so does the close. */
+	pv_ppgtt(_metadata, self, root, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
+	EXPECT_EQ(1ULL, shadow_stat(self, "trees"));
+	ASSERT_EQ(0, ioctl(self->vfio.device, VFIO_DEVICE_RESET));
+	EXPECT_EQ(0ULL, shadow_stat(self, "trees"));
+	EXPECT_EQ(0ULL, shadow_stat(self, "pages_now"));
+	pv_ppgtt(_metadata, self, root, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
+	EXPECT_EQ(1ULL, shadow_stat(self, "trees"));
+	rgvt_vfio_close(&self->vfio);
+	EXPECT_EQ(0ULL, shadow_stat(self, "trees"));
+	EXPECT_EQ(0ULL, shadow_stat(self, "pages_now"));
+	EXPECT_LE(2ULL, shadow_stat(self, "clears"));
+}
+
 RGVT_TEST_MAIN(true)

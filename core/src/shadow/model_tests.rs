@@ -3,7 +3,10 @@
 //! Random guest writes (trapped when the page is protected, straight into
 //! guest memory when not, in whole or in halves, sometimes malformed), root
 //! changes, policy and tunable changes and submissions run against
-//! [`Sim::model`], under every initial policy.
+//! [`Sim::model`], under every initial policy. The untracked runs are a host
+//! without write protection (the kernel's sim until write tracking): no
+//! write traps, and [`Tables::refresh`] rebuilds the shadow before each
+//! workload.
 
 use super::sim::Sim;
 use super::{Error, Params, Policy, Tables, Target};
@@ -116,12 +119,14 @@ struct World {
     t: Tables<Std>,
     roots: Vec<u64>,
     now: u64,
+    /// Whether writes to protected pages trap (false: a host with no write tracking).
+    tracked: bool,
 }
 
 impl World {
     fn guest_write(&mut self, gfn: u64, off: usize, data: &[u8]) -> Result<(), Error> {
         self.now += 300;
-        if self.sim.guest_write(gfn, off, data) {
+        if self.sim.guest_write(gfn, off, data) && self.tracked {
             self.t.write(&mut self.sim, gfn, off, data, self.now)
         } else {
             Ok(())
@@ -192,6 +197,15 @@ impl World {
 }
 
 fn run(policy: Policy, layout: Vec<(u64, usize, u64)>, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    run_mode(policy, true, layout, ops)
+}
+
+fn run_mode(
+    policy: Policy,
+    tracked: bool,
+    layout: Vec<(u64, usize, u64)>,
+    ops: Vec<Op>,
+) -> Result<(), TestCaseError> {
     let mut sim = Sim::new(FRAMES);
     base(&mut sim);
     for (page, index, value) in layout {
@@ -212,6 +226,7 @@ fn run(policy: Policy, layout: Vec<(u64, usize, u64)>, ops: Vec<Op>) -> Result<(
         t,
         roots: Vec::new(),
         now: 0,
+        tracked,
     };
     match w.t.attach(&mut w.sim, 0) {
         Ok(_) => w.roots.push(0),
@@ -263,7 +278,12 @@ fn run(policy: Policy, layout: Vec<(u64, usize, u64)>, ops: Vec<Op>) -> Result<(
                     .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             }
             Op::Submit => {
-                match w.t.before_submit(&mut w.sim) {
+                let done = if tracked {
+                    w.t.before_submit(&mut w.sim)
+                } else {
+                    w.t.refresh(&mut w.sim)
+                };
+                match done {
                     Ok(()) | Err(Error::HugePage1G) => {}
                     Err(e) => return Err(TestCaseError::fail(format!("submit: {e:?}"))),
                 }
@@ -271,7 +291,11 @@ fn run(policy: Policy, layout: Vec<(u64, usize, u64)>, ops: Vec<Op>) -> Result<(
             }
         }
     }
-    w.t.before_submit(&mut w.sim).ok();
+    if tracked {
+        w.t.before_submit(&mut w.sim).ok();
+    } else {
+        w.t.refresh(&mut w.sim).ok();
+    }
     w.check()?;
     let World { mut sim, t, .. } = w;
     t.destroy(&mut sim);
@@ -306,6 +330,22 @@ policy_test!(model_full, Policy::Full);
 policy_test!(model_static, Policy::Static);
 policy_test!(model_dynamic, Policy::Dynamic);
 policy_test!(model_segmented, Policy::Segmented);
+
+macro_rules! untracked_test {
+    ($name:ident, $policy:expr) => {
+        proptest! {
+            #![proptest_config(config())]
+            #[test]
+            fn $name(layout in layout(), ops in proptest::collection::vec(op(), 1..80)) {
+                run_mode($policy, false, layout, ops)?;
+            }
+        }
+    };
+}
+
+untracked_test!(model_untracked_full, Policy::Full);
+untracked_test!(model_untracked_strict, Policy::Strict);
+untracked_test!(model_untracked_segmented, Policy::Segmented);
 
 /// A case the property test once found: guest page 9 is shadowed as PDP
 /// (root 0's PML4[2]), PD (page 2's PDP[0]) and PT (page 2's PD[0]). The trapped

@@ -1,7 +1,8 @@
 //! Relaxed mode: which pages relax under each policy, and their reconstruction.
 
+use super::spt::Kind;
 use super::{Error, Host, Policy, Tables};
-use crate::pte::ENTRIES;
+use crate::pte::{Level, ENTRIES};
 use crate::storage::{Alloc, Vector};
 
 impl<A: Alloc> Tables<A> {
@@ -31,6 +32,43 @@ impl<A: Alloc> Tables<A> {
             }
             self.reconstruct(host, id);
             i += 1;
+        }
+        self.take_error()
+    }
+
+    /// The "before a workload runs" hook of a host that cannot write-protect: rebuilds every page.
+    ///
+    /// Without write tracking ([`super::Track`] does nothing) no guest write
+    /// traps, so a strict page's copy of the guest entries goes stale as soon
+    /// as the guest writes its page. This compares every guest-backed shadow
+    /// page, strict or relaxed, with guest memory and rebuilds the entries
+    /// that changed, top level first: a directory entry that changed releases
+    /// the subtree it pointed at and builds the new one from guest memory, so
+    /// a page freed on the way is not read again. Parked halves are finished
+    /// from the guest copy first (the guest's entry then wins in the
+    /// comparison). Correct under every policy; counts as a submission.
+    pub fn refresh<H: Host>(&mut self, host: &mut H) -> Result<(), Error> {
+        self.error = None;
+        self.counters.submissions += 1;
+        if self.counters.parked_now > 0 {
+            for id in 0..self.spts.len() {
+                self.finish_parked(host, id as u32);
+            }
+        }
+        for level in Level::ALL {
+            // Pages made during this pass read guest memory when they were
+            // made; comparing them again finds nothing to rebuild.
+            let mut id = 0;
+            while id < self.spts.len() {
+                let id32 = id as u32;
+                if self
+                    .spt(id32)
+                    .is_some_and(|s| s.kind != Kind::Split && s.kind.level() == level)
+                {
+                    self.reconstruct(host, id32);
+                }
+                id += 1;
+            }
         }
         self.take_error()
     }

@@ -559,3 +559,50 @@ fn counters_have_unique_names() {
     names.dedup();
     assert_eq!(names.len(), n);
 }
+
+/// Without write tracking (no write traps), `refresh` sees a change at every level.
+#[test]
+fn refresh_sees_untracked_changes_at_every_level() {
+    let mut sim = guest();
+    let (mut t, root) = tables(&mut sim, Params::default());
+    let rebuilt = |t: &Tables<Std>| t.counters().ptes_rebuilt;
+    // A PTE: the guest remaps page 3 without the write trapping.
+    sim.set_entry(PT, 3, ptr(DATA + 50));
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 3)),
+        Target::Frame(HOST_BASE + DATA + 3),
+        "stale until refreshed"
+    );
+    let before = rebuilt(&t);
+    t.refresh(&mut sim).unwrap();
+    assert_eq!(rebuilt(&t), before + 1);
+    check(&t, &sim, root);
+    // A PDE to another PT, a PDPE to a new PD, a PML4E to a new PDP.
+    sim.set_entry(PT2, 0, ptr(DATA + 60));
+    sim.set_entry(PD, 1, ptr(PT2));
+    sim.set_entry(PT3, 7, ptr(DATA + 70));
+    sim.set_entry(20, 0, ptr(PT3));
+    sim.set_entry(PDP, 1, ptr(20));
+    sim.set_entry(21, 2, ptr(PD));
+    sim.set_entry(ROOT, 1, ptr(21));
+    t.refresh(&mut sim).unwrap();
+    check(&t, &sim, root);
+    assert_eq!(
+        t.translate(&sim, root, va(0, 1, 0, 7)),
+        Target::Frame(HOST_BASE + DATA + 70)
+    );
+    assert_eq!(
+        t.translate(&sim, root, va(1, 2, 1, 0)),
+        Target::Frame(HOST_BASE + DATA + 60)
+    );
+    // Unmapping a subtree releases its pins; refresh again with nothing changed rebuilds nothing.
+    sim.set_entry(ROOT, 0, 0);
+    t.refresh(&mut sim).unwrap();
+    check(&t, &sim, root);
+    assert_eq!(t.counters().pins_now, sim.total_pins());
+    let before = rebuilt(&t);
+    t.refresh(&mut sim).unwrap();
+    assert_eq!(rebuilt(&t), before);
+    assert_eq!(t.counters().submissions, 4);
+    assert_released(t, sim);
+}

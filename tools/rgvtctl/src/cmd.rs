@@ -360,7 +360,7 @@ const TUNABLES: &[(&str, &str)] = &[
     ("max_vgpus", "most vGPUs alive at once (1..64)"),
     (
         "policy",
-        "shadow policy: strict|full|static|dynamic|segmented",
+        "shadow policy: full (strict|static|dynamic|segmented refused until write tracking)",
     ),
     (
         "relax_threshold",

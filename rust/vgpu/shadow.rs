@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A vGPU's shadow PPGTT: the core's [`Tables`] over kernel pages, for the
+//! engine worker.
+//!
+//! Shadow trees are keyed by the guest's PML4 (the root the context image
+//! or the PV page names) and built on first use ([`Shadow::prepare`]) or
+//! ahead of it ([`Shadow::attach`], the PV `g2v_notify` PPGTT create). Until
+//! write tracking (issue 11) no guest write to its page tables traps
+//! ([`Track`] does nothing), so the only correct policy is `full`: before
+//! every workload [`Shadow::prepare`] compares every shadow page with the
+//! guest's page and rebuilds what changed ([`Tables::refresh`]).
+//!
+//! The sim reaches guest memory through a short pin per access, so
+//! [`Translate`] only validates a frame (pinned and unpinned at once) and
+//! names the guest frame itself as the "host frame": a frame the VMM unmaps
+//! later faults at its next access instead of being used. Guest page-table
+//! pages are read the same way ([`GuestFrames`]). The shadow pages are real
+//! kernel pages ([`page::Table`]), named by frame numbers the guest cannot
+//! use (from [`STORE_BASE`]); every one is freed on [`Shadow::clear`] or
+//! with the vGPU.
+//!
+//! Locking: [`super::Vgpu::shadow`] is taken by the engine worker (inside its own
+//! engine lock) and by close, reset and removal, always before (outside) the
+//! vGPU's lock and never by `dma_unmap`, so the short pins taken under it
+//! keep the rule of `Documentation/rgvt/design.rst` ("Pins and unpins run
+//! under no lock of ours" that `dma_unmap` takes). Nothing here takes the
+//! vGPU's lock.
+
+pub(crate) mod check;
+
+use crate::kstorage::KvAlloc;
+use crate::page;
+use crate::pvinfo::G2v;
+use crate::shadow::{self, GuestMemory, Params, Policy, Store, Tables, Target, Track, Translate};
+use crate::storage::Vector;
+use crate::vfio;
+use kernel::alloc::KVVec;
+use kernel::prelude::*;
+
+/// The policy the kernel runs: the only correct one until write tracking.
+pub(crate) const POLICY: Policy = Policy::Full;
+
+/// Shadow trees one vGPU keeps; a new root beyond it evicts the least
+/// recently prepared tree that no attach holds.
+pub(crate) const MAX_TREES: usize = 64;
+
+/// Frame number of the first shadow page.
+///
+/// PPGTT entries hold 46-bit addresses (frames below 2^34); the shadow's
+/// pages are named by the top 2^21 of those, which no guest frame may use
+/// ([`Translate::pin`] refuses them), so a guest entry can never be taken
+/// for a shadow page or the scratch page.
+pub(crate) const STORE_BASE: u64 = (1 << 34) - (1 << 21);
+
+/// Slots of shadow pages: more than [`shadow::MAX_PAGES`] plus the scratch pages.
+const STORE_SLOTS: usize = 1 << 21;
+
+/// Entries in a page-table page.
+const ENTRIES: usize = 512;
+
+/// Guest memory by guest frame, each access through a short pin.
+///
+/// The engine implements it over whatever reaches the VMM's memory; the
+/// VFIO device does ([`vfio::Device`]). Called with no lock of ours held
+/// that `dma_unmap` takes.
+pub(crate) trait GuestFrames {
+    /// Reads `out.len()` entries of guest page `gfn` from entry `first`.
+    fn read_entries(&self, gfn: u64, first: usize, out: &mut [u64]) -> Result;
+
+    /// Checks that `gfn` is guest memory now (pinned and unpinned at once).
+    fn probe(&self, gfn: u64) -> Result;
+}
+
+impl GuestFrames for vfio::Device {
+    fn read_entries(&self, gfn: u64, first: usize, out: &mut [u64]) -> Result {
+        let end = first.checked_add(out.len()).ok_or(EINVAL)?;
+        if end > ENTRIES {
+            return Err(EINVAL);
+        }
+        let pinned = self.pin_page(gfn)?;
+        // 256 bytes of stack at a time, one pin for the whole read.
+        let mut buf = [0u8; 256];
+        let mut at = first * 8;
+        for chunk in out.chunks_mut(buf.len() / 8) {
+            let bytes = buf.get_mut(..chunk.len() * 8).ok_or(EINVAL)?;
+            pinned.read(at, bytes)?;
+            for (k, e) in chunk.iter_mut().enumerate() {
+                let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = bytes.get(k * 8..k * 8 + 8) else {
+                    return Err(EINVAL);
+                };
+                *e = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+            }
+            at += bytes.len();
+        }
+        Ok(())
+    }
+
+    fn probe(&self, gfn: u64) -> Result {
+        self.pin_page(gfn).map(drop)
+    }
+}
+
+/// No guest memory: what tearing down needs (it reads no guest page).
+struct NoGuest;
+
+impl GuestFrames for NoGuest {
+    fn read_entries(&self, _gfn: u64, _first: usize, _out: &mut [u64]) -> Result {
+        Err(EFAULT)
+    }
+
+    fn probe(&self, _gfn: u64) -> Result {
+        Err(EFAULT)
+    }
+}
+
+/// The kernel pages behind the shadow, named by frame from [`STORE_BASE`].
+///
+/// # Invariants
+///
+/// `free` lists the empty slots of `pages` and has room for every slot, so
+/// freeing never allocates; `live` counts the full slots.
+struct PageStore {
+    pages: KVVec<Option<page::Table>>,
+    free: KVVec<u32>,
+    live: u64,
+}
+
+impl PageStore {
+    fn new() -> Self {
+        Self {
+            pages: KVVec::new(),
+            free: KVVec::new(),
+            live: 0,
+        }
+    }
+
+    fn slot(mfn: u64) -> Option<usize> {
+        usize::try_from(mfn.checked_sub(STORE_BASE)?)
+            .ok()
+            .filter(|&s| s < STORE_SLOTS)
+    }
+
+    fn page(&self, mfn: u64) -> Option<&page::Table> {
+        self.pages.get(Self::slot(mfn)?)?.as_ref()
+    }
+}
+
+impl Store for PageStore {
+    fn alloc(&mut self) -> core::result::Result<u64, shadow::Error> {
+        let table = page::Table::new().map_err(|_| shadow::Error::Alloc)?;
+        let slot = match self.free.pop() {
+            Some(slot) => slot as usize,
+            None => {
+                let slot = self.pages.len();
+                if slot >= STORE_SLOTS {
+                    return Err(shadow::Error::PageLimit);
+                }
+                // Room in `free` for every slot, this one included.
+                let want = (slot + 1).saturating_sub(self.free.len());
+                self.free.try_reserve(want)?;
+                self.pages.try_push(None)?;
+                slot
+            }
+        };
+        let Some(entry) = self.pages.get_mut(slot) else {
+            return Err(shadow::Error::Alloc);
+        };
+        *entry = Some(table);
+        self.live += 1;
+        Ok(STORE_BASE + slot as u64)
+    }
+
+    fn free(&mut self, mfn: u64) {
+        let Some(slot) = Self::slot(mfn) else {
+            return;
+        };
+        if let Some(entry) = self.pages.get_mut(slot) {
+            if entry.take().is_some() {
+                self.live -= 1;
+                // Room was reserved when the slot was made.
+                let _ = self.free.try_push(slot as u32);
+            }
+        }
+    }
+
+    fn write(&mut self, mfn: u64, index: usize, entry: u64) {
+        let table = Self::slot(mfn)
+            .and_then(|s| self.pages.get_mut(s))
+            .and_then(Option::as_mut);
+        if let Some(t) = table {
+            t.write(index, entry);
+        }
+    }
+
+    fn read(&self, mfn: u64, index: usize) -> Option<u64> {
+        self.page(mfn)?.read(index)
+    }
+}
+
+/// What the core's tables call: guest memory through short pins, no write
+/// tracking, the kernel pages of the store.
+struct Host<'a> {
+    guest: &'a dyn GuestFrames,
+    store: &'a mut PageStore,
+}
+
+impl GuestMemory for Host<'_> {
+    fn read_page(&mut self, gfn: u64, out: &mut [u64]) -> core::result::Result<(), shadow::Error> {
+        // Once per shadow page built or compared: a tree as large as
+        // `max_shadow_pages` allows is many pages, and the shadow's lock is
+        // a mutex, so this is a scheduling point.
+        crate::sched::cond_resched();
+        if gfn >= STORE_BASE {
+            return Err(shadow::Error::BadFrame);
+        }
+        let n = out.len().min(ENTRIES);
+        let out = out.get_mut(..n).ok_or(shadow::Error::BadFrame)?;
+        self.guest
+            .read_entries(gfn, 0, out)
+            .map_err(|_| shadow::Error::BadFrame)
+    }
+
+    fn read_entry(&mut self, gfn: u64, index: usize) -> core::result::Result<u64, shadow::Error> {
+        if gfn >= STORE_BASE {
+            return Err(shadow::Error::BadFrame);
+        }
+        let mut v = [0u64; 1];
+        self.guest
+            .read_entries(gfn, index, &mut v)
+            .map_err(|_| shadow::Error::BadFrame)?;
+        Ok(v[0])
+    }
+}
+
+impl Translate for Host<'_> {
+    fn pin(&mut self, gfn: u64) -> core::result::Result<u64, shadow::Error> {
+        if gfn >= STORE_BASE {
+            return Err(shadow::Error::BadFrame);
+        }
+        self.guest.probe(gfn).map_err(|_| shadow::Error::BadFrame)?;
+        // The sim reaches the frame through a short pin per access.
+        Ok(gfn)
+    }
+
+    fn unpin(&mut self, _gfn: u64) {
+        // `pin` held nothing.
+    }
+}
+
+impl Track for Host<'_> {
+    fn protect(&mut self, _gfn: u64) -> core::result::Result<(), shadow::Error> {
+        // No write tracking until issue 11: `prepare` refreshes instead.
+        Ok(())
+    }
+
+    fn unprotect(&mut self, _gfn: u64) {}
+}
+
+impl Store for Host<'_> {
+    fn alloc(&mut self) -> core::result::Result<u64, shadow::Error> {
+        self.store.alloc()
+    }
+
+    fn free(&mut self, mfn: u64) {
+        self.store.free(mfn)
+    }
+
+    fn write(&mut self, mfn: u64, index: usize, entry: u64) {
+        self.store.write(mfn, index, entry)
+    }
+
+    fn read(&self, mfn: u64, index: usize) -> Option<u64> {
+        self.store.read(mfn, index)
+    }
+}
+
+/// The errno of a shadow error.
+fn errno(e: shadow::Error) -> Error {
+    match e {
+        shadow::Error::Alloc => ENOMEM,
+        shadow::Error::BadFrame => EFAULT,
+        shadow::Error::PageLimit => ENOSPC,
+        _ => EINVAL,
+    }
+}
+
+/// One shadow tree: a guest PML4 and who holds it.
+struct Root {
+    /// Guest frame of the PML4.
+    gfn: u64,
+    /// Attaches not yet detached (the PV create is one); 0 for a tree
+    /// built on use, which eviction may take.
+    refs: u32,
+    /// [`Shadow::clock`] at its last prepare.
+    last_use: u64,
+}
+
+/// Counters of the kernel side (the core's tables keep theirs).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Stats {
+    /// Trees attached ahead of use (engine or PV create), or one more attach.
+    pub(crate) attaches: u64,
+    /// Detaches (engine or PV destroy).
+    pub(crate) detaches: u64,
+    /// Trees built by `prepare` on first use.
+    pub(crate) built_on_use: u64,
+    /// Trees freed to make room for another ([`MAX_TREES`]).
+    pub(crate) evictions: u64,
+    /// Roots refused: every tree held and [`MAX_TREES`] reached.
+    pub(crate) trees_refused: u64,
+    /// Roots that could not be shadowed (not guest memory, allocation, bounds).
+    pub(crate) root_errors: u64,
+    /// `prepare` calls: each rebuilds the shadow from the guest's tables.
+    pub(crate) rebuilds: u64,
+    /// Rebuilds that noted an error (the entries concerned map scratch).
+    pub(crate) rebuild_errors: u64,
+    /// Addresses translated.
+    pub(crate) translations: u64,
+    /// Translations that found no page (not present, scratch, bad frame, no tree).
+    pub(crate) translate_misses: u64,
+    /// PV `VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE` notifications.
+    pub(crate) pv_l4_creates: u64,
+    /// PV `VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY` notifications.
+    pub(crate) pv_l4_destroys: u64,
+    /// PV 3-level PPGTT notifications (not shadowed: rgvt advertises 48-bit PPGTT).
+    pub(crate) pv_l3: u64,
+    /// PV notifications with an unaligned PML4 address or an unshadowable root.
+    pub(crate) pv_bad: u64,
+    /// PV destroys of a root with no tree.
+    pub(crate) pv_unknown: u64,
+    /// Every tree dropped at once (close, reset).
+    pub(crate) clears: u64,
+}
+
+impl Stats {
+    /// Calls `f` with each counter's name and value, for debugfs.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+        f("attaches", self.attaches);
+        f("detaches", self.detaches);
+        f("built_on_use", self.built_on_use);
+        f("evictions", self.evictions);
+        f("trees_refused", self.trees_refused);
+        f("root_errors", self.root_errors);
+        f("rebuilds", self.rebuilds);
+        f("rebuild_errors", self.rebuild_errors);
+        f("translations", self.translations);
+        f("translate_misses", self.translate_misses);
+        f("pv_l4_creates", self.pv_l4_creates);
+        f("pv_l4_destroys", self.pv_l4_destroys);
+        f("pv_l3", self.pv_l3);
+        f("pv_bad", self.pv_bad);
+        f("pv_unknown", self.pv_unknown);
+        f("clears", self.clears);
+    }
+}
+
+/// A vGPU's shadow PPGTT, under [`super::Vgpu::shadow`].
+///
+/// # Invariants
+///
+/// Each entry of `roots` holds exactly one reference of `tables` to its
+/// root (none without `tables`), and `roots` has at most [`MAX_TREES`]
+/// entries; `tables` names pages of `store` only.
+pub(crate) struct Shadow {
+    params: Params,
+    tables: Option<Tables<KvAlloc>>,
+    store: PageStore,
+    roots: KVVec<Root>,
+    /// Counts prepares, for least-recently-used eviction.
+    clock: u64,
+    stats: Stats,
+}
+
+impl Shadow {
+    /// An empty shadow with the tunables `defaults` (the policy is always [`POLICY`]).
+    pub(crate) fn new(defaults: Params) -> Self {
+        Self {
+            params: Params {
+                policy: POLICY,
+                ..defaults
+            },
+            tables: None,
+            store: PageStore::new(),
+            roots: KVVec::new(),
+            clock: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The kernel side's counters.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The core's counters (zero before the first tree).
+    pub(crate) fn counters(&self) -> shadow::Counters {
+        self.tables
+            .as_ref()
+            .map(|t| *t.counters())
+            .unwrap_or_default()
+    }
+
+    /// The tunables in force.
+    pub(crate) fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Shadow trees now.
+    pub(crate) fn trees(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Kernel pages held now (shadow pages and the four scratch pages).
+    pub(crate) fn store_pages(&self) -> u64 {
+        self.store.live
+    }
+
+    /// Calls `f` with each tree's root frame, attach count and last use.
+    pub(crate) fn for_each_tree(&self, mut f: impl FnMut(u64, u32, u64)) {
+        for r in self.roots.iter() {
+            f(r.gfn, r.refs, r.last_use);
+        }
+    }
+
+    /// The tables (made on first use) and the store, apart.
+    fn parts(&mut self) -> Result<(&mut Tables<KvAlloc>, &mut PageStore, &mut Stats)> {
+        let Shadow {
+            params,
+            tables,
+            store,
+            stats,
+            ..
+        } = self;
+        let t = match tables {
+            Some(t) => t,
+            None => {
+                let mut host = Host {
+                    guest: &NoGuest,
+                    store: &mut *store,
+                };
+                tables.insert(Tables::new(&mut host, *params).map_err(errno)?)
+            }
+        };
+        Ok((t, store, stats))
+    }
+
+    fn find(&self, gfn: u64) -> Option<usize> {
+        self.roots.iter().position(|r| r.gfn == gfn)
+    }
+
+    /// Shadows the guest PML4 at `gfn` ahead of use, or takes one more
+    /// reference to its tree; [`Shadow::detach`] drops it.
+    pub(crate) fn attach(&mut self, guest: &dyn GuestFrames, gfn: u64) -> Result {
+        if let Some(r) = self.find(gfn).and_then(|i| self.roots.get_mut(i)) {
+            r.refs = r.refs.saturating_add(1);
+            self.stats.attaches += 1;
+            return Ok(());
+        }
+        self.build(guest, gfn, 1)?;
+        self.stats.attaches += 1;
+        Ok(())
+    }
+
+    /// Drops one reference to the tree of `gfn`; the tree goes with the last.
+    ///
+    /// A tree built on use (no reference) goes at once.
+    pub(crate) fn detach(&mut self, gfn: u64) -> Result {
+        let i = self.find(gfn).ok_or(ENOENT)?;
+        self.stats.detaches += 1;
+        let refs = match self.roots.get_mut(i) {
+            Some(r) => {
+                r.refs = r.refs.saturating_sub(1);
+                r.refs
+            }
+            None => return Err(ENOENT),
+        };
+        if refs == 0 {
+            self.release(i);
+        }
+        Ok(())
+    }
+
+    /// Brings the shadow up to date with the guest's tables before a
+    /// workload on the context whose PML4 is at `gfn`: builds its tree on
+    /// first use, then rebuilds every shadow page that differs from the
+    /// guest's (the `full` policy, see the module documentation).
+    ///
+    /// Fails only when the root cannot be shadowed at all (not guest
+    /// memory, allocation, bounds); entries the rebuild could not shadow
+    /// map scratch and are counted.
+    pub(crate) fn prepare(&mut self, guest: &dyn GuestFrames, gfn: u64) -> Result {
+        self.clock += 1;
+        let i = match self.find(gfn) {
+            Some(i) => i,
+            None => {
+                let i = self.build(guest, gfn, 0)?;
+                self.stats.built_on_use += 1;
+                i
+            }
+        };
+        let clock = self.clock;
+        if let Some(r) = self.roots.get_mut(i) {
+            r.last_use = clock;
+        }
+        let (tables, store, stats) = self.parts()?;
+        stats.rebuilds += 1;
+        let mut host = Host { guest, store };
+        if tables.refresh(&mut host).is_err() {
+            stats.rebuild_errors += 1;
+        }
+        Ok(())
+    }
+
+    /// Translates the PPGTT address `va` of the context whose PML4 is at
+    /// `gfn`: the guest frame and the offset in it, `None` for an address
+    /// that is not mapped (not present, scratch, a frame that is not the
+    /// guest's) or a root with no tree.
+    ///
+    /// Valid as of the last [`Shadow::prepare`]. Bits above 47 are ignored:
+    /// the hardware walks 48 bits, and i915 writes canonical addresses.
+    pub(crate) fn translate(&mut self, gfn: u64, va: u64) -> Option<(u64, usize)> {
+        self.stats.translations += 1;
+        let va = va & ((1 << 48) - 1);
+        let found = self.tables.as_ref().and_then(|t| {
+            let root = t.root(gfn)?;
+            match t.translate(&self.store, root, va) {
+                Target::Frame(frame) => Some((frame, (va & 0xfff) as usize)),
+                Target::Scratch | Target::Fault => None,
+            }
+        });
+        if found.is_none() {
+            self.stats.translate_misses += 1;
+        }
+        found
+    }
+
+    /// A PV `g2v_notify` from the guest, with the PV page's `pdp[0]` (the
+    /// PML4's address for the 4-level notifications).
+    ///
+    /// A 4-level create attaches the tree ahead of use, a destroy detaches
+    /// it; every notification is counted, whether or not it changed
+    /// anything. The caller reads both under the vGPU's lock and calls this
+    /// after dropping it.
+    pub(crate) fn pv_notify(&mut self, guest: &dyn GuestFrames, note: G2v, pdp0: u64) {
+        let gfn = (pdp0 & 0xfff == 0).then_some(pdp0 >> 12);
+        match note {
+            G2v::PpgttL4Create => {
+                self.stats.pv_l4_creates += 1;
+                if gfn.map_or(true, |g| self.attach(guest, g).is_err()) {
+                    self.stats.pv_bad += 1;
+                }
+            }
+            G2v::PpgttL4Destroy => {
+                self.stats.pv_l4_destroys += 1;
+                match gfn {
+                    None => self.stats.pv_bad += 1,
+                    Some(g) => {
+                        if self.detach(g).is_err() {
+                            self.stats.pv_unknown += 1;
+                        }
+                    }
+                }
+            }
+            G2v::PpgttL3Create | G2v::PpgttL3Destroy => self.stats.pv_l3 += 1,
+            _ => {}
+        }
+    }
+
+    /// Drops every tree (close, reset): nothing stays pinned or allocated
+    /// but the scratch pages.
+    pub(crate) fn clear(&mut self) {
+        self.stats.clears += 1;
+        while !self.roots.is_empty() {
+            self.release(self.roots.len() - 1);
+        }
+    }
+
+    /// Shadows root `gfn` as a new tree with `refs` references, evicting
+    /// the least recently used unheld tree if [`MAX_TREES`] are live.
+    fn build(&mut self, guest: &dyn GuestFrames, gfn: u64, refs: u32) -> Result<usize> {
+        if self.roots.len() >= MAX_TREES {
+            let victim = self
+                .roots
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.refs == 0)
+                .min_by_key(|(_, r)| r.last_use)
+                .map(|(i, _)| i);
+            let Some(victim) = victim else {
+                self.stats.trees_refused += 1;
+                return Err(EBUSY);
+            };
+            self.release(victim);
+            self.stats.evictions += 1;
+        }
+        self.roots.try_reserve(1)?;
+        let (tables, store, stats) = self.parts()?;
+        let mut host = Host { guest, store };
+        if let Err(e) = tables.attach(&mut host, gfn) {
+            stats.root_errors += 1;
+            return Err(errno(e));
+        }
+        // INVARIANT: the tree's one reference is recorded; room was reserved.
+        self.roots.try_push(Root {
+            gfn,
+            refs,
+            last_use: self.clock,
+        })?;
+        Ok(self.roots.len() - 1)
+    }
+
+    /// Frees tree `i` (its one reference of the tables).
+    fn release(&mut self, i: usize) {
+        if i >= self.roots.len() {
+            return;
+        }
+        let Some(root) = self.roots.remove(i) else {
+            return;
+        };
+        if let Some(t) = self.tables.as_mut() {
+            let mut host = Host {
+                guest: &NoGuest,
+                store: &mut self.store,
+            };
+            // The reference exists by the type invariant.
+            let _ = t.detach(&mut host, root.gfn);
+        }
+    }
+}
+
+impl Drop for Shadow {
+    fn drop(&mut self) {
+        self.clear();
+        if let Some(t) = self.tables.take() {
+            let mut host = Host {
+                guest: &NoGuest,
+                store: &mut self.store,
+            };
+            t.destroy(&mut host);
+        }
+        // Whatever the tables left, the store's pages are freed with it.
+    }
+}
