@@ -17,10 +17,12 @@ extern crate std;
 
 pub mod balloon;
 pub mod cfg_space;
+pub mod cmd;
 // The guest-facing decoders under random load (host tests only).
 #[cfg(test)]
 mod decoders;
 pub mod engine;
+pub mod execlist;
 pub mod gm;
 pub mod irq;
 pub mod mmio;

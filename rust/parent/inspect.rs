@@ -91,11 +91,23 @@ impl Show for GpuFile {
     }
 }
 
+/// `engines`: the physical engines' workers.
+struct EnginesFile;
+
+impl Show for EnginesFile {
+    type Data = Parent;
+
+    fn show(p: &Parent, m: &mut Seq) -> fmt::Result {
+        p.engines.describe(m)
+    }
+}
+
 /// The parent's files in its debugfs root, showing `parent`.
 pub(crate) fn files(parent: Arc<Parent>) -> Result<Files<Parent>> {
     let mut files = Files::new(parent.debugfs.clone(), parent);
     files.add::<VgpusFile>(kernel::c_str!("vgpus"))?;
     files.add::<SlotsFile>(kernel::c_str!("slots"))?;
     files.add::<GpuFile>(kernel::c_str!("gpu"))?;
+    files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     Ok(files)
 }

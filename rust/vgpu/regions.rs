@@ -82,11 +82,24 @@ impl Vgpu {
         };
         match target {
             Target::Mmio(o) if write => {
+                let (kick, reset) = match mmio::engine_hook(o, data) {
+                    Some(hook) => {
+                        let st = &mut *st;
+                        let vregs = &st.vregs;
+                        Vgpu::engine_hook(&mut st.elsp, hook, |e| {
+                            vregs.reg(e.mmio_base() + crate::execlist::regs::RING_MODE)
+                        })
+                    }
+                    None => (None, 0),
+                };
                 // Notifications are counted by the register file; acting on
-                // them (PPGTT create, balloon requests) comes with the engine.
+                // them (PPGTT create, balloon requests) comes later.
                 let _ = st.vregs.write(o, data);
                 // An IIR, IER, IMR or master write may change the line.
                 st.update_irq_lines();
+                // The engines take their own lock first: after this one.
+                drop(st);
+                self.engines_after_write(kick, reset);
             }
             Target::Mmio(o) => st.vregs.read(o, data),
             Target::Ggtt { index, offset } if write => {
