@@ -734,6 +734,24 @@ static bool all_bytes(const void *p, unsigned char v, size_t len)
 	return true;
 }
 
+/* Why a workload did not complete: what vgpu<id>/engines says was refused. */
+static void print_refused(FIXTURE_DATA(gdrv) *self)
+{
+	char path[PATH_MAX], buf[16384], *line, *save = NULL, *engine = "";
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/engines", self->id), buf,
+		      sizeof(buf)) < 0)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] != ' ')
+			engine = line;
+		else if ((strstr(line, "last_refused") && !strstr(line, " -")) ||
+			 ((strstr(line, "audit") || strstr(line, "fault") || strstr(line, "hang")) &&
+			  !strstr(line, " 0")))
+			ksft_print_msg("%s%s\n", engine, line);
+	}
+}
+
 /* Nothing landed outside: the canary page and the never-mapped buffer. */
 #define EXPECT_NOTHING_OUTSIDE() do {						\
 	EXPECT_TRUE(all_bytes(host(self, self->canary_page), 0x5a, PAGE))	\
@@ -743,6 +761,8 @@ static bool all_bytes(const void *p, unsigned char v, size_t len)
 } while (0)
 
 #define ASSERT_DONE(d, what) do {						\
+	if (!(d).complete)							\
+		print_refused(self);						\
 	ASSERT_TRUE((d).complete) TH_LOG("%s: no context-complete event in %.0f ms " \
 					 "(%u CSB events, %u interrupts)",	\
 					 what, (d).ms, (d).events, (d).irqs);	\
