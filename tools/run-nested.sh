@@ -17,9 +17,9 @@
 #   --timeout S    kill the test guest after S seconds (default 1500)
 #   --engine-rungs R  whether the rungs of rgvt's engines under the stock
 #                  i915 (ENGINE_RUNGS: i915-not-wedged, l2-store-dword,
-#                  l2-blit-copy) count: "required" (a failure fails the
-#                  run) or "optional" (printed, a failure counts as
-#                  skipped; default optional)
+#                  l2-blit-copy) count: "required" (the default: a failure
+#                  fails the run) or "optional" (printed, a failure counts
+#                  as skipped: for a module without working engines)
 #
 # The test guest (TCG, -cpu qemu64,+svm as qemu-run.sh always gives it, so
 # /dev/kvm works inside through kvm-amd; 2 GB) gets Debian's
@@ -46,7 +46,7 @@ verbose=0
 l1_append=
 module=
 timeout=1500
-engine_rungs=optional
+engine_rungs=required
 
 usage() { die "usage: $0 [--l2-append ARGS] [--append ARGS] [--module KO] [--l2-timeout SECS] [--timeout SECS] [--verbose] [--engine-rungs required|optional]"; }
 
@@ -192,7 +192,7 @@ for r in "${RUNGS[@]}"; do
 	esac
 	if [[ "$res" != ok ]]; then
 		if is_optional "$r"; then
-			skipped=$((skipped + 1)) res="$res (optional: --engine-rungs required counts it)"
+			skipped=$((skipped + 1)) res="$res (optional: --engine-rungs optional)"
 		else
 			failed=$((failed + 1))
 		fi
