@@ -173,6 +173,7 @@ struct soak {
 	unsigned int eng_gen[NENG];		/* reset_gen when engine e was set up */
 	__u32 eng_tail[NENG];
 	unsigned long long engine_failures;	/* the check workload did not run */
+	unsigned long long engine_checks;	/* check workloads that ran */
 	unsigned long long elsp_submits, elsp_junk_desc;
 	unsigned int elsp_permille;		/* RGVT_SOAK_ELSP */
 	int efd[NEFD];
@@ -574,6 +575,23 @@ static void op_dma(struct worker *w)
 			s->mapped[c] = true;
 	}
 	pthread_mutex_unlock(&s->dma_lock);
+}
+
+/*
+ * The sum over the engines of counter name in vgpu<id>/engines (indented
+ * "name value" lines); ~0 if the file is not there.
+ */
+static unsigned long long engines_sum(struct soak *s, const char *name)
+{
+	char path[PATH_MAX], buf[8192], *line, *save = NULL, n[64];
+	unsigned long long sum = 0, v;
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/engines", s->id), buf, sizeof(buf)) < 0)
+		return ~0ULL;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, " %63s %llu", n, &v) == 2 && !strcmp(n, name))
+			sum += v;
+	return sum;
 }
 
 static unsigned long long counter(struct soak *s, const char *name)
@@ -1041,8 +1059,10 @@ static bool engine_check(struct worker *w)
 	mmio_wr(s, eng_base[0] + RING_ELSP, (__u32)d0);
 	for (i = 0; i < 500; i++) {
 		if (__atomic_load_n(target, __ATOMIC_ACQUIRE) == v &&
-		    __atomic_load_n(&hwsp[I915_HWS_CSB_WRITE_INDEX], __ATOMIC_ACQUIRE) != wp0)
+		    __atomic_load_n(&hwsp[I915_HWS_CSB_WRITE_INDEX], __ATOMIC_ACQUIRE) != wp0) {
+			s->engine_checks++;
 			return true;
+		}
 		usleep(10 * 1000);
 	}
 	s->engine_failures++;
@@ -1323,8 +1343,13 @@ TEST_F_TIMEOUT(soak, random_traffic, 290)
 	EXPECT_EQ(0ULL, s->reset_failures) TH_LOG("%s", s->first_error);
 	EXPECT_EQ(0ULL, s->close_failures) TH_LOG("%s", s->first_error);
 	EXPECT_EQ(0ULL, s->engine_failures) TH_LOG("%s", s->first_error);
-	ksft_print_msg("soak: %llu ELSP submissions (%llu with a junk descriptor), engine checks after reset failed: %llu\n",
-		       s->elsp_submits, s->elsp_junk_desc, s->engine_failures);
+	ksft_print_msg("soak: %llu ELSP submissions (%llu with a junk descriptor); engine checks after reset: %llu ran, %llu failed\n",
+		       s->elsp_submits, s->elsp_junk_desc, s->engine_checks, s->engine_failures);
+	ksft_print_msg("soak: engines (vgpu<N>/engines at the end): submissions %llu workloads %llu completed %llu audit_failures %llu faults %llu hangs %llu csb_events %llu\n",
+		       engines_sum(s, "submissions"), engines_sum(s, "workloads"),
+		       engines_sum(s, "completed"), engines_sum(s, "audit_failures"),
+		       engines_sum(s, "faults"), engines_sum(s, "hangs"),
+		       engines_sum(s, "csb_events"));
 	ASSERT_LE(0, s->vfio.device);
 
 	/* The pins balance with the entries the traffic left in place. */
