@@ -96,6 +96,7 @@ struct done {
 	bool complete;		/* a COMPLETE / ACTIVE_IDLE event for the context */
 	__u32 status;		/* its status dword */
 	unsigned int events;	/* CSB entries read */
+	__u32 ev_status[8], ev_id[8];	/* the first 8 of them */
 	unsigned int irqs;	/* MSI signals */
 	__u32 iir;		/* GT IIR bits of the engine seen while waiting */
 	double ms;		/* ELSP write to the event */
@@ -375,6 +376,17 @@ static void ctx_image_init(FIXTURE_DATA(gdrv) *self, struct ctx *c)
 	c->tail = 0;
 }
 
+/* Whether one of the CSB events seen has all of bits, for context id. */
+static bool saw_event(const struct done *d, __u32 bits, __u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->events && i < 8; i++)
+		if ((d->ev_status[i] & bits) == bits && d->ev_id[i] == id)
+			return true;
+	return false;
+}
+
 static __u64 ctx_desc(const struct ctx *c)
 {
 	return rgvt_ctx_desc((__u32)c->lrca, c->ccid);
@@ -566,6 +578,10 @@ static struct done wait_ctx(FIXTURE_DATA(gdrv) *self, struct ctx *c, int timeout
 			c->csb_head = (c->csb_head + 1) % CSB_ENTRIES;
 			status = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head];
 			id = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head + 1];
+			if (d.events < 8) {
+				d.ev_status[d.events] = status;
+				d.ev_id[d.events] = id;
+			}
 			d.events++;
 			if (id == c->ccid &&
 			    status & (CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE)) {
@@ -796,6 +812,32 @@ TEST_F(gdrv, empty_batch_completes_on_every_engine)
 			TH_LOG("%s: IIR bits 0x%x", c->e->name, d.iir);
 		EXPECT_EQ(c->tail, ctx_reg(self, c, CTX_RING_HEAD) & (RING_SIZE - 4))
 			TH_LOG("%s: RING_HEAD not saved in the context image", c->e->name);
+		/*
+		 * gen9 from idle: IDLE_ACTIVE first, then the context out with
+		 * COMPLETE and ACTIVE_IDLE (the engine idles), its ID in the
+		 * upper dword.
+		 */
+		EXPECT_LE(2U, d.events);
+		EXPECT_NE(0U, d.ev_status[0] & CTX_STATUS_IDLE_ACTIVE)
+			TH_LOG("%s: first CSB event 0x%x", c->e->name, d.ev_status[0]);
+		EXPECT_TRUE(saw_event(&d, CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE, c->ccid))
+			TH_LOG("%s: completion status 0x%x", c->e->name, d.status);
+		/* The MMIO copy of the CSB agrees with the status page. */
+		{
+			__u32 ptr = mmio_read(self, c->e->base + RING_CONTEXT_STATUS_PTR);
+			__u32 *hw = hwsp(self, c);
+			unsigned int k = hw[I915_HWS_CSB_WRITE_INDEX] & 7;
+
+			EXPECT_EQ(hw[I915_HWS_CSB_WRITE_INDEX] & 7, ptr & 7)
+				TH_LOG("%s: CSB write pointer: register 0x%x, status page %u",
+				       c->e->name, ptr, hw[I915_HWS_CSB_WRITE_INDEX]);
+			if (k < CSB_ENTRIES) {
+				EXPECT_EQ(hw[I915_HWS_CSB_BUF0_INDEX + 2 * k],
+					  mmio_read(self, c->e->base + RING_CONTEXT_STATUS_BUF + 8 * k));
+				EXPECT_EQ(hw[I915_HWS_CSB_BUF0_INDEX + 2 * k + 1],
+					  mmio_read(self, c->e->base + RING_CONTEXT_STATUS_BUF + 8 * k + 4));
+			}
+		}
 		ksft_print_msg("%s: ELSP to CSB %.3f ms, %u events, %u interrupts\n",
 			       c->e->name, d.ms, d.events, d.irqs);
 	}
@@ -1183,7 +1225,68 @@ TEST_F(gdrv, two_elements_in_one_elsp)
 	ASSERT_DONE(d, "element 1");
 	EXPECT_EQ(0xe0U, o[0]) TH_LOG("element 0 did not run");
 	EXPECT_EQ(0xe1U, o[1]) TH_LOG("element 1 did not run");
+	/* Element 0 out with ELEMENT_SWITCH (the engine goes on to element 1). */
+	EXPECT_TRUE(saw_event(&d, CTX_STATUS_COMPLETE | CTX_STATUS_ELEMENT_SWITCH, c0->ccid))
+		TH_LOG("no element-switch event for element 0 (%u events: 0x%x 0x%x 0x%x)",
+		       d.events, d.ev_status[0], d.ev_status[1], d.ev_status[2]);
 	c0->csb_head = c1.csb_head;
+}
+
+/*
+ * A lite restore, as i915 does it all the time on a vGPU: the running
+ * context submitted again with a new tail while it waits on a semaphore.
+ * The engine goes on to the new tail: both batches run, in order, and the
+ * context completes once.
+ */
+TEST_F(gdrv, lite_restore_extends_the_running_context)
+{
+	struct ctx *c = &self->ctx[RCS];
+	__u64 out = ppgtt_alloc(self, 1);
+	__u32 *o = va_host(self, out);
+	struct batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
+	struct done d;
+
+	*b1.cs++ = MI_SEMAPHORE_WAIT | MI_SEMAPHORE_POLL | MI_SEMAPHORE_SAD_EQ_SDD;
+	*b1.cs++ = 1;
+	*b1.cs++ = (__u32)out;
+	*b1.cs++ = out >> 32;
+	emit_store(&b1, out + 4, 0x111);
+	emit_end(&b1);
+	emit_store(&b2, out + 8, 0x222);
+	emit_end(&b2);
+	ring_batch(self, c, b1.va, false, false);
+	submit(self, c);
+	usleep(20 * 1000);
+	/* Same descriptor, new tail: a lite restore. */
+	ring_batch(self, c, b2.va, false, false);
+	submit(self, c);
+	usleep(20 * 1000);
+	EXPECT_EQ(0U, o[1]) TH_LOG("the semaphore did not hold the first batch");
+	EXPECT_EQ(0U, o[2]) TH_LOG("the second batch ran before the first");
+	__atomic_store_n(&o[0], 1, __ATOMIC_RELEASE);
+	d = wait_ctx(self, c, WAIT_MS);
+	ASSERT_DONE(d, "lite restore");
+	/* The first completion may have been the lite restore's: wait for the tail. */
+	while (o[2] != 0x222 && ms_since(&self->t_submit) < WAIT_MS)
+		usleep(1000);
+	EXPECT_EQ(0x111U, o[1]);
+	EXPECT_EQ(0x222U, o[2]) TH_LOG("the new tail was not run");
+	while ((ctx_reg(self, c, CTX_RING_HEAD) & (RING_SIZE - 4)) != c->tail &&
+	       ms_since(&self->t_submit) < WAIT_MS)
+		usleep(1000);
+	EXPECT_EQ(c->tail, ctx_reg(self, c, CTX_RING_HEAD) & (RING_SIZE - 4))
+		TH_LOG("RING_HEAD in the image is not the new tail");
+	ksft_print_msg("lite restore: %u CSB events: 0x%x 0x%x 0x%x 0x%x\n", d.events,
+		       d.ev_status[0], d.ev_status[1], d.ev_status[2], d.ev_status[3]);
+	/*
+	 * Every ELSP write is acknowledged: a gen9 GPU reports the lite
+	 * restore as a PREEMPTED | LITE_RESTORE event of the context (GVT-g's
+	 * emulate_execlist_schedule_in does the same). i915's process_csb()
+	 * promotes its pending submission only on IDLE_ACTIVE or PREEMPTED:
+	 * without the event it never does, and stalls.
+	 */
+	EXPECT_TRUE(saw_event(&d, CTX_STATUS_PREEMPTED | CTX_STATUS_LITE_RESTORE, c->ccid))
+		TH_LOG("no lite-restore event (PREEMPTED | LITE_RESTORE) for the resubmission");
 }
 
 /* Bad input --------------------------------------------------------------- */

@@ -562,6 +562,7 @@ static inline int rgvt_counter(long id, const char *name, unsigned long long *va
 #define RING_EXECLIST_STATUS_LO	0x234
 #define RING_MODE_GEN7		0x29c
 #define   GFX_RUN_LIST_ENABLE	(1U << 15)
+#define RING_CONTEXT_STATUS_BUF	0x370	/* 6 entries of two dwords */
 #define RING_CONTEXT_STATUS_PTR	0x3a0
 #define GEN6_GDRST		0x941c
 #define   GEN6_GRDOM_FULL	(1U << 0)
@@ -587,6 +588,7 @@ static inline int rgvt_counter(long id, const char *name, unsigned long long *va
 #define CTX_STATUS_ELEMENT_SWITCH	(1U << 2)
 #define CTX_STATUS_ACTIVE_IDLE		(1U << 3)
 #define CTX_STATUS_COMPLETE		(1U << 4)
+#define CTX_STATUS_LITE_RESTORE		(1U << 15)
 
 /* Context descriptor (intel_lrc.h). */
 #define CTX_VALID		(1U << 0)
