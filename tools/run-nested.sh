@@ -129,6 +129,12 @@ for fw in "${QEMU_FW[@]}"; do
 	files+=(-f "$fw:/usr/share/qemu/$(basename "$fw")")
 done
 files+=(-f "$kdir/arch/x86/boot/bzImage:/nested/bzImage" -f "$work/l2-initrd.gz:/nested/initrd.gz")
+# The direct side of the submission cost (a user-space driver through VFIO
+# in the test guest), printed next to the nested one: not a rung.
+log "building rgvt_engine (the direct measure)"
+make -s -C "$RGVT_ROOT/selftests/rgvt" KSFT_DIR="$kdir/source/tools/testing/selftests" \
+	OUTPUT="$work/bin" "$work/bin/rgvt_engine" >&2 || die "rgvt_engine build failed"
+files+=(-f "$work/bin/rgvt_engine:/usr/bin/rgvt_engine")
 
 write_guest_env "$work/env" "$module"
 {
@@ -172,6 +178,9 @@ done
 
 # Why, in short: timings and what QEMU said about the vGPU.
 grep -E '^# nested:|^# QEMU exited|^L2\| qemu-system-x86_64:|^L2\| .*\*ERROR\*' "$logf" >&2 || true
+# One submission, direct (rgvt_engine through VFIO in the test guest) and
+# nested (the stock i915 in the second-level guest), side by side.
+grep -E '^# submission cost|^# direct: |^L2\| RGVT-L2-INFO nested: ' "$logf" | sed 's/^L2| RGVT-L2-INFO /# /' >&2 || true
 
 is_optional() {
 	local e
