@@ -227,10 +227,15 @@ impl Parent {
         let made = self.bind(mdev, &vgpu);
         let mut registry = self.registry.lock();
         match made {
-            Ok(dev) => {
-                registry.insert(vgpu)?;
-                Ok(dev)
-            }
+            Ok(dev) => match registry.insert(vgpu.clone()) {
+                Ok(()) => Ok(dev),
+                Err(e) => {
+                    drop(registry);
+                    drop(dev);
+                    self.engines.detach(vgpu.id);
+                    Err(e)
+                }
+            },
             Err(e) => {
                 registry.unreserve();
                 drop(registry);

@@ -11,16 +11,19 @@
 //! takes the engine lock (ordered before the vGPU's lock, never taken by
 //! `dma_unmap`), hands the submission to the execlists, scans (audits) the
 //! workload whole through the command parser, and executes the audited
-//! copy under a command budget per step ([`STEP_BUDGET`]). Guest memory is reached through
-//! [`Mem`] (short pins, no lock held while pinning), registers through
-//! [`Regs`] (the vGPU's lock per access). A semaphore that is not yet
-//! satisfied makes the step `Waiting`: retried after a short sleep, and
-//! after [`SEMAPHORE_TIMEOUT_MS`] of waiting the workload is cut off as
-//! hung. An audit
-//! failure, a fault or a hang is reported to the guest as a failed context
-//! (the execlists' events) and counted; the guest recovers with a reset
-//! (`GEN6_GDRST` for engines, `VFIO_DEVICE_RESET` for the device), which
-//! cancels the engines' work, as close does.
+//! copy under a command budget per step ([`STEP_BUDGET`]), through the
+//! backend ([`crate::backend::Backend::run`]). Guest memory is reached
+//! through [`Mem`] (pins taken with no lock held, kept to the end of the
+//! step), registers through [`Regs`] (the vGPU's lock per access). A
+//! semaphore that is not yet satisfied makes the step `Waiting`: retried
+//! after a short sleep, and after [`SEMAPHORE_TIMEOUT_MS`] of waiting the
+//! workload is cut off as hung.
+//!
+//! An audit failure, a fault or a hang fails the workload as GVT-g fails
+//! one (the execlists write no context-status event for it and drop the
+//! engine's queue: the guest's hang check fires) and is counted; the guest
+//! recovers with a reset (`GEN6_GDRST` for engines, `VFIO_DEVICE_RESET` for
+//! the device), which cancels the engines' work, as close does.
 
 use super::engine_state::{Elsp, EngineState, PerEngine, Running};
 use super::mem::{Mem, Regs};
@@ -42,6 +45,15 @@ pub(crate) const STEP_BUDGET: usize = 4096;
 /// nothing else runs). i915's own heartbeat declares a hang after a few
 /// seconds; this is below it.
 pub(crate) const SEMAPHORE_TIMEOUT_MS: i64 = 2000;
+
+/// Bounds of one workload's scan: the command parser's, with its copy
+/// capped at 1 MB (a vGPU has up to four workloads in flight, one per
+/// engine; the host holds their copies).
+pub(crate) const LIMITS: Limits = Limits {
+    max_cmds: 1 << 16,
+    max_dwords: 1 << 18,
+    max_copy_bytes: 256 << 20,
+};
 
 /// Every engine, one bit each ([`EngineId::index`]).
 pub(crate) const ALL_ENGINES: u8 = (1 << EngineId::COUNT) - 1;
@@ -145,15 +157,30 @@ impl Vgpu {
         let pe: &mut PerEngine = &mut per[i];
         let mut mem = Mem::new(self, dev.device());
         let mut regs = Regs::new(self);
+        let progress = self.step_with(engine, pe, &mut mem, &mut regs);
+        pe.stats.access_faults += mem.faults;
+        progress
+    }
+
+    /// [`Vgpu::engine_step`] with the engine lock held and the guest's
+    /// memory and registers at hand.
+    fn step_with(
+        &self,
+        engine: EngineId,
+        pe: &mut PerEngine,
+        mem: &mut Mem<'_>,
+        regs: &mut Regs<'_>,
+    ) -> Progress {
+        let i = engine.index();
         if pe.running.is_none() {
             match pe.todo.pop() {
-                Some(w) => self.start(engine, pe, w, &mut mem, &mut regs),
+                Some(w) => self.start(engine, pe, w, mem, regs),
                 None => {
                     let sub = self.state.lock().elsp.latch[i].pop();
                     let Some(sub) = sub else {
                         return Progress::Idle;
                     };
-                    match pe.execlist.submit(sub, &mut mem, &mut regs) {
+                    match pe.execlist.submit(sub, mem, regs) {
                         Ok(s) => {
                             for w in s.workloads.into_iter().flatten() {
                                 // Two elements at most: they fit.
@@ -173,18 +200,17 @@ impl Vgpu {
             return self.pending(engine, pe);
         };
         mem.set_root(run.workload.image.root);
-        let step =
-            match self
-                .host
-                .backend
-                .run(engine, &mut run.exec, &mut mem, &mut regs, STEP_BUDGET)
-            {
-                Ok(step) => step,
-                Err(_) => {
-                    pe.stats.backend_errors += 1;
-                    Step::Hung
-                }
-            };
+        let step = match self
+            .host
+            .backend
+            .run(engine, &mut run.exec, mem, regs, STEP_BUDGET)
+        {
+            Ok(step) => step,
+            Err(_) => {
+                pe.stats.backend_errors += 1;
+                Step::Hung
+            }
+        };
         let users = run.exec.stats().user_interrupts;
         let new_users = users - run.user_interrupts;
         run.user_interrupts = users;
@@ -228,7 +254,7 @@ impl Vgpu {
             Some(outcome) => {
                 if let Some(run) = pe.running.take() {
                     pe.stats.add(run.exec.stats());
-                    self.finish(engine, pe, &run.workload, outcome, &mut mem, &mut regs);
+                    self.finish(engine, pe, &run.workload, outcome, mem, regs);
                 }
                 self.pending(engine, pe)
             }
@@ -264,7 +290,7 @@ impl Vgpu {
         };
         mem.set_root(w.image.root);
         pe.stats.workloads += 1;
-        match cmd::scan::<KvAlloc>(&cw, mem, &Limits::default()) {
+        match cmd::scan::<KvAlloc>(&cw, mem, &LIMITS) {
             Ok(scanned) => {
                 pe.running = Some(Running {
                     workload: w,

@@ -42,6 +42,9 @@ pub(crate) struct Stats {
     pub(crate) last_refused: Option<AuditError>,
     /// Workloads stopped by a memory fault.
     pub(crate) faults: u64,
+    /// Guest memory accesses that failed (no translation, or the frame
+    /// could not be pinned), in scans, execution and context images.
+    pub(crate) access_faults: u64,
     /// Workloads cut off: an endless chain (the scan's bound) or a
     /// semaphore waited on [`super::engine::SEMAPHORE_TIMEOUT_MS`].
     pub(crate) hangs: u64,
@@ -76,6 +79,7 @@ impl Stats {
         f("bytes_copied", self.bytes_copied);
         f("audit_failures", self.audit_failures);
         f("faults", self.faults);
+        f("access_faults", self.access_faults);
         f("hangs", self.hangs);
         f("waits", self.waits);
         f("user_interrupts", self.user_interrupts);
