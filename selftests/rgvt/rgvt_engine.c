@@ -856,7 +856,7 @@ TEST_F(gdrv, empty_batch_completes_on_every_engine)
  * pages (PML4, PDP, PD and PT slots all vary): each value lands in the page
  * the guest's own PTE names, nothing elsewhere.
  */
-TEST_F(gdrv, stores_land_where_the_guest_ptes_say)
+TEST_F_TIMEOUT(gdrv, stores_land_where_the_guest_ptes_say, 60)
 {
 	struct ctx *c = &self->ctx[RCS];
 	struct batch b = batch_new(self, 2);
@@ -1344,7 +1344,7 @@ static void works_after_reset(struct __test_metadata *_metadata, FIXTURE_DATA(gd
 	}
 }
 
-TEST_F(gdrv, forbidden_lri_is_refused)
+TEST_F_TIMEOUT(gdrv, forbidden_lri_is_refused, 90)
 {
 	/* GDRST, the GT master interrupt control, a GT interrupt enable. */
 	static const __u32 regs[] = { GEN6_GDRST, GEN8_MASTER_IRQ, GEN8_GT_IER(0) };
@@ -1362,7 +1362,7 @@ TEST_F(gdrv, forbidden_lri_is_refused)
 	works_after_reset(_metadata, self);
 }
 
-TEST_F(gdrv, unknown_opcode_is_refused)
+TEST_F_TIMEOUT(gdrv, unknown_opcode_is_refused, 90)
 {
 	__u32 mi[] = { MI_INSTR(0x3f, 0), MI_NOOP };
 	__u32 client7[] = { 7U << 29 | 0x1234, MI_NOOP };
@@ -1372,7 +1372,7 @@ TEST_F(gdrv, unknown_opcode_is_refused)
 	works_after_reset(_metadata, self);
 }
 
-TEST_F(gdrv, batch_outside_guest_memory_is_refused)
+TEST_F_TIMEOUT(gdrv, batch_outside_guest_memory_is_refused, 90)
 {
 	__u64 hole = 0x0000400000000000ULL, away = 0x0000410000000000ULL;
 	__u64 gm_out = self->low_base + self->low_size + 16 * PAGE;
@@ -1447,7 +1447,7 @@ TEST_F_TIMEOUT(gdrv, endless_loop_is_cut_off, 120)
 }
 
 /* A VFIO reset (as QEMU does at guest reboot): the driver sets up again. */
-TEST_F(gdrv, works_after_device_reset)
+TEST_F_TIMEOUT(gdrv, works_after_device_reset, 60)
 {
 	struct ctx *c = &self->ctx[RCS];
 	struct batch b = batch_new(self, 1);
