@@ -249,6 +249,15 @@ step_remove() {
 	kill -0 "$QEMU_PID" 2>/dev/null && kill "$QEMU_PID"
 }
 
+# The cost of one submission from user space through VFIO (rgvt_engine's
+# empty batches and back-to-back workloads), to print next to the nested
+# one (l2i915); a measure, not a rung.
+step_direct() {
+	echo "# submission cost, direct: rgvt_engine (ELSP write to CSB event)"
+	rgvt_engine -t empty_batch_completes_on_every_engine -t throughput 2>&1 |
+		sed -n -E 's/^# (rcs0|bcs0|vcs0|vecs0|throughput)(:.*)/# direct: \1\2/p'
+}
+
 step_unload() {
 	if module_unload; then
 		left=
@@ -265,6 +274,7 @@ main() {
 	echo "RGVT-NESTED-BEGIN"
 	[ -e /dev/kvm ] && echo "# /dev/kvm present" || echo "# no /dev/kvm"
 	check module-load module_load || { dump_dmesg; return 1; }
+	step_direct
 	step_mdevctl
 	UUID=$(new_uuid)
 	check vgpu-create sh -c "echo $UUID >$PARENT/mdev_supported_types/$TYPE/create" || {
