@@ -11,6 +11,9 @@
 pub(crate) mod i915;
 pub(crate) mod sim;
 
+use crate::cmd::{Exec, Step};
+use crate::engine::{EngineId, GpuMemory, RegFile};
+use crate::kstorage::KvAlloc;
 use crate::params;
 use crate::pte::GgttPte;
 use core::fmt;
@@ -67,6 +70,25 @@ pub(crate) trait Backend: Send + Sync {
     fn invalidate(&self);
     /// Prints the backend's own lines of debugfs `gpu` (name, counters).
     fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result;
+
+    /// Runs up to `budget` commands of an audited workload on `engine`:
+    /// the command parser's copy (`exec`, scanned and audited already),
+    /// with the vGPU's memory and registers as the engine sees them.
+    ///
+    /// The one parser, audit and address path serve every backend: the sim
+    /// executes the copy itself; a real GPU would submit it (GVT-g's
+    /// `scheduler.c`: a host context per vGPU and engine, a request
+    /// carrying a shadow copy of the ring, the shadow PPGTT as its address
+    /// space) and report the end through the same [`Step`]s. An error fails
+    /// the workload.
+    fn run(
+        &self,
+        engine: EngineId,
+        exec: &mut Exec<KvAlloc>,
+        mem: &mut dyn GpuMemory,
+        regs: &mut dyn RegFile,
+        budget: usize,
+    ) -> Result<Step>;
 
     /// The PTE of an unused entry: present, on the scratch page (as i915's).
     fn scratch_pte(&self) -> u64 {

@@ -98,3 +98,13 @@ void rgvt_cond_resched(void)
 {
 	cond_resched();
 }
+
+struct workqueue_struct *rgvt_alloc_engine_wq(int max_active)
+{
+	return alloc_workqueue("rgvt_engines", WQ_UNBOUND, max_active);
+}
+
+void rgvt_usleep_range(unsigned long min_us, unsigned long max_us)
+{
+	usleep_range(min_us, max_us);
+}

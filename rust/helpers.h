@@ -10,6 +10,8 @@
 #include <linux/highmem.h>
 #include <linux/mdev.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
+#include <linux/delay.h>
 
 void rgvt_vfio_put_device(struct vfio_device *vdev);
 enum rgvt_c_struct {
@@ -37,5 +39,9 @@ void rgvt_pfn_read(unsigned long pfn, size_t offset, void *buf, size_t len);
 void rgvt_pfn_write(unsigned long pfn, size_t offset, const void *buf, size_t len);
 /* cond_resched() is a macro (a static call under PREEMPT_DYNAMIC). */
 void rgvt_cond_resched(void);
+/* alloc_workqueue() is variadic (a printf-style name): the engines' queue. */
+struct workqueue_struct *rgvt_alloc_engine_wq(int max_active);
+/* usleep_range() is a static inline. */
+void rgvt_usleep_range(unsigned long min_us, unsigned long max_us);
 
 #endif /* RGVT_HELPERS_H */

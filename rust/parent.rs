@@ -16,6 +16,7 @@ pub(crate) mod tunables;
 
 use crate::backend::Backend;
 use crate::debugfs;
+use crate::engines::Engines;
 use crate::ggtt::{gm_errno, HostGgtt, GTT_PAGE_SIZE};
 use crate::gm;
 use crate::gm::layout::{Config, Layout, MB};
@@ -145,6 +146,9 @@ pub(crate) struct Parent {
     pub(crate) registry: Mutex<Registry>,
     /// `/sys/kernel/debug/rgvt/`, where each vGPU has a directory.
     pub(crate) debugfs: Arc<debugfs::Dir>,
+    /// The physical engines and their workers; dropped (drained) with the
+    /// parent, after every vGPU was detached.
+    pub(crate) engines: Arc<Engines>,
 }
 
 impl Parent {
@@ -167,11 +171,13 @@ impl Parent {
             max: MAX_VGPUS_DEFAULT,
         };
         let debugfs = debugfs::Dir::new(kernel::c_str!("rgvt"), None)?;
+        let engines = Engines::new()?;
         Arc::pin_init(
             try_pin_init!(Self {
                 host,
                 registry <- kernel::new_mutex!(registry),
                 debugfs,
+                engines,
             }? Error),
             GFP_KERNEL,
         )
@@ -194,9 +200,16 @@ impl Parent {
             }
             let gm_id = ty.create(&mut gm.gm).map_err(gm_errno)?;
             gm.balloon.reset(gm_id);
-            let made = Vgpu::new(self.host.clone(), &gm, gm_id, mdev.uuid(), ty)
-                .and_then(|init| Arc::pin_init(init, GFP_KERNEL))
-                .and_then(|vgpu| registry.reserve().map(|()| vgpu));
+            let made = Vgpu::new(
+                self.host.clone(),
+                &gm,
+                gm_id,
+                mdev.uuid(),
+                ty,
+                self.engines.clone(),
+            )
+            .and_then(|init| Arc::pin_init(init, GFP_KERNEL))
+            .and_then(|vgpu| registry.reserve().map(|()| vgpu));
             drop(gm);
             match made {
                 Ok(vgpu) => vgpu,
@@ -206,18 +219,27 @@ impl Parent {
                 }
             }
         };
+        // Attached before the VFIO device exists, so that no kick is lost;
+        // detached on every way out.
+        self.engines.attach(vgpu.id, vgpu.clone())?;
         // Under no lock of ours: VFIO calls `open_device`, which takes the
         // vGPU's and the GM lock, with VFIO's own device-set lock held.
         let made = self.bind(mdev, &vgpu);
         let mut registry = self.registry.lock();
         match made {
-            Ok(dev) => {
-                registry.insert(vgpu)?;
-                Ok(dev)
-            }
+            Ok(dev) => match registry.insert(vgpu.clone()) {
+                Ok(()) => Ok(dev),
+                Err(e) => {
+                    drop(registry);
+                    drop(dev);
+                    self.engines.detach(vgpu.id);
+                    Err(e)
+                }
+            },
             Err(e) => {
                 registry.unreserve();
                 drop(registry);
+                self.engines.detach(vgpu.id);
                 self.host.destroy(vgpu.gm_id);
                 Err(e)
             }
@@ -247,8 +269,12 @@ impl Parent {
         let vgpu = dev.vgpu.clone();
         let listed = self.registry.lock().remove(&vgpu);
         // Unregistering waits for user space to close the device (which
-        // drops the vGPU's pins): under no lock.
+        // drops the vGPU's pins and cancels its engines' work): under no
+        // lock.
         drop(dev);
+        // No worker holds the vGPU once this returns (and none drops the
+        // last reference to it, which would drop the engines from a worker).
+        self.engines.detach(vgpu.id);
         self.host.destroy(vgpu.gm_id);
         // Counted against `max_vgpus` until here: a removal that waits for
         // its VMM does not make room for another vGPU.

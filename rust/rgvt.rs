@@ -43,9 +43,11 @@ mod params;
 mod sched;
 mod sysfs;
 mod vfio;
+mod worker;
 // Layer 2: backends.
 mod backend;
 // Layer 3: vGPU emulation.
+mod engines;
 mod ggtt;
 mod vgpu;
 // Layer 4: the parent.

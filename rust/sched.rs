@@ -15,3 +15,13 @@ pub(crate) fn cond_resched() {
     // in process context (a VFIO file operation or ioctl).
     unsafe { bindings::rgvt_cond_resched() };
 }
+
+/// Sleeps for `min_us` to `max_us` microseconds (`usleep_range`).
+///
+/// Process context only, with no spinlock held: the engine workers poll a
+/// guest semaphore with it, holding no lock.
+pub(crate) fn usleep(min_us: u64, max_us: u64) {
+    // SAFETY: `usleep_range` sleeps; callers run in a workqueue with no
+    // spinlock held.
+    unsafe { bindings::rgvt_usleep_range(min_us as _, max_us as _) };
+}

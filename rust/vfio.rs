@@ -100,6 +100,18 @@ impl Device {
         Pins { dev: self }
     }
 
+    /// A counted reference to the device, for use outside a callback while
+    /// the device is open (the engine workers reach guest memory through it).
+    pub(crate) fn get(&self) -> DeviceRef {
+        // SAFETY: by the type invariant the device is live; `get_device`
+        // takes a reference on its embedded `struct device`.
+        unsafe { bindings::get_device(core::ptr::addr_of_mut!((*self.as_raw()).device)) };
+        // INVARIANT: a reference was just taken.
+        DeviceRef {
+            vdev: NonNull::from(self),
+        }
+    }
+
     /// Pins guest frame `gfn` for as long as the returned guard lives.
     pub(crate) fn pin_page(&self, gfn: u64) -> Result<PinnedPage<'_>> {
         let iova = gfn.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
@@ -120,6 +132,43 @@ impl Device {
             iova,
             page,
         })
+    }
+}
+
+/// A reference on a device of ours, held outside VFIO's callbacks.
+///
+/// Its owner uses it only while the device is open and drops it before the
+/// device's `close_device` returns (the vGPU's close takes it back under the
+/// engine lock, which every user holds). VFIO refuses, with a warning, a
+/// pin on a device that is not open, so a mistake there fails a pin; the
+/// reference keeps the memory, so it is never a use after free.
+///
+/// # Invariants
+///
+/// `vdev` is a device of ours on which this holds one reference.
+pub(crate) struct DeviceRef {
+    vdev: NonNull<Device>,
+}
+
+// SAFETY: a `vfio_device` may be used and put from any thread.
+unsafe impl Send for DeviceRef {}
+// SAFETY: `&DeviceRef` only gives `&Device`, whose methods are thread-safe.
+unsafe impl Sync for DeviceRef {}
+
+impl DeviceRef {
+    /// The device, for pins (see the type's documentation for when).
+    pub(crate) fn device(&self) -> &Device {
+        // SAFETY: by the type invariant the device is live while referenced.
+        unsafe { self.vdev.as_ref() }
+    }
+}
+
+impl Drop for DeviceRef {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant this holds one reference; never
+        // the last one (the VFIO registration holds its own until the
+        // device is unregistered, after close).
+        unsafe { bindings::rgvt_vfio_put_device(self.vdev.as_ref().as_raw()) };
     }
 }
 

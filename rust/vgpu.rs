@@ -9,19 +9,24 @@
 //! [`gtt`].
 //!
 //! Lock order: the vGPU's interrupt set-up lock ([`Vgpu::irq_setup`]),
-//! then its shadow PPGTT's lock ([`Vgpu::shadow`], taken by the engine
-//! worker, close and reset, never by `dma_unmap`), then its lock
+//! then its engine lock ([`Vgpu::engine`]), then its shadow PPGTT's lock
+//! ([`Vgpu::shadow`], taken by the engine worker, close and reset, never by
+//! `dma_unmap`), then its lock
 //! ([`Vgpu::state`]), then the GM lock. The INTx unmask
 //! virqfd's callback takes the vGPU's lock, so the virqfd is only disabled
 //! with the set-up lock held, never the vGPU's.
 
+pub(crate) mod engine;
+pub(crate) mod engine_state;
 pub(crate) mod gtt;
 pub(crate) mod inspect;
 pub(crate) mod irq;
+pub(crate) mod mem;
 pub(crate) mod regions;
 pub(crate) mod shadow;
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
+use crate::engines::Engines;
 use crate::eventfd::{EventFd, Virqfd};
 use crate::ggtt::{gm_errno, GmState, HostGgtt, GTT_PAGE_SIZE};
 use crate::gm::slots::VgpuId;
@@ -135,6 +140,8 @@ pub(crate) struct Emulated {
     pub(crate) irq_counters: IrqCounters,
     /// Counters.
     pub(crate) counters: Counters,
+    /// The engines' ELSP latches and queued submissions.
+    pub(crate) elsp: engine_state::Elsp,
 }
 
 /// One virtual GPU.
@@ -167,6 +174,12 @@ pub(crate) struct Vgpu {
     /// to end (see [`gtt`]).
     #[pin]
     pub(crate) pin_wait: CondVar,
+    /// The engine lock: the execlists and running workloads (see
+    /// [`engine`]). Taken before the vGPU's lock, never by `dma_unmap`.
+    #[pin]
+    pub(crate) engine: Mutex<engine_state::EngineState>,
+    /// The physical engines, kicked after an ELSP submission.
+    pub(crate) engines: Arc<Engines>,
     /// The shadow PPGTT (see [`shadow`]): taken before [`Vgpu::state`],
     /// never by `dma_unmap`, so guest pages may be pinned under it.
     #[pin]
@@ -211,6 +224,7 @@ impl Vgpu {
         gm_id: VgpuId,
         uuid: &CStr,
         ty: &'static VgpuType,
+        engines: Arc<Engines>,
     ) -> Result<impl PinInit<Self, Error>> {
         let name = uuid.as_bytes();
         let mut text = [0u8; UUID_LEN];
@@ -234,7 +248,9 @@ impl Vgpu {
             triggers: Triggers::default(),
             irq_counters: IrqCounters::default(),
             counters: Counters::default(),
+            elsp: engine_state::Elsp::default(),
         };
+        let engine = engine_state::EngineState::new()?;
         Ok(try_pin_init!(Self {
             id: gm_id.index() as u32 + 1,
             gm_id,
@@ -246,6 +262,8 @@ impl Vgpu {
             irq_setup <- kernel::new_mutex!(()),
             state <- Virqfd::new(kernel::new_mutex!(state)),
             pin_wait <- kernel::new_condvar!(),
+            engine <- kernel::new_mutex!(engine),
+            engines,
             shadow <- kernel::new_mutex!(shadow::Shadow::new(shadow_params)),
         }? Error))
     }

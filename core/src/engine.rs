@@ -132,6 +132,18 @@ pub trait GpuMemory {
     }
 }
 
+/// A borrowed memory is a memory: lets a `&mut dyn GpuMemory` (the kernel's
+/// backends take one) reach the cores' `impl GpuMemory` parameters.
+impl<M: GpuMemory + ?Sized> GpuMemory for &mut M {
+    fn read(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        (**self).read(space, addr, buf)
+    }
+
+    fn write(&mut self, space: Space, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        (**self).write(space, addr, data)
+    }
+}
+
 /// The vGPU's registers as its commands see them (`MI_LOAD_REGISTER_IMM`,
 /// `MI_STORE_REGISTER_MEM`) and as the execlists update them (CSB, status).
 ///
@@ -146,9 +158,70 @@ pub trait RegFile {
     fn write(&mut self, offset: u32, value: u32);
 }
 
+/// A borrowed register file is a register file (see the `GpuMemory` one).
+impl<R: RegFile + ?Sized> RegFile for &mut R {
+    fn read(&mut self, offset: u32) -> u32 {
+        (**self).read(offset)
+    }
+
+    fn write(&mut self, offset: u32, value: u32) {
+        (**self).write(offset, value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Flat([u8; 64], [u32; 4]);
+
+    impl GpuMemory for Flat {
+        fn read(&mut self, _: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+            let a = addr as usize;
+            let src = self.0.get(a..a + buf.len()).ok_or(MemError::Unmapped)?;
+            buf.copy_from_slice(src);
+            Ok(())
+        }
+
+        fn write(&mut self, _: Space, addr: u64, data: &[u8]) -> Result<(), MemError> {
+            let a = addr as usize;
+            let dst = self
+                .0
+                .get_mut(a..a + data.len())
+                .ok_or(MemError::Unmapped)?;
+            dst.copy_from_slice(data);
+            Ok(())
+        }
+    }
+
+    impl RegFile for Flat {
+        fn read(&mut self, offset: u32) -> u32 {
+            self.1[offset as usize / 4 % 4]
+        }
+
+        fn write(&mut self, offset: u32, value: u32) {
+            self.1[offset as usize / 4 % 4] = value;
+        }
+    }
+
+    fn through_impl(mut mem: impl GpuMemory, mut regs: impl RegFile) -> (u32, u32) {
+        mem.write_u32(Space::Ggtt, 8, 0x1234).unwrap();
+        regs.write(4, 7);
+        (mem.read_u32(Space::Ggtt, 8).unwrap(), regs.read(4))
+    }
+
+    #[test]
+    fn borrowed_dyn_memory_and_registers_forward() {
+        let mut f = Flat([0; 64], [0; 4]);
+        let mut g = Flat([0; 64], [0; 4]);
+        let mem: &mut dyn GpuMemory = &mut f;
+        let regs: &mut dyn RegFile = &mut g;
+        assert_eq!(through_impl(mem, regs), (0x1234, 7));
+        assert_eq!(f.0[8], 0x34);
+        assert_eq!(g.1[1], 7);
+        let mem: &mut dyn GpuMemory = &mut f;
+        assert_eq!(mem.read_u32(Space::Ppgtt, 62), Err(MemError::Unmapped));
+    }
 
     #[test]
     fn engines_are_found_by_offset() {

@@ -5,6 +5,8 @@
 //! [`decode`] is the only place a BAR0 offset from the VMM is interpreted,
 //! so every path below it sees an access that is in range and well formed.
 
+use crate::engine::EngineId;
+use crate::execlist;
 use crate::pvinfo::{self, Access};
 use crate::storage::{Alloc, AllocError, Vector};
 
@@ -79,6 +81,64 @@ pub fn decode(offset: u64, len: usize) -> Result<Target, AccessError> {
     Err(AccessError::OutOfRange)
 }
 
+/// What a guest register write asks of the engines, besides its effect
+/// on the register file ([`engine_hook`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineHook {
+    /// A dword written to `engine`'s ELSP.
+    Elsp {
+        /// The engine.
+        engine: EngineId,
+        /// The dword.
+        value: u32,
+    },
+    /// A write to ELSP that is not one whole dword: dropped (i915 writes
+    /// ELSP with `writel`).
+    BadElsp,
+    /// `GEN6_GDRST` resets these engines (bit [`EngineId::index`]).
+    Reset {
+        /// Engines to reset, one bit each.
+        engines: u8,
+    },
+}
+
+/// What a guest write of `data` at register offset `offset` (a
+/// [`Target::Mmio`]) asks of the engines.
+pub fn engine_hook(offset: u32, data: &[u8]) -> Option<EngineHook> {
+    let dword = offset & !3;
+    if let Some((engine, rel)) = EngineId::from_mmio(dword) {
+        if rel != execlist::regs::ELSP {
+            return None;
+        }
+        let Ok(bytes) = <[u8; 4]>::try_from(data) else {
+            return Some(EngineHook::BadElsp);
+        };
+        return Some(EngineHook::Elsp {
+            engine,
+            value: u32::from_le_bytes(bytes),
+        });
+    }
+    if dword != regs::GEN6_GDRST::OFFSET || offset != dword || data.is_empty() {
+        return None;
+    }
+    let v = u32::from(data[0]);
+    let domains = [
+        (regs::GEN6_GDRST::GRDOM_RENDER, EngineId::Rcs),
+        (regs::GEN6_GDRST::GRDOM_MEDIA, EngineId::Vcs),
+        (regs::GEN6_GDRST::GRDOM_BLT, EngineId::Bcs),
+        (regs::GEN6_GDRST::GRDOM_VECS, EngineId::Vecs),
+    ];
+    let engines = if regs::GEN6_GDRST::GRDOM_FULL.get(v) != 0 {
+        (1 << EngineId::COUNT) - 1
+    } else {
+        domains
+            .iter()
+            .filter(|(f, _)| f.get(v) != 0)
+            .fold(0u8, |acc, (_, e)| acc | (1 << e.index()))
+    };
+    (engines != 0).then_some(EngineHook::Reset { engines })
+}
+
 /// Register-file counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -102,6 +162,8 @@ pub struct Stats {
     pub irq_raised: u64,
     /// TLB invalidations requested.
     pub tlb_invalidations: u64,
+    /// `RING_MODE_GEN7` writes asking for a mode GVT-g refuses (bit 0).
+    pub ring_mode_unsupported: u64,
 }
 
 impl Stats {
@@ -117,6 +179,7 @@ impl Stats {
         f("pcode", self.pcode);
         f("irq_raised", self.irq_raised);
         f("tlb_invalidations", self.tlb_invalidations);
+        f("ring_mode_unsupported", self.ring_mode_unsupported);
     }
 }
 
@@ -254,7 +317,18 @@ impl<A: Alloc> Vregs<A> {
                 }
                 0
             }
+            // The latch is the engines'; the register itself reads 0.
+            Some(Kind::Elsp) => old,
+            Some(Kind::CsbPtr) => execlist::regs::csb_ptr_write(old, v),
+            Some(Kind::RingMode) => {
+                let change = execlist::regs::ring_mode_write(old, v);
+                if change.unsupported {
+                    self.stats.ring_mode_unsupported += 1;
+                }
+                change.value
+            }
             Some(Kind::ReadOnly)
+            | Some(Kind::EngineStatus)
             | Some(Kind::ForcewakeAck(_))
             | Some(Kind::DpllStatus)
             | Some(Kind::Irq(_, BankReg::Isr)) => {
@@ -321,6 +395,31 @@ impl<A: Alloc> Vregs<A> {
             _ => d,
         };
         self.set(data, answer);
+    }
+
+    /// A register write by the engines: an `MI_LOAD_REGISTER_IMM` the
+    /// command parser audited, or the execlists updating their status.
+    ///
+    /// Masked and interrupt registers behave as for a guest write (an LRI
+    /// is what the hardware sees); the engines' own registers, read-only to
+    /// the guest, and registers rgvt does not model take `value` as is
+    /// (not counted as untracked: the guest did not touch them).
+    pub fn engine_write(&mut self, offset: u32, value: u32) {
+        let offset = offset & !3;
+        if offset >= MMIO_SIZE || is_pvinfo(offset) {
+            return;
+        }
+        match regs::kind(offset) {
+            None | Some(Kind::Storage) | Some(Kind::Elsp) | Some(Kind::EngineStatus) => {
+                self.set(offset, value)
+            }
+            // The execlists move the write pointer under its mask.
+            Some(Kind::CsbPtr) => self.set(
+                offset,
+                execlist::regs::csb_ptr_write(self.reg(offset), value),
+            ),
+            Some(_) => self.write_dword(offset, value, !0),
+        }
     }
 
     /// Rewrites the host half of the PV info page (after the allocation
@@ -497,6 +596,80 @@ mod tests {
         assert_eq!(v.reg(pdp), 0x1234_5000);
         let n = VGT_PVINFO_PAGE + off::G2V_NOTIFY;
         assert_eq!(v.write(n, &4u32.to_le_bytes()), Some(4));
+    }
+
+    #[test]
+    fn engine_hooks() {
+        for e in EngineId::ALL {
+            let elsp = e.mmio_base() + execlist::regs::ELSP;
+            assert_eq!(
+                engine_hook(elsp, &0x1234_5678u32.to_le_bytes()),
+                Some(EngineHook::Elsp {
+                    engine: e,
+                    value: 0x1234_5678
+                })
+            );
+            assert_eq!(engine_hook(elsp, &[1, 2]), Some(EngineHook::BadElsp));
+            assert_eq!(engine_hook(elsp, &[0; 8]), Some(EngineHook::BadElsp));
+            assert_eq!(engine_hook(elsp + 4, &[0; 4]), None);
+        }
+        let gdrst = regs::GEN6_GDRST::OFFSET;
+        assert_eq!(
+            engine_hook(gdrst, &1u32.to_le_bytes()),
+            Some(EngineHook::Reset { engines: 0xf })
+        );
+        assert_eq!(
+            engine_hook(gdrst, &(1u32 << 3).to_le_bytes()),
+            Some(EngineHook::Reset {
+                engines: 1 << EngineId::Bcs.index()
+            })
+        );
+        assert_eq!(
+            engine_hook(gdrst, &((1u32 << 2) | (1 << 4)).to_le_bytes()),
+            Some(EngineHook::Reset {
+                engines: (1 << EngineId::Vcs.index()) | (1 << EngineId::Vecs.index())
+            })
+        );
+        assert_eq!(engine_hook(gdrst, &0u32.to_le_bytes()), None);
+        assert_eq!(engine_hook(0x2000, &[0; 4]), None);
+    }
+
+    #[test]
+    fn engine_registers_are_the_engines() {
+        let mut v = Vregs::<Std>::new(&pv()).unwrap();
+        let base = EngineId::Bcs.mmio_base();
+        // ELSP reads 0 whatever is written; status and CSB are read-only
+        // to the guest and written by the engines.
+        v.write(base + 0x230, &0xdead_beefu32.to_le_bytes());
+        assert_eq!(v.reg(base + 0x230), 0);
+        for off in [0x234, 0x238, 0x370, 0x39c] {
+            v.write(base + off, &[0xff; 4]);
+            assert_eq!(v.reg(base + off), 0, "{off:#x}");
+            v.engine_write(base + off, 0x55);
+            assert_eq!(v.reg(base + off), 0x55, "{off:#x}");
+        }
+        // The CSB pointer is masked, for the guest and for the engines.
+        let ptr = base + execlist::regs::CSB_PTR;
+        v.engine_write(ptr, 0x0007_0003);
+        assert_eq!(v.reg(ptr), 0x0003);
+        v.write(ptr, &0x0700_0202u32.to_le_bytes());
+        assert_eq!(v.reg(ptr), 0x0203);
+        // RING_MODE enables execlists under its mask; bit 0 never sticks.
+        let mode = base + execlist::regs::RING_MODE;
+        v.write(mode, &0x8001_8001u32.to_le_bytes());
+        assert!(execlist::regs::execlists_enabled(v.reg(mode)));
+        assert_eq!(v.reg(mode), 0x8000);
+        assert_eq!(v.stats.ring_mode_unsupported, 1);
+        let untracked = v.untracked().count();
+        v.engine_write(base + 0x34, 0x40);
+        assert_eq!(v.reg(base + 0x34), 0x40);
+        assert_eq!(
+            v.untracked().count(),
+            untracked,
+            "engine writes are not the guest's"
+        );
+        v.engine_write(VGT_PVINFO_PAGE, 0);
+        assert_eq!(v.reg(VGT_PVINFO_PAGE), pvinfo::VGT_MAGIC as u32);
     }
 
     #[test]

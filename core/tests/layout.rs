@@ -82,17 +82,17 @@ const LAYERS: [(&str, &[&str]); 5] = [
         "C wrappers",
         &[
             "bindings", "c_layout", "c_static", "debugfs", "eventfd", "kstorage", "mdev", "page",
-            "params", "sched", "sysfs", "vfio",
+            "params", "sched", "sysfs", "vfio", "worker",
         ],
     ),
     ("backends", &["backend"]),
-    ("vGPU emulation", &["ggtt", "vgpu"]),
+    ("vGPU emulation", &["engines", "ggtt", "vgpu"]),
     ("the parent", &["parent"]),
     ("glue", &["glue", "rgvt"]),
 ];
 
 /// The files that may contain `unsafe`: the C wrappers, and the i915 backend's C hooks.
-const UNSAFE_FILES: [&str; 14] = [
+const UNSAFE_FILES: [&str; 15] = [
     "bindings",
     "c_layout",
     "c_static",
@@ -106,6 +106,7 @@ const UNSAFE_FILES: [&str; 14] = [
     "sysfs",
     "vfio",
     "vfio/ioctl",
+    "worker",
     "backend/i915",
 ];
 

@@ -9,6 +9,9 @@
 
 use super::{Backend, Writer};
 use crate::bindings;
+use crate::cmd::{Exec, Step};
+use crate::engine::{EngineId, GpuMemory, RegFile};
+use crate::kstorage::KvAlloc;
 use core::fmt;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
@@ -91,6 +94,23 @@ impl Backend for I915 {
         writeln!(out, "ggtt_entries {}", self.entries())?;
         writeln!(out, "aperture_size {:#x}", self.aperture_size())?;
         writeln!(out, "scratch_mfn {:#x}", self.scratch_mfn())
+    }
+
+    /// Not written yet: submitting an audited workload through i915
+    /// (GVT-g's `scheduler.c`: a host `intel_context` per vGPU and engine
+    /// with the shadow PPGTT as its address space, an `i915_request`
+    /// carrying a shadow copy of the ring, completion back into the
+    /// guest's CSB). No vGPU lives on i915 yet (it offers no types), so
+    /// nothing reaches this; should one, its workloads fail, counted.
+    fn run(
+        &self,
+        _engine: EngineId,
+        _exec: &mut Exec<KvAlloc>,
+        _mem: &mut dyn GpuMemory,
+        _regs: &mut dyn RegFile,
+        _budget: usize,
+    ) -> Result<Step> {
+        Err(ENODEV)
     }
 }
 

@@ -6,7 +6,10 @@
 //! gBalloon testbed).
 
 use super::{Backend, Writer};
+use crate::cmd::{Exec, Step};
+use crate::engine::{EngineId, GpuMemory, RegFile};
 use crate::gm::layout::PAGE_SIZE;
+use crate::kstorage::KvAlloc;
 use crate::page;
 use crate::params;
 use crate::pte::GgttPte;
@@ -33,6 +36,8 @@ pub(crate) struct Sim {
     _scratch: Page,
     scratch_mfn: u64,
     invalidations: AtomicU64,
+    /// Commands the engines ran, per engine.
+    commands: [AtomicU64; EngineId::COUNT],
 }
 
 /// The simulated GPU's size.
@@ -83,6 +88,7 @@ impl Sim {
             _scratch: scratch,
             scratch_mfn,
             invalidations: AtomicU64::new(0),
+            commands: Default::default(),
         }? Error))
     }
 }
@@ -124,6 +130,28 @@ impl Backend for Sim {
             out,
             "ggtt_invalidations {}",
             self.invalidations.load(Ordering::Relaxed)
-        )
+        )?;
+        for e in EngineId::ALL {
+            let n = self.commands[e.index()].load(Ordering::Relaxed);
+            writeln!(out, "{}_commands {n}", e.name())?;
+        }
+        Ok(())
+    }
+
+    /// The sim's engines are the command parser's executor: the audited
+    /// copy runs against the vGPU's memory and registers.
+    fn run(
+        &self,
+        engine: EngineId,
+        exec: &mut Exec<KvAlloc>,
+        mut mem: &mut dyn GpuMemory,
+        mut regs: &mut dyn RegFile,
+        budget: usize,
+    ) -> Result<Step> {
+        let before = exec.position();
+        let step = exec.run(&mut mem, &mut regs, budget);
+        let ran = exec.position().saturating_sub(before) as u64;
+        self.commands[engine.index()].fetch_add(ran, Ordering::Relaxed);
+        Ok(step)
     }
 }

@@ -91,6 +91,17 @@ impl Show for GpuFile {
     }
 }
 
+/// `engines`: the physical engines' workers.
+struct EnginesFile;
+
+impl Show for EnginesFile {
+    type Data = Parent;
+
+    fn show(p: &Parent, m: &mut Seq) -> fmt::Result {
+        p.engines.describe(m)
+    }
+}
+
 /// `shadow_selfcheck`: runs the kernel shadow PPGTT's self-check (a
 /// synthetic guest, see `vgpu/shadow/check.rs`) and shows its results.
 struct ShadowCheckFile;
@@ -109,6 +120,7 @@ pub(crate) fn files(parent: Arc<Parent>) -> Result<Files<Parent>> {
     files.add::<VgpusFile>(kernel::c_str!("vgpus"))?;
     files.add::<SlotsFile>(kernel::c_str!("slots"))?;
     files.add::<GpuFile>(kernel::c_str!("gpu"))?;
+    files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<ShadowCheckFile>(kernel::c_str!("shadow_selfcheck"))?;
     Ok(files)
 }

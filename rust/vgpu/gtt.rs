@@ -107,6 +107,7 @@ impl Vgpu {
 
     /// The VMM opened the device: the GGTT starts empty.
     pub(crate) fn open(&self, dev: &vfio::Device) -> Result {
+        self.engines_open(dev);
         let mut st = self.state.lock();
         st.open = true;
         let (released, result) = self.restart_ggtt(&mut st);
@@ -114,12 +115,18 @@ impl Vgpu {
             st.open = false;
         }
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
+        if result.is_err() {
+            // VFIO does not call close after a failed open.
+            self.engines_close();
+        }
         result
     }
 
     /// The VMM closed the device: every interrupt is disabled, every
     /// eventfd released, every pin dropped.
     pub(crate) fn close(&self, dev: &vfio::Device) {
+        // First: no worker uses the device or raises interrupts after this.
+        self.engines_close();
         self.close_irqs();
         // Every shadow tree goes; the shadow's lock comes before the vGPU's.
         self.shadow.lock().clear();
@@ -139,6 +146,8 @@ impl Vgpu {
     /// disables interrupts before a reset and enables INTx after it); the
     /// line goes low and the command register's INTx disable clears.
     pub(crate) fn reset(&self, dev: &vfio::Device) -> Result {
+        // The engines' work goes first (their lock is taken before ours).
+        self.engine_reset(super::engine::ALL_ENGINES);
         // Every shadow tree goes; the shadow's lock comes before the vGPU's.
         self.shadow.lock().clear();
         let mut st = self.state.lock();
@@ -151,6 +160,9 @@ impl Vgpu {
         st.update_irq_lines();
         let (released, result) = self.restart_ggtt(&mut st);
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
+        // Again, for the registers: the execlists' reset values (CSB
+        // pointers) over the register file's.
+        self.engine_reset(super::engine::ALL_ENGINES);
         result
     }
 

@@ -5,6 +5,7 @@
 
 use super::Vgpu;
 use crate::debugfs::{Dir, Files, Seq, Show};
+use crate::engine::EngineId;
 use core::fmt::{self, Write};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -87,6 +88,63 @@ impl Show for GgttFile {
     }
 }
 
+/// `vgpu<N>/engines`: per engine, its submissions and workloads and what
+/// became of them, commands by class, audit failures with the last refused
+/// command, faults, hangs, waits, CSB events and interrupts.
+struct EnginesFile;
+
+impl Show for EnginesFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        // The engine lock, then the vGPU's (the documented order). A step
+        // in progress holds the engine lock: this waits for its end.
+        let eng = v.engine.lock();
+        let st = v.state.lock();
+        writeln!(m, "elsp_bad_writes {}", st.elsp.bad)?;
+        writeln!(m, "elsp_before_execlists {}", st.elsp.disabled)?;
+        for e in EngineId::ALL {
+            writeln!(m, "{}:", e.name())?;
+            let (s, x) = eng.stats(e);
+            let (latched, dropped) = st.elsp.latch[e.index()].counts();
+            let mut r = Ok(());
+            let mut line = |name: &str, value: u64| {
+                if r.is_ok() {
+                    r = writeln!(m, "  {name} {value}");
+                }
+            };
+            line("elsp_submissions", latched);
+            line("elsp_dropped", dropped);
+            line("submissions", x.submissions);
+            line("lite_restores", x.lite_restores);
+            s.for_each(&mut line);
+            line("ctx_completed", x.completed);
+            line("ctx_failed", x.failed);
+            line("ctx_dropped", x.dropped);
+            line("csb_events", x.events);
+            line("hwsp_faults", x.hwsp_faults);
+            line("writeback_faults", x.writeback_faults);
+            line("schedule_out_errors", x.schedule_out_errors);
+            line("resets", x.resets);
+            r?;
+            let (running, todo) = eng.busy(e);
+            match running {
+                Some(pos) => writeln!(m, "  running at command {pos}, {todo} more queued")?,
+                None => writeln!(m, "  idle, {todo} queued")?,
+            }
+            match &s.last_refused {
+                Some(a) => writeln!(
+                    m,
+                    "  last_refused {:#010x} at level {} {:?} {:#x}: {:?}",
+                    a.header, a.at.level, a.at.space, a.at.addr, a.reason
+                )?,
+                None => writeln!(m, "  last_refused -")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `vgpu<N>/shadow`: the shadow PPGTT's trees, pages, rebuilds and the
 /// core's counters, then one line per tree.
 struct ShadowFile;
@@ -123,6 +181,7 @@ impl Show for ShadowFile {
 pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     let mut files = Files::new(dir, vgpu);
     files.add::<CountersFile>(kernel::c_str!("counters"))?;
+    files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
     files.add::<ShadowFile>(kernel::c_str!("shadow"))?;
     files.add::<UntrackedFile>(kernel::c_str!("untracked"))?;

@@ -83,9 +83,19 @@ impl Vgpu {
         };
         match target {
             Target::Mmio(o) if write => {
+                let (kick, reset) = match mmio::engine_hook(o, data) {
+                    Some(hook) => {
+                        let st = &mut *st;
+                        let vregs = &st.vregs;
+                        Vgpu::engine_hook(&mut st.elsp, hook, |e| {
+                            vregs.reg(e.mmio_base() + crate::execlist::regs::RING_MODE)
+                        })
+                    }
+                    None => (None, 0),
+                };
                 // Notifications are counted by the register file; the PPGTT
                 // ones go to the shadow below, the others (balloon requests)
-                // are acted on with the engine.
+                // are acted on later.
                 let note = st.vregs.write(o, data).and_then(G2v::from_raw);
                 // An IIR, IER, IMR or master write may change the line.
                 st.update_irq_lines();
@@ -104,7 +114,11 @@ impl Vgpu {
                     // the guest's tables pins its pages.
                     drop(st);
                     self.shadow.lock().pv_notify(dev, note, pdp0);
+                } else {
+                    drop(st);
                 }
+                // The engines take their own lock first: after this one.
+                self.engines_after_write(kick, reset);
             }
             Target::Mmio(o) => st.vregs.read(o, data),
             Target::Ggtt { index, offset } if write => {

@@ -543,6 +543,205 @@ static inline int rgvt_counter(long id, const char *name, unsigned long long *va
 	return -ENOENT;
 }
 
+/* gen9 GPU formats ------------------------------------------------------ */
+
+/*
+ * What a Skylake GT2 driver writes, with i915's names (gt/intel_engine_regs.h,
+ * gt/intel_gt_regs.h, gt/intel_gpu_commands.h, gt/intel_lrc.c): for the
+ * tests that drive rgvt's engines as a guest driver would (rgvt_engine,
+ * rgvt_soak). Engine registers are relative to the engine's base.
+ */
+#define RING_HWS_PGA		0x80
+#define RING_HWSTAM		0x98
+#define RING_MI_MODE		0x9c
+#define   STOP_RING		(1U << 8)
+#define RING_RESET_CTL		0xd0
+#define   REQUEST_RESET		(1U << 0)
+#define   READY_TO_RESET	(1U << 1)
+#define RING_ELSP		0x230
+#define RING_EXECLIST_STATUS_LO	0x234
+#define RING_MODE_GEN7		0x29c
+#define   GFX_RUN_LIST_ENABLE	(1U << 15)
+#define RING_CONTEXT_STATUS_BUF	0x370	/* 6 entries of two dwords */
+#define RING_CONTEXT_STATUS_PTR	0x3a0
+#define GEN6_GDRST		0x941c
+#define   GEN6_GRDOM_FULL	(1U << 0)
+#define GEN8_MASTER_IRQ		0x44200
+#define   GEN8_MASTER_IRQ_CONTROL (1U << 31)
+#define GEN8_GT_IMR(n)		(0x44304 + 0x10 * (n))
+#define GEN8_GT_IIR(n)		(0x44308 + 0x10 * (n))
+#define GEN8_GT_IER(n)		(0x4430c + 0x10 * (n))
+#define GT_RENDER_USER_INTERRUPT	(1U << 0)
+#define GT_CONTEXT_SWITCH_INTERRUPT	(1U << 8)
+#define MASKED_ENABLE(b)	((b) << 16 | (b))
+#define MASKED_DISABLE(b)	((b) << 16)
+
+/* Status page (HWSP) layout: the CSB mirror (intel_engine.h). */
+#define I915_HWS_CSB_BUF0_INDEX		0x10
+#define I915_HWS_CSB_WRITE_INDEX	0x1f
+#define CSB_ENTRIES			6
+#define HWSP_SCRATCH			0x30	/* a free dword for our post-syncs */
+
+/* CSB status bits (intel_execlists_submission.c). */
+#define CTX_STATUS_IDLE_ACTIVE		(1U << 0)
+#define CTX_STATUS_PREEMPTED		(1U << 1)
+#define CTX_STATUS_ELEMENT_SWITCH	(1U << 2)
+#define CTX_STATUS_ACTIVE_IDLE		(1U << 3)
+#define CTX_STATUS_COMPLETE		(1U << 4)
+#define CTX_STATUS_LITE_RESTORE		(1U << 15)
+
+/* Context descriptor (intel_lrc.h). */
+#define CTX_VALID		(1U << 0)
+#define CTX_PRIVILEGE		(1U << 8)
+#define CTX_ADDRESSING_SHIFT	3
+#define LEGACY_64B_CONTEXT	3
+
+/* Register state context (intel_lrc_reg.h): indices of values. */
+#define CTX_CONTEXT_CONTROL	(0x02 + 1)
+#define CTX_RING_HEAD		(0x04 + 1)
+#define CTX_RING_TAIL		(0x06 + 1)
+#define CTX_RING_START		(0x08 + 1)
+#define CTX_RING_CTL		(0x0a + 1)
+#define CTX_PDP0_UDW		(0x30 + 1)
+#define CTX_PDP0_LDW		(0x32 + 1)
+#define CTX_MI_MODE		(0x54 + 1)
+#define CTX_CTRL_INHIBIT_SYN_CTX_SWITCH		(1U << 3)
+#define CTX_CTRL_ENGINE_CTX_RESTORE_INHIBIT	(1U << 0)
+#define CTX_CTRL_ENGINE_CTX_SAVE_INHIBIT	(1U << 2)
+#define CTX_CTRL_RS_CTX_ENABLE			(1U << 1)
+#define RING_VALID		1U
+
+/* Commands (intel_gpu_commands.h, and the gen9 PRM for bit 22 of BB_START). */
+#define MI_INSTR(op, flags)	((__u32)(op) << 23 | (flags))
+#define MI_NOOP			0U
+#define MI_USER_INTERRUPT	MI_INSTR(0x02, 0)
+#define MI_ARB_CHECK		MI_INSTR(0x05, 0)
+#define MI_BATCH_BUFFER_END	MI_INSTR(0x0a, 0)
+#define MI_SEMAPHORE_WAIT	MI_INSTR(0x1c, 2)
+#define   MI_SEMAPHORE_GLOBAL_GTT	(1U << 22)
+#define   MI_SEMAPHORE_POLL	(1U << 15)
+#define   MI_SEMAPHORE_SAD_EQ_SDD	(4U << 12)
+#define MI_STORE_DWORD_IMM_GEN4	MI_INSTR(0x20, 2)
+#define MI_STORE_QWORD_IMM_GEN8	(MI_INSTR(0x20, 3) | 1U << 21)
+#define   MI_USE_GGTT		(1U << 22)
+#define MI_LOAD_REGISTER_IMM(n)	MI_INSTR(0x22, 2 * (n) - 1)
+#define MI_STORE_REGISTER_MEM_GEN8 MI_INSTR(0x24, 2)
+#define MI_FLUSH_DW		MI_INSTR(0x26, 1)
+#define   MI_FLUSH_DW_OP_STOREDW	(1U << 14)
+#define   MI_FLUSH_DW_USE_GTT	(1U << 2)
+#define MI_BATCH_BUFFER_START_GEN8 MI_INSTR(0x31, 1)
+#define   MI_BATCH_PPGTT	(1U << 8)
+#define   MI_BATCH_2ND_LEVEL	(1U << 22)
+#define GFX_OP_PIPE_CONTROL(len) (3U << 29 | 3U << 27 | 2U << 24 | ((len) - 2))
+#define   PIPE_CONTROL_GLOBAL_GTT_IVB	(1U << 24)
+#define   PIPE_CONTROL_CS_STALL	(1U << 20)
+#define   PIPE_CONTROL_QW_WRITE	(1U << 14)
+#define XY_SRC_COPY_BLT_CMD	(2U << 29 | 0x53U << 22)
+#define   BLT_WRITE_RGBA	(3U << 20)
+#define   BLT_DEPTH_32		(3U << 24)
+#define   BLT_ROP_SRC_COPY	(0xccU << 16)
+
+/* gen8 PPGTT entries. */
+#define PPGTT_PRESENT		1ULL
+#define PPGTT_RW		2ULL
+#define PPGTT_ADDR		0x0000fffffffff000ULL
+
+
+/*
+ * i915's gen9 register-state offset tables (intel_lrc.c, gen9_rcs_offsets
+ * and gen9_xcs_offsets), in the same compact encoding, laid out by the same
+ * set_offsets(): the register state page is a batch of LRI commands.
+ */
+#define NOP(x)		(0x80 | (x))
+#define LRI(count, flags) ((flags) << 6 | (count))
+#define POSTED		1
+#define REG(x)		((x) >> 2)
+#define REG16(x)	(((x) >> 9) | 0x80), (((x) >> 2) & 0x7f)
+#define LRC_TAIL \
+	NOP(13), LRI(44, POSTED), REG(0x28), REG(0x9c), REG(0xc0), REG(0x178), \
+	REG(0x17c), REG16(0x358), REG(0x170), REG(0x150), REG(0x154), REG(0x158), \
+	REG16(0x41c), REG16(0x600), REG16(0x604), REG16(0x608), REG16(0x60c), \
+	REG16(0x610), REG16(0x614), REG16(0x618), REG16(0x61c), REG16(0x620), \
+	REG16(0x624), REG16(0x628), REG16(0x62c), REG16(0x630), REG16(0x634), \
+	REG16(0x638), REG16(0x63c), REG16(0x640), REG16(0x644), REG16(0x648), \
+	REG16(0x64c), REG16(0x650), REG16(0x654), REG16(0x658), REG16(0x65c), \
+	REG16(0x660), REG16(0x664), REG16(0x668), REG16(0x66c), REG16(0x670), \
+	REG16(0x674), REG16(0x678), REG16(0x67c), REG(0x68), 0
+#define LRC_HEAD \
+	NOP(1), LRI(14, POSTED), REG16(0x244), REG(0x34), REG(0x30), REG(0x38), \
+	REG(0x3c), REG(0x168), REG(0x140), REG(0x110), REG(0x11c), REG(0x114), \
+	REG(0x118), REG(0x1c0), REG(0x1c4), REG(0x1c8), \
+	NOP(3), LRI(9, POSTED), REG16(0x3a8), REG16(0x28c), REG16(0x288), \
+	REG16(0x284), REG16(0x280), REG16(0x27c), REG16(0x278), REG16(0x274), \
+	REG16(0x270)
+
+static const __u8 gen9_rcs_offsets[] = {
+	LRC_HEAD, NOP(13), LRI(1, 0), REG(0xc8), LRC_TAIL
+};
+
+static const __u8 gen9_xcs_offsets[] = {
+	LRC_HEAD, NOP(13), LRI(1, POSTED), REG16(0x200), LRC_TAIL
+};
+
+static inline void rgvt_set_offsets(__u32 *regs, const __u8 *data, __u32 base)
+{
+	while (*data) {
+		__u8 count, flags;
+
+		if (*data & 0x80) {
+			regs += *data++ & 0x7f;
+			continue;
+		}
+		count = *data & 0x3f;
+		flags = *data >> 6;
+		data++;
+		*regs++ = MI_LOAD_REGISTER_IMM(count) | (flags & POSTED ? 1U << 12 : 0);
+		do {
+			__u32 offset = 0;
+			__u8 v;
+
+			do {
+				v = *data++;
+				offset = offset << 7 | (v & 0x7f);
+			} while (v & 0x80);
+			regs[0] = base + (offset << 2);
+			regs += 2;
+		} while (--count);
+	}
+	*regs = MI_BATCH_BUFFER_END;
+}
+
+/*
+ * The register state page of a fresh context as __lrc_init_regs() leaves it
+ * (no restore inhibit) for a context with a 4-level PPGTT: the LRI layout,
+ * CONTEXT_CONTROL, the ring registers (empty ring at ring_gm), the PML4 in
+ * PDP0, STOP_RING cleared in the saved MI_MODE.
+ */
+static inline void rgvt_lrc_init(__u32 *regs, bool rcs, __u32 base, __u32 ring_gm,
+				 __u32 ring_size, __u64 pml4)
+{
+	memset(regs, 0, 4096);
+	rgvt_set_offsets(regs, rcs ? gen9_rcs_offsets : gen9_xcs_offsets, base);
+	regs[CTX_CONTEXT_CONTROL] = MASKED_ENABLE(CTX_CTRL_INHIBIT_SYN_CTX_SWITCH) |
+				    MASKED_DISABLE(CTX_CTRL_ENGINE_CTX_RESTORE_INHIBIT) |
+				    MASKED_DISABLE(CTX_CTRL_ENGINE_CTX_SAVE_INHIBIT |
+						   CTX_CTRL_RS_CTX_ENABLE);
+	regs[CTX_RING_START] = ring_gm;
+	regs[CTX_RING_HEAD] = 0;
+	regs[CTX_RING_TAIL] = 0;
+	regs[CTX_RING_CTL] = (ring_size - 4096) | RING_VALID;
+	regs[CTX_PDP0_UDW] = pml4 >> 32;
+	regs[CTX_PDP0_LDW] = (__u32)pml4;
+	regs[CTX_MI_MODE] = STOP_RING << 16;
+}
+
+/* The context descriptor lrc_descriptor() makes, with the context ID above. */
+static inline __u64 rgvt_ctx_desc(__u32 lrca, __u32 ccid)
+{
+	return (__u64)ccid << 32 | (lrca & ~4095U) | LEGACY_64B_CONTEXT << CTX_ADDRESSING_SHIFT |
+	       CTX_PRIVILEGE | CTX_VALID;
+}
+
 /* Modules --------------------------------------------------------------- */
 
 static inline bool rgvt_module_loaded(void)

@@ -161,6 +161,11 @@ step_kvm() {
 	check i915-vgpu-detected l2_has 'Virtual GPU for Intel GVT-g detected'
 	check i915-balloon l2_has 'VGT balloon successfully'
 	check i915-probe-done l2_has 'RGVT-L2-CHECK card0 ok'
+	# rgvt's engines under the stock i915 (issue 10): not wedged, then
+	# l2i915's store-dword and blitter copy through i915's uAPI.
+	check i915-not-wedged l2_has 'RGVT-L2-CHECK not-wedged ok'
+	check l2-store-dword l2_has 'RGVT-L2-CHECK store-dword ok'
+	check l2-blit-copy l2_has 'RGVT-L2-CHECK blit-copy ok'
 	check l2-bars l2_has 'RGVT-L2-CHECK bars ok'
 	counters "$id" >/tmp/counters.after
 	echo "# vGPU $id counters, before QEMU -> now:"
@@ -244,6 +249,15 @@ step_remove() {
 	kill -0 "$QEMU_PID" 2>/dev/null && kill "$QEMU_PID"
 }
 
+# The cost of one submission from user space through VFIO (rgvt_engine's
+# empty batches and back-to-back workloads), to print next to the nested
+# one (l2i915); a measure, not a rung.
+step_direct() {
+	echo "# submission cost, direct: rgvt_engine (ELSP write to CSB event)"
+	rgvt_engine -t empty_batch_completes_on_every_engine -t throughput 2>&1 |
+		sed -n -E 's/^# (rcs0|bcs0|vcs0|vecs0|throughput)(:.*)/# direct: \1\2/p'
+}
+
 step_unload() {
 	if module_unload; then
 		left=
@@ -260,6 +274,7 @@ main() {
 	echo "RGVT-NESTED-BEGIN"
 	[ -e /dev/kvm ] && echo "# /dev/kvm present" || echo "# no /dev/kvm"
 	check module-load module_load || { dump_dmesg; return 1; }
+	step_direct
 	step_mdevctl
 	UUID=$(new_uuid)
 	check vgpu-create sh -c "echo $UUID >$PARENT/mdev_supported_types/$TYPE/create" || {

@@ -5,7 +5,7 @@
 #
 # Lines the first-level job reads:
 #   RGVT-L2-BOOTED
-#   RGVT-L2-CHECK <name> ok|FAIL [detail]
+#   RGVT-L2-CHECK <name> ok|FAIL [detail]   (also from l2i915)
 #   RGVT-L2-READY      the checks are done and the vGPU is out of this
 #                      kernel's hands (as the ACPI hotplug driver leaves it
 #                      before the eject, which the first-level job plays)
@@ -34,6 +34,27 @@ done
 echo "RGVT-L2-INFO vgpu ${dev:-none}"
 check pci-id [ -n "$dev" ]
 check card0 [ -e /dev/dri/card0 ]
+
+# i915 is not wedged: its probe's requests on every engine (the default
+# contexts' records, __engines_record_defaults) completed on rgvt's engines.
+# i915's debugfs says 0 when no GT is terminally wedged; the log has no
+# "wedged" (intel_gt_set_wedged and friends say so).
+wedged=
+for f in /sys/kernel/debug/dri/*/i915_wedged; do
+	[ -e "$f" ] && wedged=$(cat "$f" 2>/dev/null)
+done
+echo "RGVT-L2-INFO i915_wedged ${wedged:-none}"
+dmesg | grep -i wedged | sed 's/^/RGVT-L2-INFO dmesg: /'
+check not-wedged sh -c "[ '$wedged' = 0 ] && ! dmesg | grep -qi wedged"
+# The GPU through i915's uAPI: a store-dword on rcs0, a blitter copy on bcs0.
+if [ -e /dev/dri/card0 ]; then
+	l2i915
+	echo "RGVT-L2-INFO l2i915 exit $?"
+else
+	echo "RGVT-L2-CHECK store-dword FAIL no /dev/dri/card0"
+	echo "RGVT-L2-CHECK blit-copy FAIL no /dev/dri/card0"
+fi
+
 if [ -n "$dev" ]; then
 	drv=$(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null)
 	echo "RGVT-L2-INFO driver ${drv:-none}"

@@ -171,6 +171,14 @@ register!(
     GEN6_GDRST @ 0x941c,
     /// Full GPU reset.
     GRDOM_FULL: 0:0,
+    /// Render engine reset.
+    GRDOM_RENDER: 1:1,
+    /// Video (media) engine reset.
+    GRDOM_MEDIA: 2:2,
+    /// Blitter engine reset.
+    GRDOM_BLT: 3:3,
+    /// Video enhancement engine reset.
+    GRDOM_VECS: 4:4,
 );
 register!(
     /// MCR steering selector (stored; there is one slice to steer to).
@@ -206,6 +214,10 @@ register!(
     /// Hardware status page address (stored).
     RING_HWS_PGA @ 0x80,
 );
+// The execlist registers (`RING_ELSP`, `RING_EXECLIST_STATUS_LO/HI`,
+// `RING_CONTEXT_STATUS_BUF`, `RING_CONTEXT_STATUS_PTR`, `RING_MODE_GEN7`)
+// are the execlist core's: `crate::execlist::regs` names them and says what
+// a guest write does; `engine_kind` maps them here.
 register!(
     /// Status page write mask (stored).
     RING_HWSTAM @ 0x98,
@@ -467,6 +479,17 @@ pub enum Kind {
     ResetCtl,
     /// `GEN6_GDRST`: the reset completes at once, the bits read back 0.
     Gdrst,
+    /// `RING_ELSP`: guest writes go to the engines' latch, reads give 0.
+    Elsp,
+    /// Execlist status and context-status buffer: kept by the engines,
+    /// read-only to the guest.
+    EngineStatus,
+    /// `RING_CONTEXT_STATUS_PTR`: masked, two pointer fields
+    /// (`execlist::regs::csb_ptr_write`).
+    CsbPtr,
+    /// `RING_MODE_GEN7`: masked; enables execlists
+    /// (`execlist::regs::ring_mode_write`).
+    RingMode,
     /// A forcewake ack: reads the low half of the request at this offset.
     ForcewakeAck(u32),
     /// `GEN8_MASTER_IRQ`: enable bit stored, pending bits computed.
@@ -558,10 +581,20 @@ fn engine_kind(offset: u32) -> Option<Kind> {
     let (_, base) = ENGINES
         .iter()
         .find(|(_, base)| (*base..*base + 0x1000).contains(&offset))?;
-    Some(match offset - base {
+    use crate::execlist::regs::{kind as execlist_kind, Kind as Execlist};
+    let rel = offset - base;
+    if let Some(k) = execlist_kind(rel) {
+        return Some(match k {
+            Execlist::Elsp => Kind::Elsp,
+            Execlist::Status | Execlist::CsbBuf => Kind::EngineStatus,
+            Execlist::CsbPtr => Kind::CsbPtr,
+            Execlist::RingMode => Kind::RingMode,
+        });
+    }
+    Some(match rel {
         RING_MI_MODE::OFFSET => Kind::MiMode,
         RING_RESET_CTL::OFFSET => Kind::ResetCtl,
-        RING_INSTPM::OFFSET | RING_MODE_GEN7::OFFSET => Kind::Masked,
+        RING_INSTPM::OFFSET => Kind::Masked,
         RING_HWS_PGA::OFFSET | RING_HWSTAM::OFFSET | RING_IMR::OFFSET => Kind::Storage,
         _ => return None,
     })
