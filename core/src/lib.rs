@@ -28,6 +28,7 @@ pub mod mmio;
 pub mod parse;
 pub mod pte;
 pub mod pvinfo;
+pub mod sched;
 pub mod shadow;
 pub mod storage;
 pub mod vggtt;
