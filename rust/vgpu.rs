@@ -13,6 +13,7 @@
 //! virqfd's callback takes the vGPU's lock, so the virqfd is only disabled
 //! with the set-up lock held, never the vGPU's.
 
+pub(crate) mod balloon;
 pub(crate) mod gtt;
 pub(crate) mod inspect;
 pub(crate) mod irq;
@@ -132,6 +133,9 @@ pub(crate) struct Emulated {
     pub(crate) irq_counters: IrqCounters,
     /// Counters.
     pub(crate) counters: Counters,
+    /// The threads behind the open device, for the balloon's W (set by
+    /// open, dropped by close).
+    pub(crate) acct: Option<crate::acct::Source>,
 }
 
 /// One virtual GPU.
@@ -226,6 +230,7 @@ impl Vgpu {
             triggers: Triggers::default(),
             irq_counters: IrqCounters::default(),
             counters: Counters::default(),
+            acct: None,
         };
         Ok(try_pin_init!(Self {
             id: gm_id.index() as u32 + 1,

@@ -109,9 +109,11 @@ impl Vgpu {
     pub(crate) fn open(&self, dev: &vfio::Device) -> Result {
         let mut st = self.state.lock();
         st.open = true;
+        st.acct = crate::acct::Source::capture(dev);
         let (released, result) = self.restart_ggtt(&mut st);
         if result.is_err() {
             st.open = false;
+            st.acct = None;
         }
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
         result
@@ -123,6 +125,7 @@ impl Vgpu {
         self.close_irqs();
         let mut st = self.state.lock();
         st.open = false;
+        st.acct = None;
         let (released, result) = self.restart_ggtt(&mut st);
         // Releasing pins cannot fail; only finding the ranges can, on allocation.
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));

@@ -82,11 +82,15 @@ impl Vgpu {
         };
         match target {
             Target::Mmio(o) if write => {
-                // Notifications are counted by the register file; acting on
-                // them (PPGTT create, balloon requests) comes with the engine.
-                let _ = st.vregs.write(o, data);
+                // Notifications are counted by the register file; the
+                // balloon's are acted on here (PPGTT ones come with the engine).
+                let notify = st.vregs.write(o, data);
                 // An IIR, IER, IMR or master write may change the line.
                 st.update_irq_lines();
+                if let Some(value) = notify {
+                    self.g2v_balloon(dev, st, value);
+                    return Ok(());
+                }
             }
             Target::Mmio(o) => st.vregs.read(o, data),
             Target::Ggtt { index, offset } if write => {

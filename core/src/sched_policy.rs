@@ -12,9 +12,8 @@
 //! timer (work conserving). A vGPU without work is skipped, gets no share, and accrues nothing.
 //!
 //! The core reads no clock: the caller passes `now` in nanoseconds from any monotonic source.
-//! This module is named `sched` in both crates; the kernel crate's own `sched` (scheduling
-//! points) shadows it at the kernel crate's root, so code here names its items through `self`
-//! and `super`, never `crate::sched`.
+//! (The module is named after GVT-g's file: the kernel crate's own `sched` is its scheduling
+//! points, and the core is re-exported at the kernel crate's root.)
 
 use crate::gm::slots::{VgpuId, MAX_VGPUS};
 
