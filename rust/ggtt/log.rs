@@ -129,14 +129,15 @@ pub(crate) struct Measured {
 ///
 /// `rows.len() <= LOG_ROWS` and its capacity is at least `LOG_ROWS`, so
 /// logging never allocates under the lock; `next < LOG_ROWS` is where the
-/// next row goes once the ring is full.
+/// next row goes once the ring is full; `counters.len() == MAX_VGPUS`.
 pub(crate) struct Log {
     rows: KVec<Row>,
     next: usize,
     /// Rows dropped from the ring.
     pub(crate) dropped: u64,
-    /// Per vGPU id.
-    pub(crate) counters: [VgpuCounters; MAX_VGPUS as usize],
+    /// Per vGPU id (`MAX_VGPUS` of them, on the heap: the GM state is
+    /// built on the stack of module init).
+    pub(crate) counters: KVec<VgpuCounters>,
     /// The latest period, once the worker ran one.
     pub(crate) measured: Option<Measured>,
     /// The regime of the latest period.
@@ -146,12 +147,16 @@ pub(crate) struct Log {
 impl Log {
     /// An empty log with room for [`LOG_ROWS`] rows.
     pub(crate) fn new() -> Result<Self> {
+        let mut counters = KVec::with_capacity(MAX_VGPUS as usize, GFP_KERNEL)?;
+        for _ in 0..MAX_VGPUS {
+            counters.push(VgpuCounters::default(), GFP_KERNEL)?;
+        }
         // INVARIANT: empty, with the room stated.
         Ok(Log {
             rows: KVec::with_capacity(LOG_ROWS, GFP_KERNEL)?,
             next: 0,
             dropped: 0,
-            counters: [VgpuCounters::default(); MAX_VGPUS as usize],
+            counters,
             measured: None,
             regime: None,
         })

@@ -55,7 +55,8 @@ struct Prev {
 
 /// What the worker remembers between periods.
 struct Memory {
-    prev: [Option<Prev>; N],
+    /// Per vGPU id (`MAX_VGPUS` of them, on the heap).
+    prev: KVec<Option<Prev>>,
     last_ns: u64,
     copy_ns: u64,
     period: u64,
@@ -77,8 +78,12 @@ pub(crate) struct Running {
 /// Starts the balloon worker of `parent`.
 pub(crate) fn start(parent: Arc<Parent>) -> Result<Running> {
     let copy_ns = parent.host.gm.lock().switch.copy_ns;
+    let mut prev = KVec::with_capacity(N, GFP_KERNEL)?;
+    for _ in 0..N {
+        prev.push(None, GFP_KERNEL)?;
+    }
     let memory = Memory {
-        prev: [None; N],
+        prev,
         last_ns: now_ns(),
         copy_ns,
         period: 0,
@@ -274,10 +279,15 @@ impl Worker {
                         s.balloon_log.push(row(e, slots, evictions));
                     }
                 }
-                if releasing && !matches!(c.state(), State::Releasing { .. }) {
+                let shrink = d.shrink.filter(|sh| sh.vgpu == id);
+                // A release in flight ends in a period only by timing out
+                // (answers come in the BAR0 path, under the GM lock too);
+                // the same period may then ask again.
+                if releasing && (shrink.is_some() || !matches!(c.state(), State::Releasing { .. }))
+                {
                     s.balloon_log.push(row(Event::Withdrawn, 0, 0));
                 }
-                if let Some(sh) = d.shrink.filter(|sh| sh.vgpu == id) {
+                if let Some(sh) = shrink {
                     s.balloon_log.push(row(Event::Release, sh.slots, 0));
                 }
             }
