@@ -173,3 +173,114 @@ proptest! {
         prop_assert!(s.stats(id(0)).unwrap().workloads > 0);
     }
 }
+
+/// The engine loop the kernel runs (`HostGgtt::switch_in`), on the host: the scheduler
+/// chooses, the chosen vGPU's entries are switched in and the next one's prepared ahead
+/// (gScale's predictive copy), and every workload sees only its own vGPU's entries in every
+/// slot it holds, however the slots are shared; the prefetch makes the switch itself copy no
+/// more than the slots both vGPUs hold.
+mod with_the_gtt {
+    use super::*;
+    use crate::gm::layout::{Config, Layout};
+    use crate::gm::Gm;
+    use crate::storage::Std;
+
+    fn layout() -> Layout {
+        // 8 slots of 16 entries, low GM for 4 vGPUs of 64 KB.
+        Layout::new(Config {
+            gm_size: 1024 * 1024,
+            low_size: 512 * 1024,
+            low_reserved: 64 * 1024,
+            high_reserved: 0,
+            slot_size: 64 * 1024,
+        })
+        .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn workloads_see_only_their_own_entries(
+            sizes in proptest::collection::vec(1u32..=6, 2..5),
+            weights in proptest::collection::vec(1u32..=4, 4),
+            writes in proptest::collection::vec((0usize..4, 0u32..8, 0u64..16), 0..64),
+            rounds in 20usize..200,
+        ) {
+            let l = layout();
+            let mut gm = Gm::<Std>::new(l, true).unwrap();
+            let mut s = Scheduler::default();
+            let mut ids = Vec::new();
+            for (k, &n) in sizes.iter().enumerate() {
+                let id = gm.create(64 * 1024, n, 1).unwrap();
+                s.add(id, weights[k]).unwrap();
+                ids.push(id);
+            }
+            // Each vGPU's entries name it: entry i of slot t of vGPU k is k<<32|t<<8|i.
+            let value = |k: usize, slot: u32, i: u64| ((k as u64 + 1) << 32) | u64::from(slot) << 8 | i;
+            for (k, &id) in ids.iter().enumerate() {
+                for slot in gm.vgpu(id).unwrap().slots.iter() {
+                    for i in 0..l.entries_per_slot() {
+                        gm.write(id, l.slot_index(slot) + i, value(k, slot, i)).unwrap();
+                    }
+                }
+            }
+            let mut phys = std::vec![0u64; l.entries() as usize];
+            let mut now = 0u64;
+            let mut w = writes.iter().cycle();
+            let (mut predicted, mut predicted_switches) = (None, 0);
+            for round in 0..rounds {
+                let pick = s.pick_next(now, |_| true).unwrap();
+                let k = ids.iter().position(|&id| id == pick.vgpu).unwrap();
+                // The guest rewrites an entry while another vGPU may run (a trap).
+                if let Some(&(g, slot, i)) = w.next() {
+                    let g = g % ids.len();
+                    if gm.vgpu(ids[g]).unwrap().slots.contains(slot) {
+                        let index = l.slot_index(slot) + i;
+                        let v = value(g, slot, i) ^ (round as u64) << 48;
+                        if gm.write(ids[g], index, v).unwrap() == crate::gm::ggtt::Write::Through {
+                            phys[index as usize] = v;
+                        }
+                    }
+                }
+                let mine = gm.vgpu(pick.vgpu).unwrap().slots;
+                let both = gm
+                    .running()
+                    .map(|r| mine.difference(&mine.difference(&gm.vgpu(r).unwrap().slots)))
+                    .unwrap_or(mine);
+                let c = gm
+                    .switch_to(pick.vgpu, |f, e| {
+                        phys[f as usize..f as usize + e.len()].copy_from_slice(e)
+                    })
+                    .unwrap();
+                // Prepared ahead: a predicted switch copies only the slots both vGPUs hold.
+                if predicted == Some(pick.vgpu) {
+                    prop_assert!(c.slots <= both.len(), "{} > {}", c.slots, both.len());
+                    predicted_switches += 1;
+                }
+                for slot in gm.vgpu(pick.vgpu).unwrap().slots.iter() {
+                    prop_assert_eq!(gm.owner(slot), Some(pick.vgpu));
+                    for i in 0..l.entries_per_slot() {
+                        let index = l.slot_index(slot) + i;
+                        prop_assert_eq!(phys[index as usize], gm.read(pick.vgpu, index).unwrap(),
+                            "vGPU {} slot {} entry {}", k, slot, i);
+                    }
+                }
+                // Predict the next vGPU as the scheduler's least recently chosen other one.
+                let next = ids[(k + 1) % ids.len()];
+                predicted = Some(next);
+                gm.prefetch(next, |f, e| phys[f as usize..f as usize + e.len()].copy_from_slice(e))
+                    .unwrap();
+                // The running vGPU's slots are still its own after the prefetch.
+                for slot in gm.vgpu(pick.vgpu).unwrap().slots.iter() {
+                    prop_assert_eq!(gm.owner(slot), Some(pick.vgpu));
+                }
+                let ns = 100_000 + (round as u64 % 7) * 300_000;
+                now += ns;
+                s.account(pick.vgpu, ns);
+            }
+            // Round robin among equals picks the predicted vGPU often.
+            prop_assert!(predicted_switches > 0);
+        }
+    }
+}
