@@ -40,8 +40,9 @@ use core::fmt;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
-/// Every this many entries of a slot is looked at for its utilization.
-const UTIL_STRIDE: u64 = 16;
+/// Every this many entries of a slot (256 KB of GM) is looked at for its
+/// utilization: 256 per 64 MB slot, a few thousand reads a period.
+const UTIL_STRIDE: u64 = 64;
 
 const N: usize = MAX_VGPUS as usize;
 
