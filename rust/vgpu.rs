@@ -217,12 +217,16 @@ impl Vgpu {
         text.copy_from_slice(name);
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
+        let mut vregs = Vregs::new(&gm.published(gm_id, ty)?)?;
+        // The balloon's PV fields are there from the start, not from the
+        // worker's first period.
+        vregs.publish_pv(&gm.balloon_pv(gm_id)?);
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
                 host.backend.entries() * GTT_PAGE_SIZE,
             )?,
-            vregs: Vregs::new(&gm.published(gm_id, ty)?)?,
+            vregs,
             ggtt: VGgtt::new(host.backend.scratch_mfn()),
             open: false,
             unpinning: 0,

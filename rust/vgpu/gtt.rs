@@ -145,8 +145,15 @@ impl Vgpu {
             self.host.backend.aperture_size(),
             self.host.backend.entries() * GTT_PAGE_SIZE,
         )?;
-        let pv = self.host.gm.lock().published(self.gm_id, self.ty)?;
+        let (pv, balloon) = {
+            let gm = self.host.gm.lock();
+            (
+                gm.published(self.gm_id, self.ty)?,
+                gm.balloon_pv(self.gm_id)?,
+            )
+        };
         st.vregs.reset(&pv);
+        st.vregs.publish_pv(&balloon);
         st.update_irq_lines();
         let (released, result) = self.restart_ggtt(&mut st);
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
