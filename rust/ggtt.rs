@@ -14,6 +14,11 @@
 //! Lock order: a vGPU's lock, then the GM lock, then the backend's lock.
 //! No VFIO call (pin, unpin, DMA) is made under the GM lock.
 
+pub(crate) mod copies;
+pub(crate) mod exchange;
+pub(crate) mod log;
+pub(crate) mod switch;
+
 use crate::backend::Backend;
 use crate::balloon::{self, Balloon};
 use crate::gm::layout::Layout;
@@ -58,6 +63,10 @@ pub(crate) struct GmState {
     pub(crate) balloon: Balloon<KvAlloc>,
     /// Shadow page-table parameters new vGPUs start with.
     pub(crate) shadow: shadow::Params,
+    /// GTT copies made by switches (see `switch`).
+    pub(crate) switch: copies::Counters,
+    /// The balloon's decisions and counters (see `exchange`).
+    pub(crate) balloon_log: log::Log,
 }
 
 impl GmState {
@@ -155,6 +164,8 @@ impl HostGgtt {
                 policy: shadow::Policy::Full,
                 ..shadow::Params::default()
             },
+            switch: copies::Counters::default(),
+            balloon_log: log::Log::new()?,
         };
         Ok(try_pin_init!(Self {
             backend,
@@ -243,6 +254,7 @@ impl HostGgtt {
     pub(crate) fn destroy(&self, id: VgpuId) {
         let mut s = self.gm.lock();
         s.balloon.reset(id);
+        s.balloon_log.reset(id);
         let Ok(freed) = s.gm.destroy(id) else {
             return;
         };

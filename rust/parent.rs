@@ -11,6 +11,7 @@
 //! the GM lock, the backend's lock. The registry and a vGPU's lock are
 //! never held together. No VFIO call is made under the registry or GM lock.
 
+pub(crate) mod balloon;
 pub(crate) mod inspect;
 pub(crate) mod tunables;
 
@@ -200,6 +201,7 @@ impl Parent {
             }
             let gm_id = ty.create(&mut gm.gm).map_err(gm_errno)?;
             gm.balloon.reset(gm_id);
+            gm.balloon_log.reset(gm_id);
             let made = Vgpu::new(
                 self.host.clone(),
                 &gm,

@@ -8,8 +8,8 @@
 //! checks on the host). The layers, lowest first (a module imports only
 //! from its own layer or those below; see `Documentation/rgvt/design.rst`):
 //!
-//! 1. C wrappers, the only files with `unsafe`: `bindings`, `c_static`,
-//!    `c_layout`, `kstorage`, `params`, `page`, `debugfs`, `eventfd`, `sysfs`,
+//! 1. C wrappers, the only files with `unsafe`: `acct`, `bindings`, `c_static`,
+//!    `c_layout`, `kstorage`, `kthread`, `params`, `page`, `debugfs`, `eventfd`, `sysfs`,
 //!    `mdev`, `vfio` (with `vfio/ioctl`), and `backend/i915`.
 //! 2. Backends: `backend` (the trait), `backend/sim`, `backend/i915`.
 //! 3. vGPU emulation: `ggtt` (the physical GGTT and the GM lock), `vgpu`
@@ -31,12 +31,14 @@ pub mod rgvt_core;
 pub use rgvt_core::*;
 
 // Layer 1: C wrappers.
+mod acct;
 mod bindings;
 mod c_layout;
 mod c_static;
 mod debugfs;
 mod eventfd;
 mod kstorage;
+mod kthread;
 mod mdev;
 mod page;
 mod params;
@@ -65,10 +67,12 @@ module! {
 
 /// The loaded module.
 ///
-/// Fields drop in order: the tunables first, then the mdev parent (which
+/// Fields drop in order: the balloon worker first (stopped and waited
+/// for), the tunables, then the mdev parent (which
 /// removes every vGPU), the i915 attachment, the parent's debugfs files,
 /// and the parent last (with the debugfs root).
 struct Rgvt {
+    _balloon: parent::balloon::Running,
     _tunables: sysfs::KobjDir<parent::Parent>,
     _mdev: Option<mdev::Parent<parent::Parent>>,
     #[cfg(CONFIG_DRM_I915_GVT)]
@@ -117,12 +121,14 @@ impl kernel::Module for Rgvt {
             )?),
         };
         let tunables = sysfs::KobjDir::new(kernel::c_str!("rgvt"), parent.clone())?;
+        let balloon = parent::balloon::start(parent.clone())?;
         pr_info!(
             "loaded: backend {:?}, {} vGPU types\n",
             kind,
             vgpu_type::TYPES.len()
         );
         Ok(Rgvt {
+            _balloon: balloon,
             _tunables: tunables,
             _mdev: mdev,
             #[cfg(CONFIG_DRM_I915_GVT)]

@@ -91,7 +91,7 @@ impl Device {
         unsafe { &*vdev.cast::<Self>() }
     }
 
-    fn as_raw(&self) -> *mut bindings::vfio_device {
+    pub(crate) fn as_raw(&self) -> *mut bindings::vfio_device {
         self.0.get()
     }
 

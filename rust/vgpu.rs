@@ -16,6 +16,7 @@
 //! virqfd's callback takes the vGPU's lock, so the virqfd is only disabled
 //! with the set-up lock held, never the vGPU's.
 
+pub(crate) mod balloon;
 pub(crate) mod engine;
 pub(crate) mod engine_state;
 pub(crate) mod gtt;
@@ -142,6 +143,9 @@ pub(crate) struct Emulated {
     pub(crate) counters: Counters,
     /// The engines' ELSP latches and queued submissions.
     pub(crate) elsp: engine_state::Elsp,
+    /// The threads behind the open device, for the balloon's W (set by
+    /// open, dropped by close).
+    pub(crate) acct: Option<crate::acct::Source>,
 }
 
 /// One virtual GPU.
@@ -235,12 +239,16 @@ impl Vgpu {
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
         let shadow_params = gm.shadow;
+        let mut vregs = Vregs::new(&gm.published(gm_id, ty)?)?;
+        // The balloon's PV fields are there from the start, not from the
+        // worker's first period.
+        vregs.publish_pv(&gm.balloon_pv(gm_id)?);
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
                 host.backend.entries() * GTT_PAGE_SIZE,
             )?,
-            vregs: Vregs::new(&gm.published(gm_id, ty)?)?,
+            vregs,
             ggtt: VGgtt::new(host.backend.scratch_mfn()),
             open: false,
             unpinning: 0,
@@ -249,6 +257,7 @@ impl Vgpu {
             irq_counters: IrqCounters::default(),
             counters: Counters::default(),
             elsp: engine_state::Elsp::default(),
+            acct: None,
         };
         let engine = engine_state::EngineState::new()?;
         Ok(try_pin_init!(Self {

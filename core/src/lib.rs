@@ -29,6 +29,7 @@ pub mod mmio;
 pub mod parse;
 pub mod pte;
 pub mod pvinfo;
+pub mod sched_policy;
 pub mod shadow;
 pub mod storage;
 pub mod vggtt;

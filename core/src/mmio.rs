@@ -435,6 +435,17 @@ impl<A: Alloc> Vregs<A> {
         }
     }
 
+    /// Stores host-owned PV info dwords, `(offset in the page, value)` (the
+    /// runtime balloon fields, `crate::balloon::protocol::host_fields`);
+    /// offsets outside the page are ignored.
+    pub fn publish_pv(&mut self, fields: &[(u32, u32)]) {
+        for &(off, val) in fields {
+            if off < pvinfo::VGT_PVINFO_SIZE {
+                self.set(pvinfo::VGT_PVINFO_PAGE + (off & !3), val);
+            }
+        }
+    }
+
     /// Returns the dword register at `offset` (must be 4-aligned, in range).
     pub fn reg(&self, offset: u32) -> u32 {
         self.regs.get((offset / 4) as usize).copied().unwrap_or(0)

@@ -81,8 +81,8 @@ const LAYERS: [(&str, &[&str]); 5] = [
     (
         "C wrappers",
         &[
-            "bindings", "c_layout", "c_static", "debugfs", "eventfd", "kstorage", "mdev", "page",
-            "params", "sched", "sysfs", "vfio", "worker",
+            "acct", "bindings", "c_layout", "c_static", "debugfs", "eventfd", "kstorage",
+            "kthread", "mdev", "page", "params", "sched", "sysfs", "vfio", "worker",
         ],
     ),
     ("backends", &["backend"]),
@@ -92,13 +92,15 @@ const LAYERS: [(&str, &[&str]); 5] = [
 ];
 
 /// The files that may contain `unsafe`: the C wrappers, and the i915 backend's C hooks.
-const UNSAFE_FILES: [&str; 15] = [
+const UNSAFE_FILES: [&str; 17] = [
+    "acct",
     "bindings",
     "c_layout",
     "c_static",
     "debugfs",
     "eventfd",
     "kstorage",
+    "kthread",
     "mdev",
     "page",
     "params",

@@ -11,5 +11,6 @@
 #include <linux/vfio.h>
 #include <uapi/linux/vfio.h>
 
+#include "acct.h"
 #include "helpers.h"
 #include "i915.h"

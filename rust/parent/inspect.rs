@@ -80,14 +80,22 @@ impl Show for SlotsFile {
     }
 }
 
-/// `gpu`: the backend.
+/// `gpu`: the backend, and the GTT copies of switches.
 struct GpuFile;
 
 impl Show for GpuFile {
     type Data = Parent;
 
     fn show(p: &Parent, m: &mut Seq) -> fmt::Result {
-        p.host.backend.describe(m)
+        p.host.backend.describe(m)?;
+        let counters = p.host.gm.lock().switch;
+        let mut r = Ok(());
+        counters.for_each(|name, value| {
+            if r.is_ok() {
+                r = writeln!(m, "{name} {value}");
+            }
+        });
+        r
     }
 }
 
@@ -122,5 +130,6 @@ pub(crate) fn files(parent: Arc<Parent>) -> Result<Files<Parent>> {
     files.add::<GpuFile>(kernel::c_str!("gpu"))?;
     files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<ShadowCheckFile>(kernel::c_str!("shadow_selfcheck"))?;
+    files.add::<super::balloon::BalloonFile>(kernel::c_str!("balloon"))?;
     Ok(files)
 }

@@ -110,9 +110,11 @@ impl Vgpu {
         self.engines_open(dev);
         let mut st = self.state.lock();
         st.open = true;
+        st.acct = crate::acct::Source::capture(dev);
         let (released, result) = self.restart_ggtt(&mut st);
         if result.is_err() {
             st.open = false;
+            st.acct = None;
         }
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
         if result.is_err() {
@@ -132,6 +134,7 @@ impl Vgpu {
         self.shadow.lock().clear();
         let mut st = self.state.lock();
         st.open = false;
+        st.acct = None;
         let (released, result) = self.restart_ggtt(&mut st);
         // Releasing pins cannot fail; only finding the ranges can, on allocation.
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
@@ -155,8 +158,15 @@ impl Vgpu {
             self.host.backend.aperture_size(),
             self.host.backend.entries() * GTT_PAGE_SIZE,
         )?;
-        let pv = self.host.gm.lock().published(self.gm_id, self.ty)?;
+        let (pv, balloon) = {
+            let gm = self.host.gm.lock();
+            (
+                gm.published(self.gm_id, self.ty)?,
+                gm.balloon_pv(self.gm_id)?,
+            )
+        };
         st.vregs.reset(&pv);
+        st.vregs.publish_pv(&balloon);
         st.update_irq_lines();
         let (released, result) = self.restart_ggtt(&mut st);
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));

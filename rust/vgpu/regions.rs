@@ -94,9 +94,9 @@ impl Vgpu {
                     None => (None, 0),
                 };
                 // Notifications are counted by the register file; the PPGTT
-                // ones go to the shadow below, the others (balloon requests)
-                // are acted on later.
-                let note = st.vregs.write(o, data).and_then(G2v::from_raw);
+                // ones go to the shadow below, the balloon's to its handler.
+                let notify = st.vregs.write(o, data);
+                let note = notify.and_then(G2v::from_raw);
                 // An IIR, IER, IMR or master write may change the line.
                 st.update_irq_lines();
                 if let Some(
@@ -114,6 +114,9 @@ impl Vgpu {
                     // the guest's tables pins its pages.
                     drop(st);
                     self.shadow.lock().pv_notify(dev, note, pdp0);
+                } else if let Some(value) = notify {
+                    // Releases the vGPU's lock.
+                    self.g2v_balloon(dev, st, value);
                 } else {
                     drop(st);
                 }

@@ -237,6 +237,38 @@ mod tests {
         assert_eq!(value("inf"), Value::from("inf"));
     }
 
+    /// The module's `rgvt/balloon` as `rust/ggtt/exchange.rs` writes it.
+    #[test]
+    fn the_modules_balloon_file() {
+        let s = parse::sheet(
+            "period 41; source measured; phi 0.62; w 0.31; c 0.0; regime trim\n\
+             w_from vmm; vgpus_kvm 0; vgpus_vmm 2; vgpus_unmeasured 0; steal_ns 5; vcpu_ns 16\n\
+             c_from copy_time; copy_ns 0; cpus 2; period_ns 20001000\n\
+             log_dropped 0\n\
+             vgpu1.requests 1; vgpu1.granted 1; vgpu1.granted_slots 1; vgpu1.rejected 0\n\
+             vgpu3.requests 0; vgpu3.granted 0; vgpu3.granted_slots 0; vgpu3.rejected 0\n\
+             period vgpu decision slots evictions held phi w c regime\n\
+             3 1 grant 1 50 7 0.0 0.0 0.0 grow\n\
+             40 3 release 2 0 8 2.0 1.0 1.0 tight\n\
+             41 3 withdrawn 0 0 8 0.62 0.31 0.0 trim\n",
+        );
+        let d = Worker {
+            present: true,
+            state: s.values,
+            columns: s.columns,
+            rows: s.rows,
+        };
+        assert_eq!(d.get("phi"), Some("0.62"));
+        assert_eq!(d.get("w_from"), Some("vmm"));
+        assert_eq!(d.get("vgpu1.granted"), Some("1"));
+        assert_eq!(d.rows.len(), 3);
+        assert_eq!(
+            d.last_for(1).as_deref(),
+            Some("decision=grant slots=1 evictions=50 held=7 phi=0.0 w=0.0 c=0.0 regime=grow")
+        );
+        assert!(d.last_for(3).unwrap().starts_with("decision=withdrawn"));
+    }
+
     #[test]
     fn last_decision_of_a_vgpu() {
         let s =

@@ -1,0 +1,367 @@
+//! The weighted time-slice scheduler of one physical engine: which vGPU's workload runs next.
+//!
+//! This follows GVT-g's `sched_policy.c` (gVirt): every balance period (100 ms) each vGPU with
+//! work gets a share of the period in proportion to its weight; the engine runs one vGPU for a
+//! time slice (1 ms) before choosing again, among the vGPUs with work and time left, the one
+//! chosen least recently (GVT-g's LRU list). A workload is never preempted: the caller asks for
+//! the next vGPU only between workloads, and charges each workload's time when it ends, so an
+//! overrun becomes debt paid from the next share. Two departures from GVT-g, both documented
+//! where they are made: a slice ends after [`Params::max_workloads`] workloads as well (a vGPU
+//! of many tiny workloads cannot hold a slice by count), and when every vGPU with work has
+//! spent its share the next period starts at once instead of leaving the engine idle until the
+//! timer (work conserving). A vGPU without work is skipped, gets no share, and accrues nothing.
+//!
+//! The core reads no clock: the caller passes `now` in nanoseconds from any monotonic source.
+//! (The module is named after GVT-g's file: the kernel crate's own `sched` is its scheduling
+//! points, and the core is re-exported at the kernel crate's root.)
+
+use crate::gm::slots::{VgpuId, MAX_VGPUS};
+
+#[cfg(test)]
+mod tests;
+
+/// GVT-g's time slice, `GVT_DEFAULT_TIME_SLICE` (1 ms).
+pub const DEFAULT_TIME_SLICE_NS: u64 = 1_000_000;
+/// GVT-g's balance period, `GVT_TS_BALANCE_PERIOD_MS` (100 ms).
+pub const DEFAULT_BALANCE_PERIOD_NS: u64 = 100_000_000;
+/// Workloads one vGPU may start in one slice before the scheduler chooses again.
+pub const DEFAULT_MAX_WORKLOADS: u32 = 16;
+/// The largest weight (GVT-g's types go up to 16; the sysfs override allows more).
+pub const MAX_WEIGHT: u32 = 1024;
+
+/// The scheduler's tunables.
+///
+/// # Invariants
+///
+/// `1000 <= time_slice_ns <= balance_period_ns <= 10 s` and `1 <= max_workloads <= 4096`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// How long one vGPU keeps the engine before the scheduler chooses again.
+    pub time_slice_ns: u64,
+    /// The period over which the shares follow the weights.
+    pub balance_period_ns: u64,
+    /// The most workloads one vGPU starts in one slice.
+    pub max_workloads: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            time_slice_ns: DEFAULT_TIME_SLICE_NS,
+            balance_period_ns: DEFAULT_BALANCE_PERIOD_NS,
+            max_workloads: DEFAULT_MAX_WORKLOADS,
+        }
+    }
+}
+
+impl Params {
+    /// Returns whether the values satisfy the invariants.
+    pub fn valid(&self) -> bool {
+        (1000..=self.balance_period_ns).contains(&self.time_slice_ns)
+            && self.balance_period_ns <= 10_000_000_000
+            && (1..=4096).contains(&self.max_workloads)
+    }
+}
+
+/// Why a scheduler call was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// A weight or parameter out of range (`-EINVAL`).
+    Invalid,
+    /// The vGPU is not in the scheduler (`-ENOENT`).
+    NoVgpu,
+}
+
+/// One vGPU's state in the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    weight: u32,
+    /// Time left in the current balance period, in ns; negative after an overrun (debt).
+    credit: i64,
+    /// When it was last chosen, as a pick count (the LRU order; 0: never).
+    last_pick: u64,
+    /// Busy time charged since it was added.
+    busy_ns: u64,
+    /// Workloads charged since it was added.
+    workloads: u64,
+    /// Times it was chosen when another vGPU (or none) had the engine.
+    switches: u64,
+}
+
+/// The slice running now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slice {
+    vgpu: VgpuId,
+    start: u64,
+    workloads: u32,
+}
+
+/// What [`Scheduler::pick_next`] chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    /// The vGPU whose workload runs next.
+    pub vgpu: VgpuId,
+    /// Whether it is another vGPU than the one that ran last (the caller switches its GTT in).
+    pub switch: bool,
+}
+
+/// One vGPU's counters, for debugfs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Its weight.
+    pub weight: u32,
+    /// Its time left in this balance period (negative: debt), in ns.
+    pub credit: i64,
+    /// Busy time charged, in ns.
+    pub busy_ns: u64,
+    /// Workloads charged.
+    pub workloads: u64,
+    /// Times the engine was switched to it.
+    pub switches: u64,
+}
+
+/// The scheduler of one physical engine.
+///
+/// # Invariants
+///
+/// `entries[k]` is `Some` exactly for the vGPUs added and not removed, each with
+/// `1 <= weight <= MAX_WEIGHT`; `slice`, when set, names one of them; `params` is valid.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    params: Params,
+    entries: [Option<Entry>; MAX_VGPUS as usize],
+    slice: Option<Slice>,
+    /// The vGPU that ran last (whose GTT is switched in), even after its slice ended.
+    last: Option<VgpuId>,
+    period_start: u64,
+    picks: u64,
+    /// Balance periods started, on time or early.
+    periods: u64,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new(Params::default()).unwrap_or(Scheduler {
+            params: Params::default(),
+            entries: [None; MAX_VGPUS as usize],
+            slice: None,
+            last: None,
+            period_start: 0,
+            picks: 0,
+            periods: 0,
+        })
+    }
+}
+
+impl Scheduler {
+    /// Returns an empty scheduler, or [`Error::Invalid`] for bad `params`.
+    pub fn new(params: Params) -> Result<Self, Error> {
+        if !params.valid() {
+            return Err(Error::Invalid);
+        }
+        // INVARIANT: no vGPUs, valid parameters.
+        Ok(Scheduler {
+            params,
+            entries: [None; MAX_VGPUS as usize],
+            slice: None,
+            last: None,
+            period_start: 0,
+            picks: 0,
+            periods: 0,
+        })
+    }
+
+    /// Returns the tunables.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Replaces the tunables; they apply from the next choice.
+    pub fn set_params(&mut self, params: Params) -> Result<(), Error> {
+        if !params.valid() {
+            return Err(Error::Invalid);
+        }
+        self.params = params;
+        Ok(())
+    }
+
+    /// Adds vGPU `id` with `weight` (its type's, GVT-g: 16 / instances); it starts with no
+    /// credit and gets its share at the next balance.
+    pub fn add(&mut self, id: VgpuId, weight: u32) -> Result<(), Error> {
+        check_weight(weight)?;
+        // INVARIANT: the weight was checked.
+        self.entries[id.index()] = Some(Entry {
+            weight,
+            credit: 0,
+            last_pick: 0,
+            busy_ns: 0,
+            workloads: 0,
+            switches: 0,
+        });
+        Ok(())
+    }
+
+    /// Removes vGPU `id`; a slice it held ends.
+    pub fn remove(&mut self, id: VgpuId) {
+        self.entries[id.index()] = None;
+        if self.slice.is_some_and(|s| s.vgpu == id) {
+            self.slice = None;
+        }
+        if self.last == Some(id) {
+            self.last = None;
+        }
+    }
+
+    /// Changes vGPU `id`'s weight (the sysfs override); shares follow from the next balance.
+    pub fn set_weight(&mut self, id: VgpuId, weight: u32) -> Result<(), Error> {
+        check_weight(weight)?;
+        let e = self.entries[id.index()].as_mut().ok_or(Error::NoVgpu)?;
+        e.weight = weight;
+        Ok(())
+    }
+
+    /// Returns vGPU `id`'s counters.
+    pub fn stats(&self, id: VgpuId) -> Option<Stats> {
+        self.entries[id.index()].map(|e| Stats {
+            weight: e.weight,
+            credit: e.credit,
+            busy_ns: e.busy_ns,
+            workloads: e.workloads,
+            switches: e.switches,
+        })
+    }
+
+    /// Returns the vGPU that ran last, whose GTT entries the physical GGTT holds.
+    pub fn last(&self) -> Option<VgpuId> {
+        self.last
+    }
+
+    /// Returns how many balance periods started.
+    pub fn periods(&self) -> u64 {
+        self.periods
+    }
+
+    /// Chooses the vGPU whose next workload runs, at time `now`, among those for which
+    /// `has_work` is true; `None` leaves the engine idle. Call only between workloads (no
+    /// preemption); the choice counts as one workload started in the slice.
+    ///
+    /// The running slice goes on while its vGPU has work, credit, time left in the slice and
+    /// fewer than [`Params::max_workloads`] workloads; otherwise the least recently chosen
+    /// vGPU with work and credit gets a new slice. If no vGPU with work has credit, a new
+    /// balance period starts now.
+    pub fn pick_next(&mut self, now: u64, has_work: impl Fn(VgpuId) -> bool) -> Option<Pick> {
+        if now.saturating_sub(self.period_start) >= self.params.balance_period_ns {
+            self.balance(now, &has_work);
+        }
+        if let Some(s) = self.slice {
+            let keep = self.entries[s.vgpu.index()].is_some_and(|e| e.credit > 0)
+                && now.saturating_sub(s.start) < self.params.time_slice_ns
+                && s.workloads < self.params.max_workloads
+                && has_work(s.vgpu);
+            if keep {
+                return Some(self.start_workload(s.vgpu, now));
+            }
+            self.slice = None;
+        }
+        let next = match self.lru(|id, e| e.credit > 0 && has_work(id)) {
+            Some(id) => id,
+            None => {
+                // Every vGPU with work spent its share (or none has work): start the next
+                // period now rather than idling until the timer, as GVT-g would.
+                let any = self.lru(|id, _| has_work(id))?;
+                self.balance(now, &has_work);
+                // Debt deeper than a whole share leaves no one with credit: the least
+                // recently chosen runs anyway, so work never waits on an idle engine.
+                self.lru(|id, e| e.credit > 0 && has_work(id))
+                    .unwrap_or(any)
+            }
+        };
+        Some(self.start_workload(next, now))
+    }
+
+    /// Charges `ns` of engine time to vGPU `id` for one workload that ended.
+    pub fn account(&mut self, id: VgpuId, ns: u64) {
+        if let Some(e) = self.entries[id.index()].as_mut() {
+            let ns = ns.min(i64::MAX as u64);
+            e.credit = e.credit.saturating_sub(ns as i64);
+            e.busy_ns = e.busy_ns.saturating_add(ns);
+            e.workloads += 1;
+        }
+    }
+
+    /// Starts a workload of `id`, opening a slice if it does not hold one.
+    fn start_workload(&mut self, id: VgpuId, now: u64) -> Pick {
+        let switch = self.last != Some(id);
+        match &mut self.slice {
+            Some(s) if s.vgpu == id => s.workloads += 1,
+            _ => {
+                self.picks += 1;
+                self.slice = Some(Slice {
+                    vgpu: id,
+                    start: now,
+                    workloads: 1,
+                });
+                if let Some(e) = self.entries[id.index()].as_mut() {
+                    e.last_pick = self.picks;
+                }
+            }
+        }
+        if switch {
+            if let Some(e) = self.entries[id.index()].as_mut() {
+                e.switches += 1;
+            }
+        }
+        self.last = Some(id);
+        Pick { vgpu: id, switch }
+    }
+
+    /// Returns the least recently chosen vGPU that `ok` accepts (lowest id on ties).
+    fn lru(&self, ok: impl Fn(VgpuId, &Entry) -> bool) -> Option<VgpuId> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((VgpuId::new(i as u32)?, e.as_ref()?)))
+            .filter(|(id, e)| ok(*id, e))
+            .min_by_key(|(id, e)| (e.last_pick, *id))
+            .map(|(id, _)| id)
+    }
+
+    /// Starts a balance period at `now`: each vGPU with work gets its weight's share of the
+    /// period on top of what it has left (debt is paid first; unused time is not banked
+    /// beyond one share); a vGPU without work drops its credit and costs nothing.
+    fn balance(&mut self, now: u64, has_work: &impl Fn(VgpuId) -> bool) {
+        self.period_start = now;
+        self.periods += 1;
+        let total: u64 = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((VgpuId::new(i as u32)?, e.as_ref()?)))
+            .filter(|(id, _)| has_work(*id))
+            .map(|(_, e)| u64::from(e.weight))
+            .sum();
+        let period = self.params.balance_period_ns;
+        for (i, slot) in self.entries.iter_mut().enumerate() {
+            let Some(e) = slot.as_mut() else { continue };
+            let busy = VgpuId::new(i as u32).is_some_and(has_work);
+            if !busy || total == 0 {
+                e.credit = e.credit.min(0);
+                continue;
+            }
+            // period <= 10 s and weight <= total: the share fits in i64; `total` is not 0.
+            let share = (period * u64::from(e.weight))
+                .checked_div(total)
+                .unwrap_or(0)
+                .max(1) as i64;
+            e.credit = e.credit.saturating_add(share).min(share);
+        }
+    }
+}
+
+fn check_weight(weight: u32) -> Result<(), Error> {
+    if (1..=MAX_WEIGHT).contains(&weight) {
+        Ok(())
+    } else {
+        Err(Error::Invalid)
+    }
+}
