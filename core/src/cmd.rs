@@ -75,8 +75,10 @@
 //! - Privilege is not modelled: the GGTT bit of a store and a whitelisted LRI are
 //!   honoured in a PPGTT (non-privileged) batch too. Both stay inside the
 //!   vGPU's own memory and audited registers.
-//! - The whitelist is the same for loads and stores of registers (GVT-g's single
-//!   `F_CMD_ACCESS` flag).
+//! - A register a command only reads (`MI_STORE_REGISTER_MEM`, the source of
+//!   `MI_LOAD_REGISTER_REG`) may be one the audit refuses to write, such as
+//!   `RING_MODE` or the PDPs ([`audit::readable`]): a read reaches only the
+//!   vGPU's register model.
 
 pub mod audit;
 mod exec;
@@ -679,8 +681,16 @@ impl Blit {
 
 /// Audits one command's operands; returns the bytes it copies.
 fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
+    // Registers a command writes, and registers it only reads.
     let reg = |off: u32| {
         if off & !0x7f_fffc == 0 && audit::allowed(engine, off) {
+            Ok(())
+        } else {
+            Err(Reason::Register(off))
+        }
+    };
+    let read_reg = |off: u32| {
+        if off & !0x7f_fffc == 0 && audit::readable(engine, off) {
             Ok(())
         } else {
             Err(Reason::Register(off))
@@ -711,9 +721,11 @@ fn audit_cmd(engine: EngineId, kind: Kind, d: &[u32]) -> Result<u64, Reason> {
                 return Err(Reason::Refused(Refusal::Unmodelled));
             }
         }
-        Kind::Lrm | Kind::Srm => reg(d[1])?,
+        Kind::Lrm => reg(d[1])?,
+        Kind::Srm => read_reg(d[1])?,
         Kind::Lrr => {
-            reg(d[1])?;
+            // Source, then destination.
+            read_reg(d[1])?;
             reg(d[2])?;
         }
         Kind::StoreImm => {

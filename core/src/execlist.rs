@@ -15,9 +15,13 @@
 //!   ([`lrc::read`], checked against gen9's layout) and emulates the
 //!   schedule-in: idle-to-active, a lite restore (element 0 is the running
 //!   context with a new tail) or a submission waiting in the second slot.
-//!   As in GVT-g, the schedule-in happens when the submission's first
-//!   workload is dispatched: at once if nothing is outstanding, else when
-//!   the workload before it completes. It returns up to two
+//!   A lite restore of the running context is acknowledged at once, as a
+//!   gen9 engine does: the `PREEMPTED | LITE_RESTORE` event is written
+//!   while the context runs, the submission takes the other slot, and its
+//!   workload continues the context from where the outstanding one ends.
+//!   Any other schedule-in happens, as in GVT-g, when the submission's
+//!   first workload is dispatched: at once if nothing is outstanding, else
+//!   when the workload before it completes. It returns up to two
 //!   [`Workload`]s, which the caller runs in order, and the GT interrupt
 //!   bits to raise.
 //! - [`Execlist::complete`]: after the caller ran a workload, writes the
@@ -258,8 +262,14 @@ impl Execlist {
     /// Consumes one submission: checks it, reads the context images and
     /// returns the workloads to run, to be run after those handed out
     /// before. The schedule-in event is emitted now if nothing is
-    /// outstanding (its interrupt is in [`Submitted::irq`]), else by the
+    /// outstanding or if the submission is a lite restore of the running
+    /// context (its interrupt is in [`Submitted::irq`]), else by the
     /// [`Execlist::complete`] that dispatches the first of them.
+    ///
+    /// The caller should hand submissions over as soon as they are
+    /// latched, also while a workload runs: that is when a gen9 engine
+    /// acknowledges a lite restore, and i915 submits nothing more on the
+    /// engine until it sees the acknowledgement.
     pub fn submit(
         &mut self,
         s: Submission,
@@ -288,7 +298,8 @@ impl Execlist {
             modes[elem] = Some(d.check().map_err(|err| SubmitError::Desc { elem, err })?);
         }
         // With nothing outstanding the submission is dispatched at once;
-        // otherwise its schedule-in waits for the workloads before it.
+        // otherwise its schedule-in waits for the workloads before it,
+        // unless it is a lite restore of the running context (below).
         let defer = self.qlen > 0;
         if !defer && self.pending.is_some() {
             return Err(SubmitError::Busy);
@@ -307,7 +318,15 @@ impl Execlist {
         }
 
         let hwsp = regs.read(self.engine.mmio_base() + regs::HWS_PGA);
-        let irq = if defer {
+        // A lite restore is taken at once when the slots are what the
+        // engine runs now: every outstanding workload was scheduled in
+        // (none waits for a deferred schedule-in that would change them)
+        // and no submission is pending.
+        let lite_now = defer
+            && self.pending.is_none()
+            && self.outstanding().all(|o| o.schedule_in.is_none())
+            && self.continues_running(s.desc[0]);
+        let irq = if defer && !lite_now {
             0
         } else {
             self.schedule_in(s.desc, mem, regs)
@@ -327,7 +346,7 @@ impl Execlist {
                 seq,
                 desc,
                 tail: image.ring.tail,
-                schedule_in: (defer && elem == 0).then_some(s.desc),
+                schedule_in: (defer && !lite_now && elem == 0).then_some(s.desc),
             });
             workloads[elem] = Some(Workload {
                 engine: self.engine,
@@ -431,19 +450,16 @@ impl Execlist {
             Some((rs, _)) => 1 - rs,
             None => self.write_ptr,
         };
+        // Checked against the running slot before the other one is filled.
+        let lite = self.continues_running(new[0]);
         self.slots[slot] = new;
-        let Some((rs, re)) = self.running else {
+        if self.running.is_none() {
             // INVARIANT: `slot` is 0 or 1, element 0 runs first.
             self.running = Some((slot, 0));
             self.pending = None;
             self.write_status(regs);
             return self.csb_update(event::IDLE_TO_ACTIVE, 0, mem, regs);
-        };
-        let [ctx0, ctx1] = self.slots[rs];
-        // a. element 1 runs (element 0 finished) and is resubmitted first;
-        // b. element 0 runs alone and is resubmitted first.
-        let lite = (ctx1.is_valid() && re == 1 && ctx1.same_context(new[0]))
-            || (!ctx1.is_valid() && ctx0.same_context(new[0]));
+        }
         if lite {
             // INVARIANT: `slot` is the other slot than `rs`.
             self.running = Some((slot, 0));
@@ -462,6 +478,19 @@ impl Execlist {
             self.write_status(regs);
             0
         }
+    }
+
+    /// Whether a submission whose element 0 is `new0` is a lite restore of
+    /// the running context (GVT-g's `emulate_execlist_schedule_in`):
+    /// a. element 1 runs (element 0 finished) and is resubmitted first;
+    /// b. element 0 runs alone and is resubmitted first.
+    fn continues_running(&self, new0: Descriptor) -> bool {
+        let Some((rs, re)) = self.running else {
+            return false;
+        };
+        let [ctx0, ctx1] = self.slots[rs];
+        (ctx1.is_valid() && re == 1 && ctx1.same_context(new0))
+            || (!ctx1.is_valid() && ctx0.same_context(new0))
     }
 
     /// GVT-g's `emulate_execlist_ctx_schedule_out`.
@@ -575,11 +604,15 @@ impl Execlist {
         irq_bit::CONTEXT_SWITCH
     }
 
+    /// The outstanding workloads, oldest first.
+    fn outstanding(&self) -> impl DoubleEndedIterator<Item = &Outstanding> + '_ {
+        (0..self.qlen).map(|i| &self.queue[(self.qhead + i) % MAX_OUTSTANDING])
+    }
+
     /// The tail of the newest outstanding workload of `desc`'s context.
     fn last_tail(&self, desc: Descriptor) -> Option<u32> {
-        (0..self.qlen)
+        self.outstanding()
             .rev()
-            .map(|i| &self.queue[(self.qhead + i) % MAX_OUTSTANDING])
             .find(|o| o.desc.same_context(desc))
             .map(|o| o.tail)
     }

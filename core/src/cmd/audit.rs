@@ -1,9 +1,13 @@
-//! The register whitelist of `MI_LOAD_REGISTER_IMM`/`MEM`/`REG` and
-//! `MI_STORE_REGISTER_MEM`.
+//! The register whitelists of `MI_LOAD_REGISTER_IMM`/`MEM`/`REG` and
+//! `MI_STORE_REGISTER_MEM`: [`allowed`] for the registers a command writes,
+//! [`readable`] for those it reads.
 //!
-//! It is GVT-g's `F_CMD_ACCESS` set on Skylake (linux 6.12 `gvt/handlers.c`,
-//! `init_generic_mmio_info`, `init_bdw_mmio_info`, `init_skl_mmio_info`) minus the
-//! entries that reach state of the host rather than of the guest's context:
+//! # Writes
+//!
+//! The write whitelist is GVT-g's `F_CMD_ACCESS` set on Skylake (linux 6.12
+//! `gvt/handlers.c`, `init_generic_mmio_info`, `init_bdw_mmio_info`,
+//! `init_skl_mmio_info`) minus the entries that reach state of the host rather
+//! than of the guest's context:
 //! - the PDP registers (`base + 0x270..0x290`): the PPGTT root is rgvt's shadow;
 //! - `RING_MODE` (`base + 0x29c`): execlist enable, owned by the execlists;
 //! - `RING_FORCE_TO_NONPRIV` (`base + 0x4d0..`): would widen what unprivileged
@@ -19,6 +23,22 @@
 //! `GEN8_HALF_SLICE_CHICKEN3`, `HALF_SLICE_CHICKEN2`, `GEN8_CS_CHICKEN1`,
 //! `GEN7_GT_MODE`), `GEN8_L3SQCREG4` and the MOCS/L3CC tables. The host tests
 //! check this against a reference table written from those sources.
+//!
+//! # Reads
+//!
+//! A read (the register of `MI_STORE_REGISTER_MEM`, the source of
+//! `MI_LOAD_REGISTER_REG`) has no effect on any engine: it reaches only the
+//! vGPU's register model, whose values are the guest's own. The exclusions
+//! above are about effects, so reads take GVT-g's whole `F_CMD_ACCESS` set:
+//! the write whitelist plus `RING_MODE`, the PDPs and `RING_FORCE_TO_NONPRIV`
+//! of the engine's own ring, and the uncore, clock-gating and TR-TT registers.
+//! A gen9 GPU lets a batch read `RING_MODE` (i915 and its tests do), and a
+//! guest that reads its own execlist enable or PDPs learns nothing it could
+//! not read by MMIO. Everything else stays refused (other engines' rings,
+//! `RING_HWS_PGA`, ELSP, ring head/tail/start/ctl, interrupts, reset, power,
+//! display, fences, the GGTT). GVT-g 6.12 itself is narrower than its flag:
+//! its `cmd_reg_handler` refuses `SRM`/`LRM`/`LRR` of everything but
+//! `GEN8_L3SQCREG4` and `0x21f0` on Skylake; rgvt follows the hardware there.
 
 use crate::engine::EngineId;
 
@@ -52,6 +72,25 @@ const RING: &[Range] = &[
     r(0x244, 4),
     // RING_TIMESTAMP and its upper dword.
     r(0x358, 8),
+];
+
+/// Ring-relative ranges a command may read but not write (see "Reads").
+const RING_READ_ONLY: &[Range] = &[
+    // RING_PDP0..3 (UDW, LDW): the guest's PPGTT root as it wrote it.
+    r(0x270, 32),
+    // RING_MODE_GEN7: execlist enable.
+    r(0x29c, 4),
+    // RING_FORCE_TO_NONPRIV (12 slots).
+    r(0x4d0, 48),
+];
+
+/// Absolute ranges a command may read but not write (see "Reads").
+const ABS_READ_ONLY: &[Range] = &[
+    r(0x4de0, 24),  // TR-TT: TRVATTL3PTRDW(0..3), TRVADR, TRTTE
+    r(0x940c, 4),   // GEN7_UCGCTL4
+    r(0x9430, 4),   // GEN8_UCGCTL6
+    r(0x120000, 4), // GTFIFODBG
+    r(0x120008, 4), // GTFIFOCTL
 ];
 
 /// Absolute ranges (render and GT state saved in the context, MOCS, counters).
@@ -115,17 +154,31 @@ const ABS: &[Range] = &[
     r(0x22220, 4),
 ];
 
-/// Whether a command on `engine` may load or store the register at `offset`.
-pub fn allowed(engine: EngineId, offset: u32) -> bool {
+/// Whether `offset` is in one of `abs` or, relative to `engine`'s ring base,
+/// one of `ring`.
+fn listed(engine: EngineId, offset: u32, abs: &[Range], ring: &[Range]) -> bool {
     if offset & 3 != 0 {
         return false;
     }
     let inside = |r: &Range, off: u32| off >= r.start && off - r.start < r.len;
-    if ABS.iter().any(|r| inside(r, offset)) {
+    if abs.iter().any(|r| inside(r, offset)) {
         return true;
     }
     match offset.checked_sub(engine.mmio_base()) {
-        Some(rel) if rel < 0x1000 => RING.iter().any(|r| inside(r, rel)),
+        Some(rel) if rel < 0x1000 => ring.iter().any(|r| inside(r, rel)),
         _ => false,
     }
+}
+
+/// Whether a command on `engine` may write (load) the register at `offset`:
+/// the LRI and LRM targets and the destination of LRR.
+pub fn allowed(engine: EngineId, offset: u32) -> bool {
+    listed(engine, offset, ABS, RING)
+}
+
+/// Whether a command on `engine` may read the register at `offset`: the
+/// register of SRM and the source of LRR. Every writable register is
+/// readable.
+pub fn readable(engine: EngineId, offset: u32) -> bool {
+    allowed(engine, offset) || listed(engine, offset, ABS_READ_ONLY, RING_READ_ONLY)
 }

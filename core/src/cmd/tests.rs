@@ -577,7 +577,9 @@ fn registers_load_and_store_through_the_whitelist() {
     assert_eq!(m.get(G, 0x40020), 0x1234);
     assert_eq!((st.reg_writes, st.stores), (4, 1));
 
-    // Forbidden: the PDPs, RING_MODE, another engine's ring registers, flags.
+    // Forbidden: writes of the PDPs and RING_MODE (reads of them are allowed:
+    // reads_take_the_whole_gvt_list_of_the_engines_own_ring), another engine's
+    // ring registers, flags.
     for (engine, cmd) in [
         (EngineId::Rcs, lri(&[(0x7014, 0), (0x2270, 0)])),
         (EngineId::Rcs, lri(&[(0x229c, 0)])),
@@ -1359,9 +1361,21 @@ const GVT_CMD_ACCESS: &[(u32, u32, bool, Option<&str>)] = &[
     (0xe4cc, 4, false, None),
 ];
 
-/// The reference decision: in GVT-g's list (ring registers of the engine's own
-/// ring only) and not excluded.
+/// The reference decision for a write: in GVT-g's list (ring registers of the
+/// engine's own ring only) and not excluded.
 fn reference(engine: EngineId, off: u32) -> bool {
+    in_gvt_list(engine, off, false)
+}
+
+/// The reference decision for a read: in GVT-g's list (ring registers of the
+/// engine's own ring only), excluded or not. The exclusions are about what a
+/// write would do to the host; a read reaches only the vGPU's register model
+/// (a gen9 GPU lets a batch read `RING_MODE`, and so must rgvt).
+fn reference_read(engine: EngineId, off: u32) -> bool {
+    in_gvt_list(engine, off, true)
+}
+
+fn in_gvt_list(engine: EngineId, off: u32, with_excluded: bool) -> bool {
     off % 4 == 0
         && GVT_CMD_ACCESS.iter().any(|&(start, len, ring, why)| {
             let start = if ring {
@@ -1369,7 +1383,7 @@ fn reference(engine: EngineId, off: u32) -> bool {
             } else {
                 start
             };
-            why.is_none() && off >= start && off < start + len
+            (with_excluded || why.is_none()) && off >= start && off < start + len
         })
 }
 
@@ -1392,6 +1406,80 @@ const HOST_STATE: &[u32] = &[
     0x800000, 0x800004, 0xfffffc, // GGTT entries
     0x120000, 0x120008, 0x9430, 0x940c, 0x4df4, 0x4de0,
 ];
+
+/// Registers that are host state even to read (not in GVT-g's list): never
+/// readable, on any engine.
+const NEVER_READ: &[u32] = &[
+    0x2080, 0x22080, 0x12080, 0x1a080, // RING_HWS_PGA
+    0x2230, 0x22230, 0x12230, 0x1a230, // ELSP
+    0x2234, 0x2238, 0x2370, 0x23a0, // execlist status, CSB, CSB pointer
+    0x2030, 0x2034, 0x2038, 0x203c, 0x12034, // ring tail, head, start, ctl
+    0x2228, 0x22228, // PP_DIR_BASE
+    0x941c,  // GDRST
+    0x44200, 0x44300, 0x44304, 0x44308, 0x4430c, 0x44310, 0x44314, // GT interrupts
+    0xa188, 0xa18c, 0x130044, // forcewake
+    0xa090, 0xa094, 0xa0b0, // RC6 / power
+    0x138124, 0x138128, // PCODE mailbox
+    0x70180, 0x70184, 0x68000, 0x60000, 0xc4000, // display, south display
+    0x100000, 0x100004, 0x100080, // fences
+    0x800000, 0x800004, 0xfffffc, // GGTT entries
+];
+
+#[test]
+fn reads_take_the_whole_gvt_list_of_the_engines_own_ring() {
+    for e in EngineId::ALL {
+        let base = e.mmio_base();
+        // RING_MODE, the PDPs and FORCE_TO_NONPRIV of its own ring: read, not written.
+        for rel in [0x29c, 0x270, 0x274, 0x28c, 0x4d0, 0x4fc] {
+            assert!(audit::readable(e, base + rel), "{e:?} {rel:#x}");
+            assert!(!audit::allowed(e, base + rel), "{e:?} {rel:#x}");
+        }
+        // Not another engine's.
+        for o in EngineId::ALL.iter().filter(|&&o| o != e) {
+            assert!(!audit::readable(e, o.mmio_base() + 0x29c), "{e:?} {o:?}");
+            assert!(!audit::readable(e, o.mmio_base() + 0x9c), "{e:?} {o:?}");
+        }
+        for &r in NEVER_READ {
+            assert!(!audit::readable(e, r), "{e:?} {r:#x}");
+            assert!(!reference_read(e, r), "{e:?} {r:#x}");
+        }
+    }
+    // Through a scan: SRM of RING_MODE and LRR from it pass, a write of it
+    // (LRI, LRM, LRR destination) does not, and the SRM stores the value.
+    let mut m = Mem::default();
+    m.map(G, 0x40000, 4096);
+    let mut r = Regs::default();
+    r.r.insert(0x229c, 0x8000 | 0x200);
+    let ring = cat(&[
+        srm(0x229c, G, 0x40020),
+        lrr(0x229c, 0x7300),
+        srm(0x7300, G, 0x40024),
+        vec![NOOP],
+    ]);
+    let (step, _) = run(EngineId::Rcs, &mut m, &mut r, &ring);
+    assert!(matches!(step, Step::Done { .. }));
+    assert_eq!(m.get(G, 0x40020), 0x8200);
+    assert_eq!(m.get(G, 0x40024), 0x8200);
+    assert_eq!(r.log, [(0x7300, 0x8200)]);
+    for cmd in [
+        lri(&[(0x229c, 0)]),
+        lrm(0x229c, G, 0x40010),
+        lrr(0x7300, 0x229c),
+        lrr(0x2234, 0x7300),
+        srm(0x2230, G, 0x40020),
+        // Another engine's RING_MODE.
+        srm(0x2229c, G, 0x40020),
+    ] {
+        let mut c = cmd;
+        if c.len() % 2 == 1 {
+            c.push(NOOP);
+        }
+        assert!(
+            matches!(refused(EngineId::Rcs, &mut m, &c), Reason::Register(_)),
+            "{c:x?}"
+        );
+    }
+}
 
 #[test]
 fn the_audit_allows_what_i915_emits_and_refuses_host_state() {
@@ -1431,6 +1519,11 @@ fn the_audit_matches_the_reference_table() {
             let start = if ring { e.mmio_base() + start } else { start };
             for off in start.saturating_sub(16)..start + len + 16 {
                 assert_eq!(audit::allowed(e, off), reference(e, off), "{e:?} {off:#x}");
+                assert_eq!(
+                    audit::readable(e, off),
+                    reference_read(e, off),
+                    "{e:?} {off:#x}"
+                );
                 tried += 1;
             }
         }
@@ -1442,8 +1535,13 @@ fn the_audit_matches_the_reference_table() {
                 _ => rng.next() as u32,
             };
             assert_eq!(audit::allowed(e, off), reference(e, off), "{e:?} {off:#x}");
+            assert_eq!(
+                audit::readable(e, off),
+                reference_read(e, off),
+                "{e:?} {off:#x}"
+            );
             // And through a whole scan: LRI to it is refused exactly when the
-            // reference says so.
+            // reference says so, and SRM of it when the read reference does.
             if rng.next() % 16 == 0 {
                 let mut m = Mem::default();
                 let mut c = lri(&[(off, 1)]);
@@ -1453,6 +1551,14 @@ fn the_audit_matches_the_reference_table() {
                 assert_eq!(
                     ok,
                     reference(e, off) && off & !0x7f_fffc == 0,
+                    "{e:?} {off:#x}"
+                );
+                let c = srm(off, G, 0x40000);
+                let w = workload(e, &mut m, &c);
+                let ok = scan_std(&w, &mut m).is_ok();
+                assert_eq!(
+                    ok,
+                    reference_read(e, off) && off & !0x7f_fffc == 0,
                     "{e:?} {off:#x}"
                 );
             }

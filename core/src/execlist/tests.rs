@@ -444,6 +444,9 @@ struct Worker {
     irqs: u32,
     /// Workloads whose completion wrote a context-complete event, in order.
     completes: Vec<Port>,
+    /// Submissions acknowledged by an event while workloads were
+    /// outstanding (lite restores of the running context).
+    acks_while_busy: u64,
 }
 
 impl Worker {
@@ -457,6 +460,7 @@ impl Worker {
             ran: None,
             irqs: 0,
             completes: Vec::new(),
+            acks_while_busy: 0,
         }
     }
 
@@ -471,6 +475,9 @@ impl Worker {
                 .el
                 .submit(s, mem, regs)
                 .expect("an i915 submission is accepted");
+            if r.irq != 0 && (!self.queue.is_empty() || self.ran.is_some()) {
+                self.acks_while_busy += 1;
+            }
             self.irqs += r.irq;
             self.queue.extend(r.workloads.into_iter().flatten());
         }
@@ -668,21 +675,114 @@ fn lite_restore_while_running() {
     i915.request(1);
     tasklet(&mut i915, &mut wk, &mut mem);
     assert_eq!(i915.pending.len(), 2);
+    let irqs = wk.irqs;
     wk.drain(&mut mem, &mut regs);
     assert_eq!(wk.queue.len(), 3);
     // The second workload of ctx0 starts where the first ends.
     assert_eq!(wk.queue[1].image.ring.head, wk.queue[0].image.ring.tail);
-    // The lite restore is emulated when the first workload is done, and
-    // that workload sends no completion of its own.
-    assert_eq!(wk.el.stats().lite_restores, 0);
-    assert!(wk.run(&mut i915) && wk.complete(&mut mem, &mut regs));
+    // A gen9 engine acknowledges the lite restore at once, while the first
+    // workload still runs: PREEMPTED | LITE_RESTORE with the context ID,
+    // and its interrupt.
     assert_eq!(wk.el.stats().lite_restores, 1);
+    assert_eq!(wk.el.stats().events, 2);
+    assert_eq!(wk.irqs, irqs + irq_bit::CONTEXT_SWITCH);
     let ptr = csb_ptr::WRITE.get(regs.read(0x22000 + 0x3a0));
     let ev = regs.read(0x22000 + 0x370 + 8 * ptr);
     assert_eq!(ev, event::LITE_RESTORE | event::PREEMPTED);
+    assert_eq!(regs.read(0x22000 + 0x370 + 8 * ptr + 4), i915.ctxs[0].id);
+    // i915 promotes its pending ports on it.
+    i915.process_csb(&mem);
+    assert!(i915.pending.is_empty());
+    assert_eq!(i915.active.len(), 2);
+    // The first workload sends no completion of its own.
+    assert!(wk.run(&mut i915) && wk.complete(&mut mem, &mut regs));
     assert_eq!(wk.el.stats().events, 2);
     settle(&mut i915, &mut wk, &mut mem, &mut regs);
     assert_eq!(i915.retired.len(), 2);
+}
+
+/// The kselftest's lite restore: one context resubmitted alone with a new
+/// tail while its first workload runs. Events: idle-to-active, the lite
+/// restore at once, then one complete | active-to-idle when the new tail
+/// is reached (gen9; not a second idle-to-active after a completion).
+#[test]
+fn lite_restore_of_a_lone_context_is_acknowledged_at_once() {
+    let (mut mem, mut regs, mut i915, mut wk) = setup(EngineId::Rcs, 1);
+    let base = EngineId::Rcs.mmio_base();
+    let events = |regs: &mut Regs, wk: &Worker| -> Vec<(u32, u32)> {
+        let n = wk.el.stats().events as u32;
+        (0..n)
+            .map(|i| {
+                let at = base + 0x370 + 8 * (i % CSB_SIZE);
+                (regs.read(at), regs.read(at + 4))
+            })
+            .collect()
+    };
+    i915.request(0);
+    tasklet(&mut i915, &mut wk, &mut mem);
+    wk.drain(&mut mem, &mut regs);
+    i915.process_csb(&mem);
+    // The first workload is running (handed to the engine, not completed).
+    assert!(wk.run(&mut i915));
+    // A second request on the context: i915 resubmits it with the new tail.
+    i915.request(0);
+    tasklet(&mut i915, &mut wk, &mut mem);
+    assert_eq!(i915.pending.len(), 1);
+    wk.drain(&mut mem, &mut regs);
+    let id = i915.ctxs[0].id;
+    assert_eq!(
+        events(&mut regs, &wk),
+        [
+            (event::IDLE_TO_ACTIVE, 0),
+            (event::PREEMPTED | event::LITE_RESTORE, id)
+        ]
+    );
+    let status = regs.read(base + 0x234);
+    assert_ne!(status & (3 << 17), 0, "EXECLIST_STATUS active");
+    assert_eq!(regs.read(base + 0x238), id, "the running context");
+    i915.process_csb(&mem);
+    assert_eq!(i915.active.len(), 1);
+    assert!(wk.complete(&mut mem, &mut regs));
+    assert!(wk.run(&mut i915) && wk.complete(&mut mem, &mut regs));
+    assert_eq!(
+        events(&mut regs, &wk),
+        [
+            (event::IDLE_TO_ACTIVE, 0),
+            (event::PREEMPTED | event::LITE_RESTORE, id),
+            (event::COMPLETE | event::ACTIVE_TO_IDLE, id)
+        ]
+    );
+    settle(&mut i915, &mut wk, &mut mem, &mut regs);
+    assert_eq!(i915.retired.len(), 1);
+}
+
+/// A resubmission of the running context behind a submission whose
+/// schedule-in is still deferred is not acknowledged early: the slots it
+/// would be checked against are not yet the engine's.
+#[test]
+fn a_lite_restore_behind_a_deferred_schedule_in_waits_for_it() {
+    let (mut mem, mut regs, i915, _) = setup(EngineId::Vcs, 2);
+    let mut el = Execlist::new(EngineId::Vcs);
+    el.reset(&mut regs);
+    let d = |i: usize| encode(i915.ctxs[i].lrca, i915.ctxs[i].id, Mode::Legacy64);
+    let sub = |a| Submission {
+        desc: [a, Descriptor::default()],
+    };
+    let mut q: VecDeque<Workload> = VecDeque::new();
+    // [A] runs; [B] waits for A's completion; then [B] again.
+    for s in [sub(d(0)), sub(d(1)), sub(d(1))] {
+        let r = el.submit(s, &mut mem, &mut regs).unwrap();
+        q.extend(r.workloads.into_iter().flatten());
+    }
+    assert_eq!((el.stats().events, el.stats().lite_restores), (1, 0));
+    while let Some(w) = q.pop_front() {
+        el.complete(&w, Outcome::Done, &mut mem, &mut regs).unwrap();
+    }
+    // A's complete | active-to-idle, B's idle-to-active, the lite restore
+    // when B's second workload is dispatched, B's complete | active-to-idle.
+    let s = el.stats();
+    assert_eq!((s.events, s.lite_restores, s.completed), (5, 1, 3));
+    assert!(!el.is_active());
 }
 
 #[test]
@@ -846,6 +946,7 @@ fn i915_view_stays_consistent_under_random_interleavings() {
         rng
     };
     let mut total = Stats::default();
+    let mut acks_while_busy = 0;
     for round in 0..300 {
         let engine = EngineId::ALL[round % 4];
         let (mut mem, mut regs, mut i915, mut wk) = setup(engine, 1 + round % 3);
@@ -869,7 +970,10 @@ fn i915_view_stays_consistent_under_random_interleavings() {
         total.submissions += s.submissions;
         total.lite_restores += s.lite_restores;
         total.events += s.events;
+        acks_while_busy += wk.acks_while_busy;
     }
+    // And lite restores acknowledged while the context ran.
+    assert!(acks_while_busy > 100, "{acks_while_busy}");
     // The interleavings did exercise lite restores.
     assert!(total.lite_restores > 100, "{total:?}");
 }
