@@ -264,14 +264,14 @@ put_obj:
 /*
  * Waits up to @timeout jiffies for the request in flight: 0 when it
  * completed, -ETIME if it still runs, its fence error if it failed (an
- * engine reset after a hang), -EINVAL if there is none.
+ * engine reset after a hang), -ENOENT if there is none.
  */
 int rgvt_i915_ctx_wait(struct rgvt_i915_ctx *c, long timeout)
 {
 	long t;
 
 	if (!c->rq)
-		return -EINVAL;
+		return -ENOENT;
 	t = i915_request_wait(c->rq, 0, timeout);
 	if (t < 0)
 		return t;
