@@ -176,17 +176,17 @@ void rgvt_i915_ctx_set_root(struct rgvt_i915_ctx *c, u64 pml4)
 /*
  * Copies @dwords of @cmds (audited, straight-line, ending in
  * MI_BATCH_BUFFER_END) into a new shadow batch and submits a request on
- * @c that runs it. The request is added even if emitting failed (a
- * created request holds the timeline until it is added); the error is
- * returned and the request is still reaped by rgvt_i915_ctx_retire().
+ * @c that runs it. Once the request exists it is added even if emitting
+ * failed; the error is returned and the request is still reaped by
+ * rgvt_i915_ctx_wait() and rgvt_i915_ctx_retire().
  */
 int rgvt_i915_ctx_submit(struct rgvt_i915_ctx *c, const u32 *cmds, size_t dwords)
 {
 	struct drm_i915_private *i915 = c->ce->engine->i915;
 	struct drm_i915_gem_object *obj;
-	struct i915_vma *vma = NULL;
 	struct i915_gem_ww_ctx ww;
 	struct i915_request *rq;
+	struct i915_vma *vma;
 	size_t bytes;
 	void *va;
 	int err;
@@ -200,47 +200,43 @@ int rgvt_i915_ctx_submit(struct rgvt_i915_ctx *c, const u32 *cmds, size_t dwords
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 
-	/* A new object nobody else can hold: no ww backoff needed here. */
-	err = i915_gem_object_lock(obj, NULL);
-	if (err)
-		goto put_obj;
-	va = i915_gem_object_pin_map(obj, I915_MAP_WB);
-	if (IS_ERR(va)) {
-		err = PTR_ERR(va);
-		i915_gem_object_unlock(obj);
-		goto put_obj;
-	}
-	memcpy(va, cmds, dwords * sizeof(u32));
-	i915_gem_object_flush_map(obj);
-	i915_gem_object_unpin_map(obj);
-	i915_gem_object_unlock(obj);
-
-	rq = i915_request_create(c->ce);
-	if (IS_ERR(rq)) {
-		err = PTR_ERR(rq);
-		goto put_obj;
-	}
-
-	/* As prepare_shadow_batch_buffer(): pinned in the GGTT, tracked. */
+	/*
+	 * Execbuffer's order: the object's lock, then the request (the
+	 * context's timeline lock); the request is added under the object's
+	 * lock. The batch is pinned in the GGTT and active on the request, as
+	 * prepare_shadow_batch_buffer() does.
+	 */
 	i915_gem_ww_ctx_init(&ww, false);
 retry:
 	err = i915_gem_object_lock(obj, &ww);
 	if (!err) {
 		vma = i915_gem_object_ggtt_pin_ww(obj, &ww, NULL, 0, 0, 0);
-		if (IS_ERR(vma)) {
+		if (IS_ERR(vma))
 			err = PTR_ERR(vma);
-			vma = NULL;
-		}
 	}
 	if (err == -EDEADLK) {
 		err = i915_gem_ww_ctx_backoff(&ww);
 		if (!err)
 			goto retry;
 	}
-	if (!err)
-		err = i915_vma_move_to_active(vma, rq, __EXEC_OBJECT_NO_REQUEST_AWAIT);
-	i915_gem_ww_ctx_fini(&ww);
+	if (err)
+		goto fini;
 
+	va = i915_gem_object_pin_map(obj, I915_MAP_WB);
+	if (IS_ERR(va)) {
+		err = PTR_ERR(va);
+		goto unpin;
+	}
+	memcpy(va, cmds, dwords * sizeof(u32));
+	i915_gem_object_flush_map(obj);
+	i915_gem_object_unpin_map(obj);
+
+	rq = i915_request_create(c->ce);
+	if (IS_ERR(rq)) {
+		err = PTR_ERR(rq);
+		goto unpin;
+	}
+	err = i915_vma_move_to_active(vma, rq, __EXEC_OBJECT_NO_REQUEST_AWAIT);
 	/* As copy_workload_to_ring_buffer(): the initial breadcrumb first. */
 	if (!err && rq->engine->emit_init_breadcrumb)
 		err = rq->engine->emit_init_breadcrumb(rq);
@@ -248,15 +244,17 @@ retry:
 	if (!err)
 		err = rq->engine->emit_bb_start(rq, i915_vma_offset(vma), bytes,
 						I915_DISPATCH_SECURE);
+	/*
+	 * Added even if emitting failed: a created request holds the
+	 * timeline until it is added. The request keeps the batch bound and
+	 * alive (it is active on the vma) until it retires, as execbuffer's.
+	 */
 	c->rq = i915_request_get(rq);
 	i915_request_add(rq);
-	/*
-	 * The request keeps the batch bound and alive (it is active on the
-	 * vma) until it retires, as execbuffer's does.
-	 */
-	if (vma)
-		i915_vma_unpin(vma);
-put_obj:
+unpin:
+	i915_vma_unpin(vma);
+fini:
+	i915_gem_ww_ctx_fini(&ww);
 	i915_gem_object_put(obj);
 	return err;
 }
