@@ -10,6 +10,7 @@
 
 struct device;
 struct drm_i915_private;
+struct rgvt_i915_ctx;
 
 int rgvt_i915_attach(void);
 void rgvt_i915_detach(void);
@@ -19,6 +20,15 @@ void rgvt_i915_ggtt_write(struct drm_i915_private *i915, u64 index, u64 pte);
 void rgvt_i915_ggtt_invalidate(struct drm_i915_private *i915);
 u64 rgvt_i915_scratch_mfn(struct drm_i915_private *i915);
 struct device *rgvt_i915_dev(struct drm_i915_private *i915);
+
+/* Submission: a host context per vGPU and engine (see rust/i915.c). */
+int rgvt_i915_ctx_create(struct drm_i915_private *i915, u32 engine,
+			 struct rgvt_i915_ctx **out);
+void rgvt_i915_ctx_set_root(struct rgvt_i915_ctx *c, u64 pml4);
+int rgvt_i915_ctx_submit(struct rgvt_i915_ctx *c, const u32 *cmds, size_t dwords);
+int rgvt_i915_ctx_wait(struct rgvt_i915_ctx *c, long timeout);
+void rgvt_i915_ctx_retire(struct rgvt_i915_ctx *c);
+void rgvt_i915_ctx_destroy(struct rgvt_i915_ctx *c);
 
 /* Implemented in Rust (rust/backend/i915.rs). */
 int rgvt_i915_init_device(struct drm_i915_private *i915);
