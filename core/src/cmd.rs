@@ -241,6 +241,13 @@ impl<A: Alloc> Scanned<A> {
         self.dwords.len() * 4
     }
 
+    /// The audited copy, in execution order: what a backend that hands the
+    /// workload to real hardware submits (never the guest's ring again,
+    /// which the guest may have rewritten since the scan).
+    pub fn dwords(&self) -> &[u32] {
+        &self.dwords
+    }
+
     /// Whether the scan stopped at a bound (the workload will end hung).
     pub fn cut(&self) -> bool {
         self.cut

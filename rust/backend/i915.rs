@@ -14,8 +14,10 @@
 //! shadow PML4, the copy turned into a straight-line shadow batch
 //! ([`shadow_batch`]) pinned in the GGTT, one `i915_request` starting it,
 //! and a wait bounded by [`TIMEOUT_MS`] (a request still running then is a
-//! hang). It is compiled against i915 and reviewed, never run: two of its
-//! inputs do not reach `run` yet ([`audited_copy`], [`shadow_root_dma`]).
+//! hang). It is compiled against i915 and reviewed, never run: the shadow
+//! root it needs, a DMA-mapped shadow of real pinned pages, does not reach
+//! `run` yet ([`shadow_root_dma`]), so every i915 workload is refused with
+//! `ENOTSUPP` before anything reaches i915.
 
 use super::{Backend, Writer};
 use crate::bindings;
@@ -254,16 +256,10 @@ impl Backend for I915 {
     }
 }
 
-/// The audited copy's dwords, in execution order.
-///
-/// Missing: the command parser keeps its copy private (`Scanned::dwords`
-/// is a field, with no accessor), so until `core/src/cmd.rs` offers
-/// `Scanned::dwords(&self) -> &[u32]` this has nothing to return and every
-/// i915 workload fails (`workloads_errors`, `ENOTSUPP`) before submission.
-/// Reading the guest's ring again instead would submit what the guest has
-/// now, not what was audited.
-fn audited_copy(_exec: &Exec<KvAlloc>) -> Option<&[u32]> {
-    None
+/// The audited copy's dwords, in execution order: what the scan checked,
+/// never the guest's ring read again.
+fn audited_copy(exec: &Exec<KvAlloc>) -> Option<&[u32]> {
+    Some(exec.scanned().dwords())
 }
 
 /// The DMA address of the vGPU's shadow PML4 for this workload, for the
