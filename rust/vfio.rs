@@ -10,6 +10,7 @@
 //! `vfio_device` VFIO passes (`container_of`), never by a lookup.
 
 pub(crate) mod ioctl;
+pub(crate) mod session;
 
 use crate::bindings;
 use crate::page;

@@ -92,7 +92,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
 ];
 
 /// The files that may contain `unsafe`: the C wrappers, and the i915 backend's C hooks.
-const UNSAFE_FILES: [&str; 14] = [
+const UNSAFE_FILES: [&str; 15] = [
     "bindings",
     "c_layout",
     "c_static",
@@ -106,6 +106,7 @@ const UNSAFE_FILES: [&str; 14] = [
     "sysfs",
     "vfio",
     "vfio/ioctl",
+    "vfio/session",
     "backend/i915",
 ];
 

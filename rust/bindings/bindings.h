@@ -13,3 +13,4 @@
 
 #include "helpers.h"
 #include "i915.h"
+#include "kvm.h"
