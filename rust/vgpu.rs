@@ -20,6 +20,7 @@ pub(crate) mod inspect;
 pub(crate) mod irq;
 pub(crate) mod regions;
 pub(crate) mod shadow;
+pub(crate) mod track;
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
 use crate::eventfd::{EventFd, Virqfd};
@@ -168,9 +169,9 @@ pub(crate) struct Vgpu {
     #[pin]
     pub(crate) pin_wait: CondVar,
     /// The shadow PPGTT (see [`shadow`]): taken before [`Vgpu::state`],
-    /// never by `dma_unmap`, so guest pages may be pinned under it.
-    #[pin]
-    pub(crate) shadow: Mutex<shadow::Shadow>,
+    /// never by `dma_unmap`, so guest pages may be pinned under it. Shared
+    /// with KVM's page-track notifier while the device is open ([`track`]).
+    pub(crate) shadow: Arc<Mutex<shadow::Shadow>>,
 }
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
@@ -220,7 +221,10 @@ impl Vgpu {
         text.copy_from_slice(name);
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
-        let shadow_params = gm.shadow;
+        let shadow = Arc::pin_init(
+            kernel::new_mutex!(shadow::Shadow::new(gm.shadow)),
+            GFP_KERNEL,
+        )?;
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
@@ -246,7 +250,7 @@ impl Vgpu {
             irq_setup <- kernel::new_mutex!(()),
             state <- Virqfd::new(kernel::new_mutex!(state)),
             pin_wait <- kernel::new_condvar!(),
-            shadow <- kernel::new_mutex!(shadow::Shadow::new(shadow_params)),
+            shadow,
         }? Error))
     }
 

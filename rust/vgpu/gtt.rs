@@ -107,6 +107,8 @@ impl Vgpu {
 
     /// The VMM opened the device: the GGTT starts empty.
     pub(crate) fn open(&self, dev: &vfio::Device) -> Result {
+        // KVM's notifier first, with no lock of ours held.
+        self.track_open(dev)?;
         let mut st = self.state.lock();
         st.open = true;
         let (released, result) = self.restart_ggtt(&mut st);
@@ -114,6 +116,9 @@ impl Vgpu {
             st.open = false;
         }
         self.unpin_unlocked(dev, st, |dev| unpin_released(dev, released));
+        if result.is_err() {
+            self.track_close();
+        }
         result
     }
 
@@ -121,8 +126,9 @@ impl Vgpu {
     /// eventfd released, every pin dropped.
     pub(crate) fn close(&self, dev: &vfio::Device) {
         self.close_irqs();
-        // Every shadow tree goes; the shadow's lock comes before the vGPU's.
-        self.shadow.lock().clear();
+        // Every shadow tree and protection goes, then KVM's notifier; the
+        // shadow's lock comes before the vGPU's.
+        self.track_close();
         let mut st = self.state.lock();
         st.open = false;
         let (released, result) = self.restart_ggtt(&mut st);
