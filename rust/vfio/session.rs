@@ -84,9 +84,9 @@ pub(crate) trait KvmHandler: Send + Sync + 'static {
 }
 
 /// What the C notifier's `data` points at.
-struct Inner<H> {
+struct Inner {
     session: Session,
-    handler: Arc<H>,
+    handler: Arc<dyn KvmHandler>,
 }
 
 /// A page-track notifier registered on the VM of a device.
@@ -95,23 +95,23 @@ struct Inner<H> {
 ///
 /// `raw` was returned by `rgvt_kvm_track_register` with `inner` as its
 /// data and is unregistered (then freed) only in `drop`, before `inner`.
-pub(crate) struct KvmTrack<H: KvmHandler> {
+pub(crate) struct KvmTrack {
     raw: NonNull<bindings::rgvt_kvm_track>,
-    inner: Pin<KBox<Inner<H>>>,
+    inner: Pin<KBox<Inner>>,
 }
 
 // SAFETY: KVM's tracking functions may be called from any thread, and the
 // notifier is unregistered from whichever thread drops it.
-unsafe impl<H: KvmHandler> Send for KvmTrack<H> {}
+unsafe impl Send for KvmTrack {}
 // SAFETY: `protect` and `unprotect` take KVM's own locks.
-unsafe impl<H: KvmHandler> Sync for KvmTrack<H> {}
+unsafe impl Sync for KvmTrack {}
 
 /// KVM's `track_write`, with the data given at registration.
 ///
 /// # Safety
 ///
-/// `data` is the `Inner<H>` of a live [`KvmTrack`]; `val` holds `len` bytes.
-unsafe extern "C" fn track_write<H: KvmHandler>(
+/// `data` is the `Inner` of a live [`KvmTrack`]; `val` holds `len` bytes.
+unsafe extern "C" fn track_write(
     data: *mut core::ffi::c_void,
     gpa: u64,
     val: *const u8,
@@ -119,7 +119,7 @@ unsafe extern "C" fn track_write<H: KvmHandler>(
 ) {
     // SAFETY: the registration outlives every callback (unregistering
     // waits for them), and `inner` outlives the registration.
-    let inner = unsafe { &*data.cast::<Inner<H>>() };
+    let inner = unsafe { &*data.cast::<Inner>() };
     let Ok(len) = usize::try_from(len) else {
         return;
     };
@@ -137,22 +137,22 @@ unsafe extern "C" fn track_write<H: KvmHandler>(
 ///
 /// # Safety
 ///
-/// `data` is the `Inner<H>` of a live [`KvmTrack`].
-unsafe extern "C" fn track_remove<H: KvmHandler>(
+/// `data` is the `Inner` of a live [`KvmTrack`].
+unsafe extern "C" fn track_remove(
     data: *mut core::ffi::c_void,
     gfn: u64,
     pages: u64,
 ) {
     // SAFETY: as in `track_write`.
-    let inner = unsafe { &*data.cast::<Inner<H>>() };
+    let inner = unsafe { &*data.cast::<Inner>() };
     inner.handler.track_remove_region(gfn, pages);
 }
 
-impl<H: KvmHandler> KvmTrack<H> {
+impl KvmTrack {
     /// Registers a notifier on the VM of `dev`, `None` when the VMM gave
     /// the device no VM. Called from the VMM's task (`open_device`), with
     /// no lock of ours held.
-    pub(crate) fn register(dev: &Device, handler: Arc<H>) -> Result<Option<Self>> {
+    pub(crate) fn register(dev: &Device, handler: Arc<dyn KvmHandler>) -> Result<Option<Self>> {
         let inner = KBox::pin(
             Inner {
                 session: Session::new(dev),
@@ -160,15 +160,15 @@ impl<H: KvmHandler> KvmTrack<H> {
             },
             GFP_KERNEL,
         )?;
-        let data: *const Inner<H> = &*inner;
+        let data: *const Inner = &*inner;
         // SAFETY: `dev` is live and open (we are in its open callback);
         // `data` stays valid until after `rgvt_kvm_track_unregister` in
         // `drop`; the callbacks match the C typedefs.
         let raw = from_err_ptr(unsafe {
             bindings::rgvt_kvm_track_register(
                 dev.as_raw(),
-                Some(track_write::<H>),
-                Some(track_remove::<H>),
+                Some(track_write),
+                Some(track_remove),
                 data.cast_mut().cast(),
             )
         })?;
@@ -191,7 +191,7 @@ impl<H: KvmHandler> KvmTrack<H> {
     }
 }
 
-impl<H: KvmHandler> Drop for KvmTrack<H> {
+impl Drop for KvmTrack {
     fn drop(&mut self) {
         // SAFETY: registered (type invariant); this waits for the callbacks
         // in flight and frees the registration; `inner` goes after.

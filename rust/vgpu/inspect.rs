@@ -135,7 +135,7 @@ pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     files.add::<CountersFile>(kernel::c_str!("counters"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
     files.add::<ShadowFile>(kernel::c_str!("shadow"))?;
-    files.add::<super::track::WalkFile>(kernel::c_str!("shadow_walk"))?;
+    files.add::<super::track::ops::WalkFile>(kernel::c_str!("shadow_walk"))?;
     files.add::<UntrackedFile>(kernel::c_str!("untracked"))?;
     Ok(files)
 }

@@ -41,12 +41,14 @@ use crate::pvinfo::G2v;
 use crate::shadow::{self, GuestMemory, Params, Policy, Store, Tables, Target, Track, Translate};
 use crate::storage::Vector;
 use crate::vfio;
+use crate::vfio::session::KvmHandler;
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
+use kernel::sync::Mutex;
 
 /// The policy a vGPU runs while nothing traps its page-table writes (the
 /// only correct one then; see [`super::track`]).
-pub(crate) const POLICY: Policy = Policy::Full;
+pub(crate) const POLICY: Policy = wtrack::UNTRACKED_POLICY;
 
 /// Shadow trees one vGPU keeps; a new root beyond it evicts the least
 /// recently prepared tree that no attach holds.
@@ -813,6 +815,18 @@ impl Shadow {
             // The reference exists by the type invariant.
             let _ = t.detach(&mut host, root.gfn);
         }
+    }
+}
+
+impl KvmHandler for Mutex<Shadow> {
+    fn track_write(&self, dev: &vfio::Device, gpa: u64, data: &[u8]) {
+        // The write is in guest memory already; a refused one was resynced
+        // from it and counted (`trap_errors`).
+        let _ = self.lock().trapped_write(dev, Source::Kvm, gpa, data);
+    }
+
+    fn track_remove_region(&self, gfn: u64, pages: u64) {
+        self.lock().tracker_mut().remove_region(gfn, pages);
     }
 }
 

@@ -9,7 +9,7 @@
 //! [`Tables::write`](crate::shadow::Tables::write):
 //!
 //! - **KVM**: when the VMM associated the device with a VM (the kvm-vfio
-//!   device sets `vfio_device->kvm`), [`Vgpu::track_open`] registers a
+//!   device sets `vfio_device->kvm`), `Vgpu::track_open` registers a
 //!   page-track notifier and each frame is protected with
 //!   `kvm_write_track_add_gfn` at once; a write traps in the vCPU, which
 //!   emulates it here ([`KvmHandler::track_write`]).
@@ -33,22 +33,24 @@
 //! inside `kvm_write_track_add_gfn`/`remove_gfn`. Nothing under the
 //! shadow's lock waits for `slots_lock` or for an srcu grace period: the
 //! notifier is unregistered (which synchronizes its srcu) after the
-//! shadow's lock is dropped ([`Vgpu::track_close`]).
+//! shadow's lock is dropped (`Vgpu::track_close`, in [`ops`]).
 
-use super::shadow::Shadow;
-use super::Vgpu;
+pub(crate) mod ops;
+
 use crate::kstorage::KvAlloc;
-use crate::shadow::track::{self, Frames, Op, RegionError};
+use crate::shadow::track::Frames;
 use crate::shadow::{self, Policy};
 use crate::storage::Vector;
-use crate::vfio;
-use crate::vfio::session::{KvmHandler, KvmTrack, Session};
+use crate::vfio::session::{KvmTrack, Session};
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
-use kernel::sync::Mutex;
 
-/// What KVM's notifier reaches: the vGPU's shadow.
-pub(crate) type Kvm = KvmTrack<Mutex<Shadow>>;
+/// KVM's notifier, which reaches the vGPU's shadow.
+pub(crate) type Kvm = KvmTrack;
+
+/// The policy a vGPU runs while nothing traps its page-table writes (the
+/// only correct one then).
+pub(crate) const UNTRACKED_POLICY: Policy = Policy::Full;
 
 /// Nanoseconds of the monotonic clock.
 pub(crate) fn now_ns() -> u64 {
@@ -72,7 +74,7 @@ pub(crate) struct Stats {
     pub(crate) full_rebuilds: u64,
     /// Frames rebuilt alone because their protection came late or was lost.
     pub(crate) frame_resyncs: u64,
-    /// Frames refused because [`track::MAX_TRACKED`] were protected.
+    /// Frames refused because [`crate::shadow::track::MAX_TRACKED`] were protected.
     pub(crate) track_full: u64,
     /// `kvm_write_track_add_gfn` failures (the page is not shadowed).
     pub(crate) kvm_protect_errors: u64,
@@ -181,7 +183,7 @@ impl Tracker {
     /// The policy that is correct with the sources there are.
     pub(crate) fn effective(&self, configured: Policy) -> Policy {
         match self.source() {
-            Source::None => crate::vgpu::shadow::POLICY,
+            Source::None => UNTRACKED_POLICY,
             _ => configured,
         }
     }
@@ -189,6 +191,10 @@ impl Tracker {
     /// The protected frames and the region's state.
     pub(crate) fn frames(&self) -> &Frames<KvAlloc> {
         &self.frames
+    }
+
+    fn frames_mut(&mut self) -> &mut Frames<KvAlloc> {
+        &mut self.frames
     }
 
     /// Takes the open device's session out (to reach guest memory while
@@ -296,7 +302,7 @@ impl Tracker {
     }
 
     /// KVM removed the memslot of [gfn, gfn + pages): our protections there went with it.
-    fn remove_region(&mut self, gfn: u64, pages: u64) {
+    pub(crate) fn remove_region(&mut self, gfn: u64, pages: u64) {
         let end = gfn.saturating_add(pages);
         let lost: &mut KVVec<u64> = &mut self.lost;
         for g in self.frames.iter().filter(|&g| g >= gfn && g < end) {
@@ -310,7 +316,7 @@ impl Tracker {
     }
 
     /// Turns region forwarding on or off.
-    fn set_region(&mut self, on: bool) -> Result {
+    pub(crate) fn set_region(&mut self, on: bool) -> Result {
         if on == self.frames.on() {
             return Ok(());
         }
@@ -328,7 +334,7 @@ impl Tracker {
     }
 
     /// The device was opened: keep it, with KVM's notifier if it has a VM.
-    fn open(&mut self, session: Session, kvm: Option<Kvm>) {
+    pub(crate) fn open(&mut self, session: Session, kvm: Option<Kvm>) {
         self.session = Some(session);
         self.kvm = kvm;
         self.stale = true;
@@ -336,7 +342,7 @@ impl Tracker {
 
     /// The device is closing: gives back the notifier (to be dropped with
     /// no lock held) after dropping every protection still listed.
-    fn close(&mut self) -> (Option<Kvm>, Option<Session>) {
+    pub(crate) fn close(&mut self) -> (Option<Kvm>, Option<Session>) {
         let frames: KVVec<u64> = {
             let mut v = KVVec::new();
             for g in self.frames.iter() {
@@ -354,147 +360,5 @@ impl Tracker {
         self.lost.clear();
         self.stale = true;
         (self.kvm.take(), self.session.take())
-    }
-}
-
-impl KvmHandler for Mutex<Shadow> {
-    fn track_write(&self, dev: &vfio::Device, gpa: u64, data: &[u8]) {
-        // The write is in guest memory already; a refused one was resynced
-        // from it and counted (`trap_errors`).
-        let _ = self.lock().trapped_write(dev, Source::Kvm, gpa, data);
-    }
-
-    fn track_remove_region(&self, gfn: u64, pages: u64) {
-        self.lock().tracker_mut().remove_region(gfn, pages);
-    }
-}
-
-impl Vgpu {
-    /// The device was opened (from the VMM's task): KVM's notifier if the
-    /// VMM gave the device a VM, the device kept for the debugfs walk.
-    pub(crate) fn track_open(&self, dev: &vfio::Device) -> Result {
-        // Registered with no lock of ours held (it takes KVM's).
-        let kvm = KvmTrack::register(dev, self.shadow.clone())?;
-        let mut sh = self.shadow.lock();
-        sh.tracker_mut().open(Session::new(dev), kvm);
-        sh.sync_policy();
-        Ok(())
-    }
-
-    /// The device is closing: every tree goes, every protection is
-    /// dropped, and KVM's notifier is unregistered after the shadow's lock
-    /// is released (unregistering waits for writes in flight, which take it).
-    pub(crate) fn track_close(&self) {
-        let (kvm, session) = {
-            let mut sh = self.shadow.lock();
-            sh.clear();
-            let parts = sh.tracker_mut().close();
-            sh.sync_policy();
-            parts
-        };
-        drop(kvm);
-        drop(session);
-    }
-
-    /// The size of the tracking region.
-    pub(crate) fn track_region_size() -> u64 {
-        track::REGION_SIZE
-    }
-
-    /// Checks a whole access to the tracking region before any of it.
-    pub(crate) fn track_region_check(&self, offset: u64, count: usize) -> Result {
-        let ok = offset
-            .checked_add(count as u64)
-            .is_some_and(|end| end <= track::REGION_SIZE);
-        if !ok {
-            self.shadow.lock().tracker_mut().stats.region_bad_access += 1;
-            return Err(EINVAL);
-        }
-        Ok(())
-    }
-
-    /// One access to the tracking region (at most [`vfio::ACCESS_CHUNK`] bytes).
-    pub(crate) fn track_region_access(
-        &self,
-        dev: &vfio::Device,
-        offset: u64,
-        data: &mut [u8],
-        write: bool,
-    ) -> Result {
-        let mut sh = self.shadow.lock();
-        if !write {
-            return match sh.tracker().frames().read(offset, data) {
-                Ok(()) => Ok(()),
-                Err(_) => {
-                    sh.tracker_mut().stats.region_bad_access += 1;
-                    Err(EINVAL)
-                }
-            };
-        }
-        let op = match track::decode_write(offset, data) {
-            Ok(op) => op,
-            Err(e) => {
-                let st = &mut sh.tracker_mut().stats;
-                match e {
-                    RegionError::BadRecord => st.region_bad_record += 1,
-                    RegionError::BadAccess | RegionError::BadCtl => st.region_bad_access += 1,
-                }
-                return Err(EINVAL);
-            }
-        };
-        match op {
-            Op::Enable(on) => {
-                sh.tracker_mut().set_region(on)?;
-                sh.sync_policy();
-                Ok(())
-            }
-            Op::Ack(gen) => {
-                let t = sh.tracker_mut();
-                if t.frames.ack(gen).is_err() {
-                    t.stats.region_protocol += 1;
-                    return Err(EINVAL);
-                }
-                Ok(())
-            }
-            Op::Write { gpa, len, data } => {
-                let t = sh.tracker_mut();
-                if !t.frames.on() {
-                    t.stats.region_protocol += 1;
-                    return Err(EPERM);
-                }
-                if !t.frames.contains(gpa >> 12) {
-                    t.stats.region_untracked += 1;
-                    return Err(EINVAL);
-                }
-                let bytes = data.get(..len).ok_or(EINVAL)?;
-                sh.trapped_write(dev, Source::Region, gpa, bytes)
-            }
-        }
-    }
-}
-
-/// `vgpu<N>/shadow_walk` (unstable debugfs, for tests): brings every
-/// shadow tree up to date as before a workload, then prints one line per
-/// tree (`root <gfn>`) and one per 4 KB page it maps (`<va> <gfn>`).
-pub(crate) struct WalkFile;
-
-impl crate::debugfs::Show for WalkFile {
-    type Data = Vgpu;
-
-    fn show(v: &Vgpu, m: &mut crate::debugfs::Seq) -> core::fmt::Result {
-        use core::fmt::Write;
-        let mut sh = v.shadow.lock();
-        let mut last_root = None;
-        let r = sh.walk(|root, va, gfn| {
-            if last_root != Some(root) {
-                last_root = Some(root);
-                writeln!(m, "root {root:#x}")?;
-            }
-            writeln!(m, "{va:#x} {gfn:#x}")
-        });
-        if let Err(e) = r {
-            writeln!(m, "error {}", e.to_errno())?;
-        }
-        Ok(())
     }
 }
