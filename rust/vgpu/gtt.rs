@@ -108,7 +108,7 @@ impl Vgpu {
     /// The VMM opened the device: the GGTT starts empty.
     pub(crate) fn open(&self, dev: &vfio::Device) -> Result {
         // KVM's notifier first, with no lock of ours held.
-        self.track_open(dev)?;
+        self.track_open(dev);
         let mut st = self.state.lock();
         st.open = true;
         let (released, result) = self.restart_ggtt(&mut st);

@@ -13,13 +13,20 @@ use kernel::prelude::*;
 impl Vgpu {
     /// The device was opened (from the VMM's task): KVM's notifier if the
     /// VMM gave the device a VM, the device kept for the debugfs walk.
-    pub(crate) fn track_open(&self, dev: &vfio::Device) -> Result {
-        // Registered with no lock of ours held (it takes KVM's).
-        let kvm = KvmTrack::register(dev, self.shadow.clone())?;
+    pub(crate) fn track_open(&self, dev: &vfio::Device) {
+        // Registered with no lock of ours held (it takes KVM's). A VM that
+        // refuses (KVM without external write tracking) leaves the vGPU
+        // without KVM tracking: correct under `full`, which it then runs.
+        let kvm = match KvmTrack::register(dev, self.shadow.clone()) {
+            Ok(kvm) => kvm,
+            Err(e) => {
+                pr_warn!("{}: no KVM write tracking ({:?}): policy full\n", self, e);
+                None
+            }
+        };
         let mut sh = self.shadow.lock();
         sh.tracker_mut().open(Session::new(dev), kvm);
         sh.sync_policy();
-        Ok(())
     }
 
     /// The device is closing: every tree goes, every protection is
