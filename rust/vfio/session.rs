@@ -138,11 +138,7 @@ unsafe extern "C" fn track_write(
 /// # Safety
 ///
 /// `data` is the `Inner` of a live [`KvmTrack`].
-unsafe extern "C" fn track_remove(
-    data: *mut core::ffi::c_void,
-    gfn: u64,
-    pages: u64,
-) {
+unsafe extern "C" fn track_remove(data: *mut core::ffi::c_void, gfn: u64, pages: u64) {
     // SAFETY: as in `track_write`.
     let inner = unsafe { &*data.cast::<Inner>() };
     inner.handler.track_remove_region(gfn, pages);

@@ -820,9 +820,14 @@ impl Shadow {
 
 impl KvmHandler for Mutex<Shadow> {
     fn track_write(&self, dev: &vfio::Device, gpa: u64, data: &[u8]) {
+        let mut sh = self.lock();
+        if !sh.tracker().frames().contains(gpa >> 12) {
+            sh.tracker_mut().stats.kvm_foreign += 1;
+            return;
+        }
         // The write is in guest memory already; a refused one was resynced
         // from it and counted (`trap_errors`).
-        let _ = self.lock().trapped_write(dev, Source::Kvm, gpa, data);
+        let _ = sh.trapped_write(dev, Source::Kvm, gpa, data);
     }
 
     fn track_remove_region(&self, gfn: u64, pages: u64) {

@@ -60,8 +60,13 @@ pub(crate) fn now_ns() -> u64 {
 /// Counters of write tracking, per vGPU.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Stats {
-    /// Guest writes delivered by KVM's notifier.
+    /// Guest writes to our protected frames delivered by KVM's notifier.
     pub(crate) traps_kvm: u64,
+    /// KVM notifications for frames that are not ours (KVM's own shadow
+    /// paging write-tracks the guest's page tables too; ignored, as kvmgt does).
+    pub(crate) kvm_foreign: u64,
+    /// Frames write-protected (from any source), in total.
+    pub(crate) protects: u64,
     /// Guest writes forwarded through the tracking region.
     pub(crate) traps_region: u64,
     /// Trapped writes the shadow refused (odd size or offset; resynced).
@@ -96,6 +101,8 @@ impl Stats {
     /// Calls `f` with each counter's name and value, for debugfs.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
         f("traps_kvm", self.traps_kvm);
+        f("kvm_foreign", self.kvm_foreign);
+        f("protects", self.protects);
         f("traps_region", self.traps_region);
         f("trap_errors", self.trap_errors);
         f("trap_ns", self.trap_ns);
@@ -273,7 +280,9 @@ impl Tracker {
                 self.stats.kvm_protect_errors += 1;
                 return Err(shadow::Error::Track);
             }
-        } else if self.frames.on() {
+        }
+        self.stats.protects += 1;
+        if self.kvm.is_none() && self.frames.on() {
             let gen = self.frames.generation();
             if self.unsure.try_push((gfn, gen)).is_err() {
                 // Cannot remember it: a whole rebuild covers it.
