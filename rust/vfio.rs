@@ -10,6 +10,7 @@
 //! `vfio_device` VFIO passes (`container_of`), never by a lookup.
 
 pub(crate) mod ioctl;
+pub(crate) mod session;
 
 use crate::bindings;
 use crate::page;
@@ -29,6 +30,9 @@ pub(crate) const CONFIG_REGION: u32 = bindings::VFIO_PCI_CONFIG_REGION_INDEX;
 pub(crate) const BAR0_REGION: u32 = bindings::VFIO_PCI_BAR0_REGION_INDEX;
 /// Region index of BAR2 (the aperture).
 pub(crate) const BAR2_REGION: u32 = bindings::VFIO_PCI_BAR2_REGION_INDEX;
+/// Region index of the write-tracking region, the one device-specific
+/// region (`RGVT_TRACK_REGION_INDEX` in the UAPI header).
+pub(crate) const TRACK_REGION: u32 = bindings::VFIO_PCI_NUM_REGIONS;
 
 /// Bytes of guest memory behind one IOVA page (and one GGTT entry).
 const PAGE_SIZE: u64 = 4096;
@@ -311,7 +315,7 @@ fn rw<T: Driver>(
     write: bool,
 ) -> Result<isize> {
     let (index, offset) = region_of(pos)?;
-    let chunked = index == BAR2_REGION;
+    let chunked = index == BAR2_REGION || index == TRACK_REGION;
     if count == 0 || (!chunked && count > ACCESS_CHUNK) {
         return Err(EINVAL);
     }
@@ -445,11 +449,26 @@ unsafe extern "C" fn ioctl<T: Driver>(
     from_result(|| dispatch(drv, dev, cmd, arg).map(|r| r as isize))
 }
 
+/// The type capability of the device-specific regions (`RGVT_TRACK_TYPE`
+/// and `RGVT_TRACK_SUBTYPE` in the UAPI header): an Intel vendor type with
+/// rgvt's own subtype.
+fn region_type(index: u32) -> Option<ioctl::RegionType> {
+    (index == TRACK_REGION).then_some(ioctl::RegionType {
+        ty: bindings::VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x8086,
+        subtype: TRACK_SUBTYPE,
+    })
+}
+
+/// Subtype of the tracking region (rgvt's, above the i915 ones VFIO names).
+pub(crate) const TRACK_SUBTYPE: u32 = 0x5247_0001;
+
 /// Runs device ioctl `cmd` with user argument `arg`.
 fn dispatch<T: Driver>(drv: &T, dev: &Device, cmd: c_uint, arg: c_ulong) -> Result<c_ulong> {
     match cmd {
         ioctl::VFIO_DEVICE_GET_INFO => ioctl::get_info(arg),
-        ioctl::VFIO_DEVICE_GET_REGION_INFO => ioctl::get_region_info(arg, |i| drv.region_size(i)),
+        ioctl::VFIO_DEVICE_GET_REGION_INFO => {
+            ioctl::get_region_info(arg, |i| drv.region_size(i), region_type)
+        }
         ioctl::VFIO_DEVICE_GET_IRQ_INFO => ioctl::get_irq_info(arg),
         ioctl::VFIO_DEVICE_SET_IRQS => {
             ioctl::set_irqs(arg, |hdr, data| drv.set_irqs(dev, hdr, data))

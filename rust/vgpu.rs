@@ -25,6 +25,7 @@ pub(crate) mod irq;
 pub(crate) mod mem;
 pub(crate) mod regions;
 pub(crate) mod shadow;
+pub(crate) mod track;
 
 use crate::cfg_space::{Bar, BarKind, ConfigSpace, Identity};
 use crate::engines::Engines;
@@ -185,9 +186,9 @@ pub(crate) struct Vgpu {
     /// The physical engines, kicked after an ELSP submission.
     pub(crate) engines: Arc<Engines>,
     /// The shadow PPGTT (see [`shadow`]): taken before [`Vgpu::state`],
-    /// never by `dma_unmap`, so guest pages may be pinned under it.
-    #[pin]
-    pub(crate) shadow: Mutex<shadow::Shadow>,
+    /// never by `dma_unmap`, so guest pages may be pinned under it. Shared
+    /// with KVM's page-track notifier while the device is open ([`track`]).
+    pub(crate) shadow: Arc<Mutex<shadow::Shadow>>,
 }
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
@@ -238,11 +239,14 @@ impl Vgpu {
         text.copy_from_slice(name);
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
-        let shadow_params = gm.shadow;
         let mut vregs = Vregs::new(&gm.published(gm_id, ty)?)?;
         // The balloon's PV fields are there from the start, not from the
         // worker's first period.
         vregs.publish_pv(&gm.balloon_pv(gm_id)?);
+        let shadow = Arc::pin_init(
+            kernel::new_mutex!(shadow::Shadow::new(gm.shadow)),
+            GFP_KERNEL,
+        )?;
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
@@ -273,7 +277,7 @@ impl Vgpu {
             pin_wait <- kernel::new_condvar!(),
             engine <- kernel::new_mutex!(engine),
             engines,
-            shadow <- kernel::new_mutex!(shadow::Shadow::new(shadow_params)),
+            shadow,
         }? Error))
     }
 

@@ -3,7 +3,7 @@
 # guest, booting a second-level guest with its stock i915 (issue 9).
 #
 #   tools/run-nested.sh [--l2-append ARGS] [--append ARGS] [--module KO]
-#                       [--l2-timeout SECS] [--timeout SECS] [--verbose]
+#                       [--l2-timeout SECS] [--timeout SECS] [--policy P] [--verbose]
 #                       [--engine-rungs required|optional]
 #
 #   --l2-append A  extra second-level kernel command line (e.g. i915.reset=0,
@@ -13,6 +13,9 @@
 #   --l2-timeout S how long the second-level guest may take to finish its
 #                  checks (the i915 probe runs first; default 180; it
 #                  took 8 s with i915.modeset=0)
+#   --policy P     the shadow policy (/sys/kernel/rgvt/policy) while the
+#                  second-level guest runs; its write-tracking counters are
+#                  printed either way (KVM traps move under strict)
 #   --verbose      stream the console (default: only the rungs at the end)
 #   --timeout S    kill the test guest after S seconds (default 1500)
 #   --engine-rungs R  whether the rungs of rgvt's engines under the stock
@@ -41,6 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-qemu.sh"
 
 l2_append=
+policy=
 l2_timeout=180
 verbose=0
 l1_append=
@@ -48,11 +52,12 @@ module=
 timeout=1500
 engine_rungs=required
 
-usage() { die "usage: $0 [--l2-append ARGS] [--append ARGS] [--module KO] [--l2-timeout SECS] [--timeout SECS] [--verbose] [--engine-rungs required|optional]"; }
+usage() { die "usage: $0 [--l2-append ARGS] [--append ARGS] [--module KO] [--l2-timeout SECS] [--timeout SECS] [--policy P] [--verbose] [--engine-rungs required|optional]"; }
 
 while (($#)); do
 	case "$1" in
 	--l2-append) l2_append=${2?}; shift ;;
+	--policy) policy=${2?}; shift ;;
 	--append) l1_append=${2?}; shift ;;
 	--l2-timeout) l2_timeout=${2:?}; shift ;;
 	--verbose) verbose=1 ;;
@@ -140,6 +145,7 @@ write_guest_env "$work/env" "$module"
 {
 	printf 'export NESTED_L2_APPEND=%q\n' "$l2_append"
 	printf 'export NESTED_L2_TIMEOUT=%q\n' "$l2_timeout"
+	printf 'export NESTED_POLICY=%q\n' "$policy"
 } >>"$work/env"
 
 qargs=(--timeout "$timeout")

@@ -14,13 +14,15 @@
 //!
 //! Sub-modules: `spt` (one shadow page), `tree` (building, sharing, releasing,
 //! walking), `write` (strict-mode trap emulation), `relaxed` (policies and
-//! reconstruction), `params` and `counters`.
+//! reconstruction), `track` (the protected frames and the VFIO tracking
+//! region's protocol), `params` and `counters`.
 
 mod counters;
 mod host;
 mod params;
 mod relaxed;
 mod spt;
+pub mod track;
 mod tree;
 mod write;
 
@@ -156,6 +158,13 @@ impl<A: Alloc> Tables<A> {
     /// Host frame of the scratch data page every invalid address lands on.
     pub fn scratch_frame(&self) -> u64 {
         self.scratch[Level::Pt.depth()]
+    }
+
+    /// Whether `mfn` is one of the scratch pages (of any level).
+    ///
+    /// A walk of the shadow that skips them visits only what the guest mapped.
+    pub fn is_scratch(&self, mfn: u64) -> bool {
+        self.scratch.contains(&mfn)
     }
 
     /// Host frame of the shadow root for the guest PML4 at `gfn`, if attached.

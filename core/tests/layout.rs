@@ -92,7 +92,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
 ];
 
 /// The files that may contain `unsafe`: the C wrappers, and the i915 backend's C hooks.
-const UNSAFE_FILES: [&str; 17] = [
+const UNSAFE_FILES: [&str; 18] = [
     "acct",
     "bindings",
     "c_layout",
@@ -108,6 +108,7 @@ const UNSAFE_FILES: [&str; 17] = [
     "sysfs",
     "vfio",
     "vfio/ioctl",
+    "vfio/session",
     "worker",
     "backend/i915",
 ];

@@ -2,6 +2,7 @@
 //! keeps the two in agreement.
 
 use rgvt_core::balloon::protocol as balloon;
+use rgvt_core::shadow::track;
 use rgvt_core::{cfg_space, mmio, pvinfo};
 use std::collections::HashMap;
 use std::path::Path;
@@ -56,6 +57,22 @@ fn header_matches_core() {
             "RGVT_PCI_DEVICE_ID",
             u64::from(cfg_space::Identity::INTEL_SKL_GT2.device),
         ),
+        ("RGVT_TRACK_VERSION_1", u64::from(track::VERSION)),
+        ("RGVT_TRACK_MAX_FRAMES", track::MAX_TRACKED as u64),
+        ("RGVT_TRACK_REGION_SIZE", track::REGION_SIZE),
+        ("RGVT_TRACK_VERSION", track::reg::VERSION),
+        ("RGVT_TRACK_FLAGS", track::reg::FLAGS),
+        ("RGVT_TRACK_GENERATION", track::reg::GENERATION),
+        ("RGVT_TRACK_COUNT", track::reg::COUNT),
+        ("RGVT_TRACK_MAX", track::reg::MAX),
+        ("RGVT_TRACK_ACKED", track::reg::ACKED),
+        ("RGVT_TRACK_CTL", track::reg::CTL),
+        ("RGVT_TRACK_ACK", track::reg::ACK),
+        ("RGVT_TRACK_WRITE", track::reg::WRITE),
+        ("RGVT_TRACK_FRAMES", track::reg::FRAMES),
+        ("RGVT_TRACK_FLAG_ON", u64::from(track::FLAG_ON)),
+        ("RGVT_TRACK_CTL_DISABLE", u64::from(track::CTL_DISABLE)),
+        ("RGVT_TRACK_CTL_ENABLE", u64::from(track::CTL_ENABLE)),
         ("VGT_PVINFO_PAGE", u64::from(pvinfo::VGT_PVINFO_PAGE)),
         ("VGT_PVINFO_SIZE", u64::from(pvinfo::VGT_PVINFO_SIZE)),
         ("VGT_MAGIC", pvinfo::VGT_MAGIC),

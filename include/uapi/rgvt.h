@@ -72,4 +72,60 @@ enum rgvt_balloon_status {
 	RGVT_BALLOON_RELEASE = 3,
 };
 
+/*
+ * Write tracking region (core/src/shadow/track.rs): for a VMM without KVM.
+ *
+ * Region RGVT_TRACK_REGION_INDEX (the first after the PCI ones) carries a
+ * VFIO_REGION_INFO_CAP_TYPE capability of type RGVT_TRACK_TYPE (an Intel
+ * vendor type) and subtype RGVT_TRACK_SUBTYPE. The shadow PPGTT lists the
+ * guest frames whose writes it must see; the VMM:
+ *   1. writes RGVT_TRACK_CTL_ENABLE (u32) at RGVT_TRACK_CTL;
+ *   2. reads generation, count and the sorted frame list (u64 each at
+ *      RGVT_TRACK_FRAMES, 8-byte aligned reads); the list is consistent if
+ *      the generation read again is unchanged;
+ *   3. write-protects those frames in its guest, then writes that
+ *      generation (u64) at RGVT_TRACK_ACK;
+ *   4. forwards every guest write to a listed frame, after it landed in
+ *      guest memory, as one struct rgvt_track_write at RGVT_TRACK_WRITE;
+ *   5. repeats 2-3 whenever the generation moved (e.g. after each write
+ *      it forwards and before each submission).
+ * Until the VMM acknowledged a generation, the frames it added are rebuilt
+ * from guest memory before every workload, so a late acknowledgement costs
+ * time, never correctness. Refused with EINVAL and counted (debugfs):
+ * other offsets or sizes, a record with size 0 or > 8, flags, or crossing
+ * a page, a frame not listed, an acknowledgement older than the last or
+ * newer than the list; EPERM: a write forwarded while not enabled. The
+ * shadow itself refuses writes other than 4 or 8 bytes aligned to their
+ * size (EINVAL), after rebuilding the entries they touched from memory.
+ */
+#define RGVT_TRACK_REGION_INDEX		9	/* VFIO_PCI_NUM_REGIONS */
+#define RGVT_TRACK_TYPE			0x80008086	/* VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x8086 */
+#define RGVT_TRACK_SUBTYPE		0x52470001
+#define RGVT_TRACK_VERSION_1		1
+#define RGVT_TRACK_MAX_FRAMES		65536
+#define RGVT_TRACK_REGION_SIZE		0x81000	/* RGVT_TRACK_FRAMES + 8 * max */
+
+#define RGVT_TRACK_VERSION		0x00	/* u32, read-only: RGVT_TRACK_VERSION_1 */
+#define RGVT_TRACK_FLAGS		0x04	/* u32, read-only: RGVT_TRACK_FLAG_ON */
+#define RGVT_TRACK_GENERATION		0x08	/* u64, read-only */
+#define RGVT_TRACK_COUNT		0x10	/* u32, read-only: frames listed */
+#define RGVT_TRACK_MAX			0x14	/* u32, read-only: RGVT_TRACK_MAX_FRAMES */
+#define RGVT_TRACK_ACKED		0x18	/* u64, read-only */
+#define RGVT_TRACK_CTL			0x20	/* u32, write-only */
+#define RGVT_TRACK_ACK			0x28	/* u64, write-only */
+#define RGVT_TRACK_WRITE		0x40	/* struct rgvt_track_write, write-only */
+#define RGVT_TRACK_FRAMES		0x1000	/* u64[count], sorted, read-only */
+
+#define RGVT_TRACK_FLAG_ON		1
+#define RGVT_TRACK_CTL_DISABLE		0
+#define RGVT_TRACK_CTL_ENABLE		1
+
+/* One forwarded guest write: `size` bytes of `data` at guest address `gpa`. */
+struct rgvt_track_write {
+	__u64 gpa;
+	__u32 size;	/* 1..8, not crossing a page */
+	__u32 flags;	/* 0 */
+	__u8 data[8];
+};
+
 #endif /* _UAPI_RGVT_H */

@@ -14,3 +14,4 @@
 #include "acct.h"
 #include "helpers.h"
 #include "i915.h"
+#include "kvm.h"

@@ -69,15 +69,22 @@ impl Tunable {
                     .map_err(|_| EINVAL)?;
                 parent.registry.lock().set_max(max as usize)
             }
-            // Until write tracking (issue 11) no guest write to its page
-            // tables traps, so only `full` (rebuild before every workload) is
-            // correct: the other policies are refused.
+            // The default of new vGPUs and the policy of every running
+            // one, at once: each runs it when a tracker traps its page-table
+            // writes, `full` until then (`vgpu::track`). A page made strict
+            // again is rebuilt from guest memory through pins, so the
+            // shadows' locks are taken with neither the GM nor the registry
+            // lock held (the vGPUs are collected first).
             Tunable::Shadow(shadow::Param::Policy) => {
                 let policy = shadow::Policy::parse(input).map_err(|_| EINVAL)?;
-                if policy != crate::vgpu::shadow::POLICY {
-                    return Err(EINVAL);
-                }
                 parent.host.gm.lock().shadow.policy = policy;
+                let mut vgpus = KVec::new();
+                for v in parent.registry.lock().iter() {
+                    vgpus.push(v.clone(), GFP_KERNEL)?;
+                }
+                for v in vgpus.iter() {
+                    v.shadow.lock().set_policy(policy);
+                }
                 Ok(())
             }
             // New vGPUs start with these; running ones keep theirs.

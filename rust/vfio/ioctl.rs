@@ -83,25 +83,64 @@ pub(crate) fn get_info(arg: c_ulong) -> Result<c_ulong> {
         offset_of!(T, flags),
         bindings::VFIO_DEVICE_FLAGS_PCI | bindings::VFIO_DEVICE_FLAGS_RESET,
     );
-    a.put_u32(offset_of!(T, num_regions), bindings::VFIO_PCI_NUM_REGIONS);
+    // The PCI regions and one device-specific region (`super::TRACK_REGION`).
+    a.put_u32(offset_of!(T, num_regions), NUM_REGIONS);
     a.put_u32(offset_of!(T, num_irqs), bindings::VFIO_PCI_NUM_IRQS);
     a.write_back()
 }
 
+/// Regions of the device: the PCI ones and [`super::TRACK_REGION`].
+const NUM_REGIONS: u32 = bindings::VFIO_PCI_NUM_REGIONS + 1;
+
+/// A device-specific region's `VFIO_REGION_INFO_CAP_TYPE`: type and subtype.
+#[derive(Clone, Copy)]
+pub(crate) struct RegionType {
+    pub(crate) ty: u32,
+    pub(crate) subtype: u32,
+}
+
+/// Size of `struct vfio_region_info_cap_type` (header, type, subtype).
+const CAP_TYPE_SIZE: usize = 16;
+
+/// `VFIO_DEVICE_GET_REGION_INFO`: size and flags from `size_of`, and for a
+/// device-specific region its type capability (`region_type`), placed after
+/// the structure when `argsz` leaves room for it, as
+/// `vfio_info_add_capability` does (otherwise `argsz` says what is needed).
 pub(crate) fn get_region_info(
     arg: c_ulong,
     size_of: impl Fn(u32) -> Option<u64>,
+    region_type: impl Fn(u32) -> Option<RegionType>,
 ) -> Result<c_ulong> {
     type T = bindings::vfio_region_info;
-    let mut a = IoctlArg::read(arg, offset_of!(T, offset) + 8)?;
+    let minsz = offset_of!(T, offset) + 8;
+    let mut a = IoctlArg::read(arg, minsz)?;
     let index = a.get_u32(offset_of!(T, index));
-    if index >= bindings::VFIO_PCI_NUM_REGIONS {
+    if index >= NUM_REGIONS {
         return Err(EINVAL);
     }
     let rw = bindings::VFIO_REGION_INFO_FLAG_READ | bindings::VFIO_REGION_INFO_FLAG_WRITE;
-    let (flags, size) = size_of(index).map_or((0, 0), |size| (rw, size));
+    let (mut flags, size) = size_of(index).map_or((0, 0), |size| (rw, size));
+    let mut cap_offset = 0;
+    if let Some(rt) = size_of(index).and(region_type(index)) {
+        flags |= bindings::VFIO_REGION_INFO_FLAG_CAPS;
+        let need = minsz + CAP_TYPE_SIZE;
+        if (a.get_u32(offset_of!(T, argsz)) as usize) < need {
+            a.put_u32(offset_of!(T, argsz), need as u32);
+        } else {
+            let mut cap = [0u8; CAP_TYPE_SIZE];
+            cap[0..2].copy_from_slice(&(bindings::VFIO_REGION_INFO_CAP_TYPE as u16).to_ne_bytes());
+            cap[2..4].copy_from_slice(&1u16.to_ne_bytes());
+            // `next` stays 0: the only capability.
+            cap[8..12].copy_from_slice(&rt.ty.to_ne_bytes());
+            cap[12..16].copy_from_slice(&rt.subtype.to_ne_bytes());
+            UserSlice::new(arg + minsz, CAP_TYPE_SIZE)
+                .writer()
+                .write_slice(&cap)?;
+            cap_offset = minsz as u32;
+        }
+    }
     a.put_u32(offset_of!(T, flags), flags);
-    a.put_u32(offset_of!(T, cap_offset), 0);
+    a.put_u32(offset_of!(T, cap_offset), cap_offset);
     a.put_u64(offset_of!(T, size), size);
     a.put_u64(
         offset_of!(T, offset),

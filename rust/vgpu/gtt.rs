@@ -107,6 +107,8 @@ impl Vgpu {
 
     /// The VMM opened the device: the GGTT starts empty.
     pub(crate) fn open(&self, dev: &vfio::Device) -> Result {
+        // KVM's notifier first, with no lock of ours held.
+        self.track_open(dev);
         self.engines_open(dev);
         let mut st = self.state.lock();
         st.open = true;
@@ -120,6 +122,7 @@ impl Vgpu {
         if result.is_err() {
             // VFIO does not call close after a failed open.
             self.engines_close();
+            self.track_close();
         }
         result
     }
@@ -130,8 +133,9 @@ impl Vgpu {
         // First: no worker uses the device or raises interrupts after this.
         self.engines_close();
         self.close_irqs();
-        // Every shadow tree goes; the shadow's lock comes before the vGPU's.
-        self.shadow.lock().clear();
+        // Every shadow tree and protection goes, then KVM's notifier; the
+        // shadow's lock comes before the vGPU's.
+        self.track_close();
         let mut st = self.state.lock();
         st.open = false;
         st.acct = None;

@@ -155,6 +155,12 @@ impl Show for ShadowFile {
     fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
         let sh = v.shadow.lock();
         writeln!(m, "policy {}", sh.params().policy.name())?;
+        writeln!(m, "policy_effective {}", sh.effective_policy().name())?;
+        writeln!(m, "tracking {}", sh.tracker().source().name())?;
+        let frames = sh.tracker().frames();
+        writeln!(m, "tracked_frames {}", frames.len())?;
+        writeln!(m, "track_generation {}", frames.generation())?;
+        writeln!(m, "track_acked {}", frames.acked())?;
         writeln!(m, "trees {}", sh.trees())?;
         writeln!(m, "store_pages {}", sh.store_pages())?;
         let mut r = Ok(());
@@ -164,7 +170,11 @@ impl Show for ShadowFile {
             }
         };
         sh.stats().for_each(&mut line);
-        sh.counters().for_each(&mut line);
+        sh.tracker().stats.for_each(&mut line);
+        let c = sh.counters();
+        line("strict_pages", c.strict_now);
+        line("relaxed_pages", c.relaxed_now);
+        c.for_each(&mut line);
         r?;
         writeln!(m, "root refs last_use")?;
         let mut r = Ok(());
@@ -184,6 +194,7 @@ pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
     files.add::<ShadowFile>(kernel::c_str!("shadow"))?;
+    files.add::<super::track::ops::WalkFile>(kernel::c_str!("shadow_walk"))?;
     files.add::<UntrackedFile>(kernel::c_str!("untracked"))?;
     Ok(files)
 }

@@ -10,7 +10,7 @@ use crate::ggtt::GTT_PAGE_SIZE;
 use crate::mmio::{self, Target};
 use crate::pte::GgttPte;
 use crate::pvinfo::{self, G2v};
-use crate::vfio::{self, BAR0_REGION, BAR2_REGION, CONFIG_REGION};
+use crate::vfio::{self, BAR0_REGION, BAR2_REGION, CONFIG_REGION, TRACK_REGION};
 use crate::vggtt::Issue;
 use kernel::prelude::*;
 
@@ -21,6 +21,7 @@ impl Vgpu {
             CONFIG_REGION => Some(PCI_CFG_SPACE_SIZE as u64),
             BAR0_REGION => Some(mmio::BAR0_SIZE),
             BAR2_REGION => Some(self.host.backend.aperture_size()),
+            TRACK_REGION => Some(Vgpu::track_region_size()),
             _ => None,
         }
     }
@@ -30,6 +31,9 @@ impl Vgpu {
     /// low GM from its first byte to its last (`bar2_out_of_range`). Other
     /// regions check each access as it is made (one piece only).
     pub(crate) fn region_check(&self, index: u32, offset: u64, count: usize) -> Result {
+        if index == TRACK_REGION {
+            return self.track_region_check(offset, count);
+        }
         if index != BAR2_REGION {
             return Ok(());
         }
@@ -67,6 +71,7 @@ impl Vgpu {
             }
             BAR0_REGION => self.bar0_access(dev, offset, data, write),
             BAR2_REGION => self.bar2_access(dev, offset, data, write),
+            TRACK_REGION => self.track_region_access(dev, offset, data, write),
             _ => Err(EINVAL),
         }
     }

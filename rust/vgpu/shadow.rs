@@ -5,11 +5,15 @@
 //!
 //! Shadow trees are keyed by the guest's PML4 (the root the context image
 //! or the PV page names) and built on first use ([`Shadow::prepare`]) or
-//! ahead of it ([`Shadow::attach`], the PV `g2v_notify` PPGTT create). Until
-//! write tracking (issue 11) no guest write to its page tables traps
-//! ([`Track`] does nothing), so the only correct policy is `full`: before
-//! every workload [`Shadow::prepare`] compares every shadow page with the
-//! guest's page and rebuilds what changed ([`Tables::refresh`]).
+//! ahead of it ([`Shadow::attach`], the PV `g2v_notify` PPGTT create).
+//! Guest frames that strict shadow pages need are write-protected through
+//! the vGPU's [`Tracker`] (KVM or the VFIO tracking region, see
+//! [`super::track`]); the configured policy runs when one of them traps
+//! writes, `full` otherwise. Before every workload [`Shadow::prepare`]
+//! does what the policy in force needs: the relaxed pages' reconstruction
+//! ([`Tables::before_submit`]), after rebuilding the frames whose writes
+//! may not have trapped; or, with no tracker, a comparison of every shadow
+//! page with the guest's page ([`Tables::refresh`]).
 //!
 //! The sim reaches guest memory through a short pin per access, so
 //! [`Translate`] only validates a frame (pinned and unpinned at once) and
@@ -29,17 +33,22 @@
 
 pub(crate) mod check;
 
+use super::track::{self as wtrack, Source, Tracker};
 use crate::kstorage::KvAlloc;
 use crate::page;
+use crate::pte::Entry;
 use crate::pvinfo::G2v;
 use crate::shadow::{self, GuestMemory, Params, Policy, Store, Tables, Target, Track, Translate};
 use crate::storage::Vector;
 use crate::vfio;
+use crate::vfio::session::KvmHandler;
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
+use kernel::sync::Mutex;
 
-/// The policy the kernel runs: the only correct one until write tracking.
-pub(crate) const POLICY: Policy = Policy::Full;
+/// The policy a vGPU runs while nothing traps its page-table writes (the
+/// only correct one then; see [`super::track`]).
+pub(crate) const POLICY: Policy = wtrack::UNTRACKED_POLICY;
 
 /// Shadow trees one vGPU keeps; a new root beyond it evicts the least
 /// recently prepared tree that no attach holds.
@@ -198,11 +207,12 @@ impl Store for PageStore {
     }
 }
 
-/// What the core's tables call: guest memory through short pins, no write
-/// tracking, the kernel pages of the store.
+/// What the core's tables call: guest memory through short pins, write
+/// protection through the tracker, the kernel pages of the store.
 struct Host<'a> {
     guest: &'a dyn GuestFrames,
     store: &'a mut PageStore,
+    track: &'a mut Tracker,
 }
 
 impl GuestMemory for Host<'_> {
@@ -249,12 +259,13 @@ impl Translate for Host<'_> {
 }
 
 impl Track for Host<'_> {
-    fn protect(&mut self, _gfn: u64) -> core::result::Result<(), shadow::Error> {
-        // No write tracking until issue 11: `prepare` refreshes instead.
-        Ok(())
+    fn protect(&mut self, gfn: u64) -> core::result::Result<(), shadow::Error> {
+        self.track.protect(gfn)
     }
 
-    fn unprotect(&mut self, _gfn: u64) {}
+    fn unprotect(&mut self, gfn: u64) {
+        self.track.unprotect(gfn)
+    }
 }
 
 impl Store for Host<'_> {
@@ -363,8 +374,12 @@ impl Stats {
 /// root (none without `tables`), and `roots` has at most [`MAX_TREES`]
 /// entries; `tables` names pages of `store` only.
 pub(crate) struct Shadow {
+    /// The tunables; `policy` is the configured one (see [`Shadow::effective_policy`]).
     params: Params,
     tables: Option<Tables<KvAlloc>>,
+    track: Tracker,
+    /// Frames to rebuild alone, reused by every prepare.
+    resync: KVVec<u64>,
     store: PageStore,
     roots: KVVec<Root>,
     /// Counts prepares, for least-recently-used eviction.
@@ -373,14 +388,14 @@ pub(crate) struct Shadow {
 }
 
 impl Shadow {
-    /// An empty shadow with the tunables `defaults` (the policy is always [`POLICY`]).
+    /// An empty shadow with the tunables `defaults` (their policy runs once
+    /// a tracker traps writes, [`POLICY`] until then).
     pub(crate) fn new(defaults: Params) -> Self {
         Self {
-            params: Params {
-                policy: POLICY,
-                ..defaults
-            },
+            params: defaults,
             tables: None,
+            track: Tracker::new(),
+            resync: KVVec::new(),
             store: PageStore::new(),
             roots: KVVec::new(),
             clock: 0,
@@ -401,9 +416,106 @@ impl Shadow {
             .unwrap_or_default()
     }
 
-    /// The tunables in force.
+    /// The tunables in force (the policy as configured).
     pub(crate) fn params(&self) -> &Params {
         &self.params
+    }
+
+    /// The policy the tables run: the configured one when a tracker traps
+    /// writes, [`POLICY`] otherwise.
+    pub(crate) fn effective_policy(&self) -> Policy {
+        self.track.effective(self.params.policy)
+    }
+
+    /// The write tracker.
+    pub(crate) fn tracker(&self) -> &Tracker {
+        &self.track
+    }
+
+    pub(crate) fn tracker_mut(&mut self) -> &mut Tracker {
+        &mut self.track
+    }
+
+    /// Configures `policy` for this vGPU; it runs at once if a tracker
+    /// traps writes (pages change modes now, protected before they are
+    /// trusted), and from the next workload the policy's reconstruction.
+    pub(crate) fn set_policy(&mut self, policy: Policy) {
+        if self.params.policy != policy {
+            self.params.policy = policy;
+            self.track.stats.policy_changes += 1;
+        }
+        self.sync_policy();
+    }
+
+    /// Brings the tables' policy to [`Shadow::effective_policy`], reading
+    /// guest memory through the open device (pages made strict again are
+    /// rebuilt from it).
+    pub(crate) fn sync_policy(&mut self) {
+        let session = self.track.take_session();
+        match session.as_ref() {
+            Some(s) => self.sync_policy_with(s.device()),
+            // Closed: no tree, so no page reads guest memory.
+            None => self.sync_policy_with(&NoGuest),
+        }
+        self.track.put_session(session);
+    }
+
+    fn sync_policy_with(&mut self, guest: &dyn GuestFrames) {
+        let want = self.effective_policy();
+        let Some(t) = self.tables.as_mut() else {
+            return;
+        };
+        if t.params().policy == want {
+            return;
+        }
+        let mut host = Host {
+            guest,
+            store: &mut self.store,
+            track: &mut self.track,
+        };
+        // A page that could not change mode stays as it was: strict pages
+        // are protected, relaxed ones rebuilt before every workload.
+        let _ = t.set_policy(&mut host, want);
+    }
+
+    /// Emulates a guest write of `data` at `gpa` trapped by `source`.
+    ///
+    /// Errors (an odd size or offset, a frame the guest lost) leave the
+    /// entries concerned as guest memory says or on scratch, never stale.
+    pub(crate) fn trapped_write(
+        &mut self,
+        guest: &dyn GuestFrames,
+        source: Source,
+        gpa: u64,
+        data: &[u8],
+    ) -> Result {
+        let t0 = wtrack::now_ns();
+        match source {
+            Source::Kvm => self.track.stats.traps_kvm += 1,
+            Source::Region => self.track.stats.traps_region += 1,
+            Source::None => {}
+        }
+        let Shadow {
+            tables,
+            store,
+            track,
+            ..
+        } = self;
+        let Some(t) = tables.as_mut() else {
+            return Ok(());
+        };
+        let mut host = Host {
+            guest,
+            store,
+            track,
+        };
+        let r = t.write(&mut host, gpa >> 12, (gpa & 0xfff) as usize, data, t0);
+        let st = &mut self.track.stats;
+        st.trap_ns += wtrack::now_ns().saturating_sub(t0);
+        r.map_err(|e| {
+            st.trap_errors += 1;
+            errno(e)
+        })
     }
 
     /// Shadow trees now.
@@ -423,13 +535,23 @@ impl Shadow {
         }
     }
 
-    /// The tables (made on first use) and the store, apart.
-    fn parts(&mut self) -> Result<(&mut Tables<KvAlloc>, &mut PageStore, &mut Stats)> {
+    /// The tables (made on first use, with the effective policy), the
+    /// store, the counters and the tracker, apart.
+    fn parts(
+        &mut self,
+    ) -> Result<(
+        &mut Tables<KvAlloc>,
+        &mut PageStore,
+        &mut Stats,
+        &mut Tracker,
+    )> {
+        let policy = self.effective_policy();
         let Shadow {
             params,
             tables,
             store,
             stats,
+            track,
             ..
         } = self;
         let t = match tables {
@@ -438,11 +560,13 @@ impl Shadow {
                 let mut host = Host {
                     guest: &NoGuest,
                     store: &mut *store,
+                    track: &mut *track,
                 };
-                tables.insert(Tables::new(&mut host, *params).map_err(errno)?)
+                let p = Params { policy, ..*params };
+                tables.insert(Tables::new(&mut host, p).map_err(errno)?)
             }
         };
-        Ok((t, store, stats))
+        Ok((t, store, stats, track))
     }
 
     fn find(&self, gfn: u64) -> Option<usize> {
@@ -503,11 +627,71 @@ impl Shadow {
         if let Some(r) = self.roots.get_mut(i) {
             r.last_use = clock;
         }
-        let (tables, store, stats) = self.parts()?;
+        self.sync_policy_with(guest);
+        let t0 = wtrack::now_ns();
+        let mut resync = core::mem::replace(&mut self.resync, KVVec::new());
+        let (tables, store, stats, track) = self.parts()?;
         stats.rebuilds += 1;
-        let mut host = Host { guest, store };
-        if tables.refresh(&mut host).is_err() {
+        let full = track.needs_full_rebuild();
+        if !full && track.take_unsure(&mut resync).is_err() {
+            // Could not list them: the whole rebuild below covers them.
+            track.mark_stale();
+        }
+        let full = full || track.needs_full_rebuild();
+        let mut host = Host {
+            guest,
+            store,
+            track,
+        };
+        let r = if full {
+            tables.refresh(&mut host)
+        } else {
+            let mut r = Ok(());
+            for &gfn in resync.iter() {
+                r = r.and(tables.resync_frame(&mut host, gfn));
+            }
+            r.and(tables.before_submit(&mut host))
+        };
+        if r.is_err() {
             stats.rebuild_errors += 1;
+        }
+        if full {
+            host.track.rebuilt();
+        }
+        let dt = wtrack::now_ns().saturating_sub(t0);
+        self.track.stats.reconstruct_ns += dt;
+        self.resync = resync;
+        Ok(())
+    }
+
+    /// Brings every tree up to date as [`Shadow::prepare`] does, then
+    /// calls `f` with each tree's root and each address the shadow maps
+    /// to a guest frame (4 KB pages, in address order), for the debugfs
+    /// walk. Fails when the device is not open.
+    pub(crate) fn walk(&mut self, mut f: impl FnMut(u64, u64, u64) -> core::fmt::Result) -> Result {
+        // Out of the tracker while the trees are prepared through it.
+        let Some(session) = self.track.take_session() else {
+            return Err(ENODEV);
+        };
+        let mut n = 0;
+        let mut r = Ok(());
+        while let Some(gfn) = self.roots.get(n).map(|r| r.gfn) {
+            r = r.and(self.prepare(session.device(), gfn));
+            n += 1;
+        }
+        self.track.put_session(Some(session));
+        r?;
+        let Some(t) = self.tables.as_ref() else {
+            return Ok(());
+        };
+        for r in self.roots.iter() {
+            let Some(root) = t.root(r.gfn) else {
+                continue;
+            };
+            walk_level(t, &self.store, root, 0, 0, &mut |va, frame| {
+                f(r.gfn, va, frame)
+            })
+            .map_err(|_| EINVAL)?;
         }
         Ok(())
     }
@@ -595,8 +779,12 @@ impl Shadow {
             self.stats.evictions += 1;
         }
         self.roots.try_reserve(1)?;
-        let (tables, store, stats) = self.parts()?;
-        let mut host = Host { guest, store };
+        let (tables, store, stats, track) = self.parts()?;
+        let mut host = Host {
+            guest,
+            store,
+            track,
+        };
         if let Err(e) = tables.attach(&mut host, gfn) {
             stats.root_errors += 1;
             return Err(errno(e));
@@ -622,10 +810,28 @@ impl Shadow {
             let mut host = Host {
                 guest: &NoGuest,
                 store: &mut self.store,
+                track: &mut self.track,
             };
             // The reference exists by the type invariant.
             let _ = t.detach(&mut host, root.gfn);
         }
+    }
+}
+
+impl KvmHandler for Mutex<Shadow> {
+    fn track_write(&self, dev: &vfio::Device, gpa: u64, data: &[u8]) {
+        let mut sh = self.lock();
+        if !sh.tracker().frames().contains(gpa >> 12) {
+            sh.tracker_mut().stats.kvm_foreign += 1;
+            return;
+        }
+        // The write is in guest memory already; a refused one was resynced
+        // from it and counted (`trap_errors`).
+        let _ = sh.trapped_write(dev, Source::Kvm, gpa, data);
+    }
+
+    fn track_remove_region(&self, gfn: u64, pages: u64) {
+        self.lock().tracker_mut().remove_region(gfn, pages);
     }
 }
 
@@ -636,9 +842,39 @@ impl Drop for Shadow {
             let mut host = Host {
                 guest: &NoGuest,
                 store: &mut self.store,
+                track: &mut self.track,
             };
             t.destroy(&mut host);
         }
         // Whatever the tables left, the store's pages are freed with it.
     }
+}
+
+/// Calls `f` with each address under shadow page `mfn` (at `depth`, 0 for
+/// the root, covering the addresses from `base`) that maps a frame other
+/// than scratch, and that frame.
+fn walk_level(
+    t: &Tables<KvAlloc>,
+    store: &PageStore,
+    mfn: u64,
+    depth: u32,
+    base: u64,
+    f: &mut dyn FnMut(u64, u64) -> core::fmt::Result,
+) -> core::fmt::Result {
+    for i in 0..ENTRIES {
+        let Some(raw) = store.read(mfn, i) else {
+            return Ok(());
+        };
+        let e = Entry::from_raw(raw);
+        if !e.present() || t.is_scratch(e.frame()) {
+            continue;
+        }
+        let va = base | ((i as u64) << (39 - 9 * depth));
+        if depth == 3 {
+            f(va, e.frame())?;
+        } else {
+            walk_level(t, store, e.frame(), depth + 1, va, f)?;
+        }
+    }
+    Ok(())
 }

@@ -247,7 +247,8 @@ TEST_F(device, device_info)
 
 	ASSERT_EQ(0, ioctl(self->vfio.device, VFIO_DEVICE_GET_INFO, &info));
 	EXPECT_EQ((__u32)(VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET), info.flags);
-	EXPECT_EQ(9U, info.num_regions);
+	/* The PCI regions and the write-tracking region (rgvt_track tests it). */
+	EXPECT_EQ(10U, info.num_regions);
 	EXPECT_EQ(5U, info.num_irqs);
 
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
@@ -276,7 +277,7 @@ TEST_F(device, device_info)
 	}
 	{
 		struct vfio_region_info reg = {
-			.argsz = sizeof(reg), .index = VFIO_PCI_NUM_REGIONS,
+			.argsz = sizeof(reg), .index = VFIO_PCI_NUM_REGIONS + 1,
 		};
 
 		EXPECT_EQ(-1, ioctl(self->vfio.device, VFIO_DEVICE_GET_REGION_INFO, &reg));
@@ -348,7 +349,7 @@ TEST_F(device, ioctl_argsz_and_unknown)
 	memset(&big, 0xa5, sizeof(big));
 	big.info.argsz = sizeof(big);
 	EXPECT_EQ(0, ioctl(self->vfio.device, VFIO_DEVICE_GET_INFO, &big));
-	EXPECT_EQ(9U, big.info.num_regions);
+	EXPECT_EQ(10U, big.info.num_regions);
 	EXPECT_EQ(0xa5, (unsigned char)big.tail[0]);
 
 	for (i = 0; i < ARRAY_SIZE(unknown); i++) {
@@ -611,7 +612,7 @@ TEST_F(device, bar_accesses_past_the_end)
 	EXPECT_EQ(-EINVAL, rgvt_region_read(self->vfio.device, VFIO_PCI_BAR4_REGION_INDEX, 0, buf, 4));
 	EXPECT_EQ(-EINVAL, rgvt_region_write(self->vfio.device, VFIO_PCI_ROM_REGION_INDEX, 0, buf, 4));
 	EXPECT_EQ(-EINVAL, rgvt_region_read(self->vfio.device, VFIO_PCI_VGA_REGION_INDEX, 0, buf, 4));
-	EXPECT_EQ(-EINVAL, rgvt_region_read(self->vfio.device, VFIO_PCI_NUM_REGIONS, 0, buf, 4));
+	EXPECT_EQ(-EINVAL, rgvt_region_read(self->vfio.device, VFIO_PCI_NUM_REGIONS + 1, 0, buf, 4));
 	EXPECT_EQ(-EINVAL, rgvt_region_read(self->vfio.device, 1000, 0, buf, 4));
 }
 

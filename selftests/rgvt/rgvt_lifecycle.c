@@ -275,7 +275,7 @@ TEST_F(lifecycle, tunable_defaults)
 {
 	SKIP_UNLESS_RGVT();
 	EXPECT_STREQ("32", self->max_vgpus);
-	/* Until write tracking only "full" is correct (and accepted). */
+	/* The default: correct with or without a write tracker. */
 	EXPECT_STREQ("full", self->policy);
 }
 
@@ -315,14 +315,9 @@ TEST_F(lifecycle, max_vgpus_rejects_bad_values)
 
 TEST_F(lifecycle, policy_rejects_bad_values)
 {
-	/*
-	 * Until write tracking (issue 11) no guest write to its page tables
-	 * traps, so only "full" (rebuild before every workload) is correct:
-	 * the other policies are refused with EINVAL like any bad value.
-	 */
+	/* The five policies are accepted (each vGPU runs "full" until a tracker traps). */
 	static const char * const bad[] = {
 		"bogus", "strict full", "STRICT", "\n", "segmented2",
-		"strict", "static", "dynamic", "segmented",
 	};
 	static const char * const good[] = { "full", "full\n", " full " };
 	char buf[32];

@@ -115,6 +115,10 @@ step_tcg() {
 # --- QEMU under KVM: the second-level guest ------------------------------
 step_kvm() {
 	id=$(cat "$DEVICES/$UUID/rgvt/vgpu_id")
+	if [ -n "${NESTED_POLICY:-}" ]; then
+		echo "\$ echo $NESTED_POLICY > /sys/kernel/rgvt/policy"
+		echo "$NESTED_POLICY" >/sys/kernel/rgvt/policy
+	fi
 	counters "$id" >/tmp/counters.before
 	: >"$L2_LOG"
 	rm -f /tmp/l2.fifo /tmp/qmon.in /tmp/qmon.out
@@ -176,6 +180,9 @@ step_kvm() {
 	# A device reset zeroes the register counters: "moved" = changed, with reads.
 	check counters-moved sh -c "[ ${after:-0} -gt 0 ] && ! cmp -s /tmp/counters.before /tmp/counters.after"
 	echo "# mmio_reads ${before:-?} -> ${after:-?}"
+	# The shadow's write tracking while the guest ran (KVM, under its policy).
+	grep -E '^(policy|policy_effective|tracking|tracked_frames|traps_kvm|kvm_foreign|protects|traps_spurious|pages_now|clears|traps_region|trap_errors|trap_ns|strict_pages|relaxed_pages|traps_pml4|traps_pdp|traps_pd|traps_pt|trees|attaches|pv_l4_creates|kvm_lost|kvm_protect_errors) ' \
+		"/sys/kernel/debug/rgvt/vgpu$id/shadow" 2>/dev/null | sed 's/^/# shadow: /'
 	# What the stock guest touched that rgvt does not model (debugfs).
 	sed 's/^/# untracked: /' "/sys/kernel/debug/rgvt/vgpu$id/untracked" 2>/dev/null
 

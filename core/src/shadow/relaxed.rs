@@ -73,6 +73,29 @@ impl<A: Alloc> Tables<A> {
         self.take_error()
     }
 
+    /// Rebuilds every shadow page of guest frame `gfn` from guest memory, strict or relaxed.
+    ///
+    /// For a frame whose writes may not all have trapped (its protection
+    /// came late or was lost): after this the shadow matches guest memory
+    /// as of now. Parked halves of its pages are finished first.
+    pub fn resync_frame<H: Host>(&mut self, host: &mut H, gfn: u64) -> Result<(), Error> {
+        self.error = None;
+        for kind in [Kind::Pml4, Kind::Pdp, Kind::Pd, Kind::Pt, Kind::Pt64K] {
+            // Looked up again for each kind: rebuilding one page may free another.
+            let (ids, n) = self.ids_of(gfn);
+            let found = ids
+                .iter()
+                .take(n)
+                .copied()
+                .find(|&id| self.spt(id).is_some_and(|s| s.gfn == gfn && s.kind == kind));
+            if let Some(id) = found {
+                self.finish_parked(host, id);
+                self.reconstruct(host, id);
+            }
+        }
+        self.take_error()
+    }
+
     /// Counts a trapped write to page `id` and relaxes it if the policy says so.
     pub(super) fn count_write<H: Host>(&mut self, host: &mut H, id: u32, now: u64) {
         let policy = self.params.policy;

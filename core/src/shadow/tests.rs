@@ -606,3 +606,29 @@ fn refresh_sees_untracked_changes_at_every_level() {
     assert_eq!(t.counters().submissions, 4);
     assert_released(t, sim);
 }
+
+/// A frame whose writes did not trap (protection late or lost) is brought back by `resync_frame`.
+#[test]
+fn resync_frame_rebuilds_one_frame_at_any_level() {
+    let mut sim = guest();
+    let (mut t, root) = tables(&mut sim, Params::default());
+    sim.set_entry(PT, 3, ptr(DATA + 50));
+    sim.set_entry(PT2, 0, ptr(DATA + 60));
+    sim.set_entry(PD, 1, ptr(PT2));
+    t.resync_frame(&mut sim, PT).unwrap();
+    assert_eq!(
+        t.translate(&sim, root, va(0, 0, 0, 3)),
+        Target::Frame(HOST_BASE + DATA + 50)
+    );
+    assert_ne!(
+        t.translate(&sim, root, va(0, 0, 1, 0)),
+        Target::Frame(HOST_BASE + DATA + 60),
+        "only the frame asked for"
+    );
+    t.resync_frame(&mut sim, PD).unwrap();
+    check(&t, &sim, root);
+    // A frame with no shadow page: nothing to do.
+    t.resync_frame(&mut sim, DATA + 99).unwrap();
+    check(&t, &sim, root);
+    assert_released(t, sim);
+}

@@ -533,7 +533,7 @@ const TUNABLES: &[(&str, &str)] = &[
     ("max_vgpus", "most vGPUs alive at once (1..64)"),
     (
         "policy",
-        "shadow policy: full (strict|static|dynamic|segmented refused until write tracking)",
+        "shadow policy: full|strict|static|dynamic|segmented (full while nothing traps writes)",
     ),
     (
         "relax_threshold",
