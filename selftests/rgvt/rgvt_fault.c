@@ -17,14 +17,21 @@
  * filter (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER), only allocations with a
  * module's code on the stack count (require-start: the end of the kernel
  * image's symbols in /proc/kallsyms), so N walks rgvt's own allocations and
- * the kernel calls rgvt makes, one site at a time. For N = 1, 2, ... until
- * the operation runs without reaching an N-th allocation (fail-nth still
- * armed afterwards): that last run must succeed.
+ * the kernel calls rgvt makes, one site at a time. Allocations under
+ * vfio_create_group() are not failed (reject-start/-end): in 6.12 its error
+ * path puts a group whose iommu_group is still set, and vfio_group_release()
+ * warns (WARN_ON(group->iommu_group), drivers/vfio/group.c), a VFIO defect
+ * any mdev driver's probe reaches. For N = 1, 2, ... until the operation runs
+ * without reaching an N-th allocation (fail-nth still armed afterwards): that
+ * last run must succeed. Allocations the debugging tools make (kmemleak's
+ * records, KASAN's stack depot) count too and are mostly tolerated; the
+ * numbering can shift by one between runs when the stack depot needs a page.
  *
- * The load runs with the smallest sim GPU (LOAD_PARAMS): the default one's
- * 8 MB GGTT array is vmalloc'ed in batches of pages (each batch, and each page
- * of its KASAN shadow, a counted allocation that only repeats the same site);
- * every other test runs on the default module.
+ * The load, the slow loop (an insmod per N), runs with the smallest sim GPU
+ * (LOAD_PARAMS): the default one's 8 MB GGTT array is vmalloc'ed in batches
+ * of pages (each batch, and each page of its KASAN shadow, a counted
+ * allocation that only repeats the same site), and does not fail kmemleak's
+ * records; every other test runs on the default module.
  *
  * Skips when the kernel has no fault injection (the base test kernel); runs on
  * the debug kernel (tools/kernel.sh --debug). Injected page allocation
@@ -62,7 +69,7 @@ struct knob {
 };
 
 FIXTURE(fault) {
-	struct knob knobs[16];
+	struct knob knobs[32];
 	int nknobs;
 	int nth;		/* this thread's fail-nth, O_RDWR */
 	bool filtered;		/* the stack-trace filter is on */
@@ -109,28 +116,46 @@ static void knobs_restore(FIXTURE_DATA(fault) *self)
 }
 
 /*
- * The highest address of a kernel-image symbol in /proc/kallsyms (the lines
- * without a "[module]"): every module's code lies above it (x86-64 puts the
- * modules after the kernel image). 0 when addresses are hidden.
+ * From /proc/kallsyms: the highest address of a kernel-image symbol (the
+ * lines without a "[module]"), above which every module's code lies (x86-64
+ * puts the modules after the kernel image), and the range of function
+ * reject (from its address to the next symbol's). Zeros when addresses are
+ * hidden or the function is not there.
  */
-static unsigned long long kernel_image_end(void)
+static void kallsyms_ranges(const char *reject, unsigned long long *image_end,
+			    unsigned long long *rej_start, unsigned long long *rej_end)
 {
-	unsigned long long max = 0, addr;
-	char line[512];
+	unsigned long long addr, start = 0, end = ~0ULL;
+	char line[512], name[256];
 	FILE *f;
 
+	*image_end = *rej_start = *rej_end = 0;
 	f = fopen("/proc/kallsyms", "re");
 	if (!f)
-		return 0;
+		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (strchr(line, '['))
 			continue;
-		addr = strtoull(line, NULL, 16);
-		if (addr > max)
-			max = addr;
+		if (sscanf(line, "%llx %*s %255s", &addr, name) != 2)
+			continue;
+		if (addr > *image_end)
+			*image_end = addr;
+		if (!strcmp(name, reject))
+			start = addr;
+	}
+	if (start) {
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			addr = strtoull(line, NULL, 16);
+			if (addr > start && addr < end)
+				end = addr;
+		}
+		if (end != ~0ULL) {
+			*rej_start = start;
+			*rej_end = end;
+		}
 	}
 	fclose(f);
-	return max;
 }
 
 /* Arm fail-nth: the n-th counted allocation of this thread fails. */
@@ -194,9 +219,33 @@ static void tally_print(FIXTURE_DATA(fault) *self, const char *what, unsigned in
 	memset(self->errs, 0, sizeof(self->errs));
 }
 
+/*
+ * Allocations with function fn on the stack are not failed (reject-start/-end
+ * of both attributes, until the teardown restores them). Returns false if fn
+ * is not in /proc/kallsyms.
+ */
+static bool reject_under(FIXTURE_DATA(fault) *self, const char *fn)
+{
+	static const char * const attrs[] = { FAILSLAB, FAIL_PAGE_ALLOC };
+	unsigned long long end, rej_start, rej_end;
+	char rej[2][32];
+	unsigned int i;
+
+	kallsyms_ranges(fn, &end, &rej_start, &rej_end);
+	if (!rej_start)
+		return false;
+	snprintf(rej[0], sizeof(rej[0]), "0x%llx", rej_start);
+	snprintf(rej[1], sizeof(rej[1]), "0x%llx", rej_end);
+	for (i = 0; i < ARRAY_SIZE(attrs); i++)
+		if (knob_set(self, attrs[i], "reject-start", rej[0]) ||
+		    knob_set(self, attrs[i], "reject-end", rej[1]))
+			return false;
+	return true;
+}
+
 FIXTURE_SETUP(fault)
 {
-	unsigned long long end;
+	unsigned long long end, rej_start, rej_end;
 	const char *verbose = rgvt_getenv("RGVT_FAULT_VERBOSE", "1");
 	static const char * const attrs[] = { FAILSLAB, FAIL_PAGE_ALLOC };
 	char path[PATH_MAX], start[32];
@@ -211,7 +260,7 @@ FIXTURE_SETUP(fault)
 	/* Stack-trace filter: count only allocations with a module on the stack. */
 	end = 0;
 	if (rgvt_exists(FAILSLAB "/require-start"))
-		end = kernel_image_end();
+		kallsyms_ranges("", &end, &rej_start, &rej_end);
 	self->filtered = end != 0;
 	snprintf(start, sizeof(start), "0x%llx", end + 1);
 	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
@@ -225,6 +274,9 @@ FIXTURE_SETUP(fault)
 	}
 	ASSERT_EQ(0, knob_set(self, FAIL_PAGE_ALLOC, "min-order", "0"));
 	ASSERT_EQ(0, knob_set(self, FAIL_PAGE_ALLOC, "ignore-gfp-highmem", "N"));
+	/* The upstream VFIO defect described at the top. */
+	if (self->filtered && reject_under(self, "vfio_create_group"))
+		ksft_print_msg("allocations under vfio_create_group are not failed\n");
 	self->first = atoi(rgvt_getenv("RGVT_FAULT_FIRST", "1")) ?: 1;
 	self->nth = open(rgvt_path(path, FAIL_NTH), O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->nth) TH_LOG("%s: %s", FAIL_NTH, strerror(errno));
@@ -302,6 +354,13 @@ TEST_F_TIMEOUT(fault, load, 280)
 	unsigned int n;
 	int ret;
 
+	/*
+	 * kmemleak's own record of each allocation is not rgvt's: failing it
+	 * only sends kmemleak to its reserve pool. The load is the slow loop
+	 * (an insmod per N), where those records double the count.
+	 */
+	if (self->filtered && reject_under(self, "__alloc_object"))
+		ksft_print_msg("load: kmemleak's records (__alloc_object) are not failed\n");
 	ASSERT_EQ(0, rgvt_module_unload_settled());
 	for (n = self->first; n <= MAX_NTH; n++) {
 		INJECT(self, n, ret, module_load_params(LOAD_PARAMS));
