@@ -8,7 +8,9 @@
  *
  * The operations: module load (insmod, from this task, which includes the
  * vGPU type registration), vGPU create (sysfs), device open (VFIO), the first
- * GGTT write of an open device (which pins a guest page).
+ * GGTT write of an open device (which pins a guest page). Not the first
+ * submission: an ELSP write only latches it, and the engine's worker (another
+ * task, out of fail-nth's reach) audits and runs the workload.
  *
  * How: /proc/thread-self/fail-nth (Documentation/fault-injection) fails the
  * N-th allocation of this task only: slab (failslab) and page allocations
