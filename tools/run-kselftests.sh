@@ -88,10 +88,12 @@ build_selftests() {
 	"${mk[@]}" emit_tests COLLECTION=rgvt >"$stage/kselftest-list.txt"
 	if [[ -n "$tests" ]]; then
 		local want
-		want=$(tr ',' '\n' <<<"$tests")
-		grep -qxF -f <(sed 's/^/rgvt:/' <<<"$want") "$stage/kselftest-list.txt" ||
-			die "--tests $tests: no such test program"
-		grep -xF -f <(sed 's/^/rgvt:/' <<<"$want") "$stage/kselftest-list.txt" >"$stage/list.tmp"
+		for want in ${tests//,/ }; do
+			grep -qxF "rgvt:$want" "$stage/kselftest-list.txt" ||
+				die "--tests: no test program $want"
+		done
+		grep -xF -f <(tr ',' '\n' <<<"$tests" | sed 's/^/rgvt:/') \
+			"$stage/kselftest-list.txt" >"$stage/list.tmp"
 		mv "$stage/list.tmp" "$stage/kselftest-list.txt"
 	fi
 	local t
