@@ -199,8 +199,9 @@ pub(crate) trait KobjFiles: Send + Sync + 'static {
 ///
 /// # Invariants
 ///
-/// `kobj` is first; `data` holds an `Arc` reference from `Arc::into_raw`,
-/// given back in [`kobj_release`].
+/// `kobj` is first; `data` is null (only until [`KobjDir::new`] sets it) or
+/// holds an `Arc` reference from `Arc::into_raw`, given back in
+/// [`kobj_release`].
 #[repr(C)]
 struct KobjRaw<T> {
     kobj: bindings::kobject,
@@ -323,13 +324,18 @@ unsafe impl<T: KobjFiles> Sync for KobjDir<T> {}
 impl<T: KobjFiles> KobjDir<T> {
     /// Creates `/sys/kernel/<name>/` with `T`'s files, showing `data`.
     pub(crate) fn new(name: &'static CStr, data: Arc<T>) -> Result<Self> {
-        let raw = KBox::into_raw(KBox::new(
+        let mut raw = KBox::new(
             KobjRaw {
                 kobj: bindings::kobject::default(),
-                data: Arc::into_raw(data),
+                data: core::ptr::null(),
             },
             GFP_KERNEL,
-        )?);
+        )?;
+        // The reference goes in only once the allocation exists: a raw
+        // pointer dropped with a failed allocation would leak it (and with
+        // it the whole parent).
+        raw.data = Arc::into_raw(data);
+        let raw = KBox::into_raw(raw);
         // SAFETY: `raw` is a fresh, zeroed kobject; from here on
         // `kobject_put` frees it (and the data reference) through
         // `kobj_release`. `kernel_kobj` is set up at boot and never freed;

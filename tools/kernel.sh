@@ -61,12 +61,26 @@ if [[ ! -f "$src/.rgvt-extracted" ]]; then
 	mv "$src.tmp" "$src"
 fi
 
+# The debug variant is built by LLVM (LLVM_MAJOR, the LLVM of rustc-web): in
+# 6.12 Rust and KASAN go together only in a clang-built kernel ("depends on
+# !KASAN || CC_IS_CLANG"). bindgen then loads the same major's libclang, so
+# that it understands every flag clang is given. The base variant stays a GCC
+# build with the defaults (and its cache key); rgvt's Makefile reads the
+# compiler from the tree's .config and builds the module the same way.
+llvm=()
+if [[ $variant == debug ]]; then
+	llvm=(LLVM=-"$LLVM_MAJOR")
+	KMAKE_RUST+=("${llvm[@]}")
+	export LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib
+fi
+
 key=$({
 	echo "$KERNEL_PKG_VERSION"
 	/usr/bin/rustc --version
 	"$BINDGEN" --version
 	gcc --version | head -n1
 	clang --version | head -n1
+	((${#llvm[@]} == 0)) || { "clang-$LLVM_MAJOR" --version | head -n1; echo "${llvm[*]}"; }
 	cat "${fragments[@]}"
 	sed -n '/^# --- build recipe ---$/,$p' "$0"
 } | sha256sum | cut -c1-16)

@@ -3,7 +3,7 @@
 #
 #   tools/run-kselftests.sh [--debug] [--kvm] [--module KO [--parent NAME]]
 #                           [--extra-module KO]... [--timeout SECS]
-#                           [--order PASSES] [--seed N]
+#                           [--order PASSES] [--seed N] [--tests LIST]
 #
 #   --debug        the debug kernel (kmemleak, lockdep, SLUB debug, KFENCE)
 #   --kvm          boot with KVM instead of TCG
@@ -23,6 +23,8 @@
 #                  (iommufd, then type1 on the debug kernel: lockdep stops
 #                  at its first report, so the iommufd pass goes first).
 #   --seed N       the seed of the shuffle order (default: random, printed)
+#   --tests LIST   only these test programs (comma-separated, e.g.
+#                  rgvt_fault,rgvt_unload), in the Makefile's order
 #
 # Builds the kernel (cached), rgvt.ko, the selftests (static) and an initramfs,
 # boots, runs every test with the kernel's kselftest runner (TAP on the
@@ -45,8 +47,9 @@ extra=()
 timeout=900
 order=forward:iommu,alone:vfio
 seed=
+tests=
 
-usage() { die "usage: $0 [--debug] [--kvm] [--module KO [--parent NAME]] [--extra-module KO]... [--timeout SECS] [--order PASSES] [--seed N]"; }
+usage() { die "usage: $0 [--debug] [--kvm] [--module KO [--parent NAME]] [--extra-module KO]... [--timeout SECS] [--order PASSES] [--seed N] [--tests LIST]"; }
 
 while (($#)); do
 	case "$1" in
@@ -58,6 +61,7 @@ while (($#)); do
 	--timeout) timeout=${2:?}; shift ;;
 	--order) order=${2:?}; shift ;;
 	--seed) seed=${2:?}; shift ;;
+	--tests) tests=${2:?}; shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -82,6 +86,16 @@ build_selftests() {
 	log "building selftests"
 	"${mk[@]}" >&2 || die "selftest build failed"
 	"${mk[@]}" emit_tests COLLECTION=rgvt >"$stage/kselftest-list.txt"
+	if [[ -n "$tests" ]]; then
+		local want
+		for want in ${tests//,/ }; do
+			grep -qxF "rgvt:$want" "$stage/kselftest-list.txt" ||
+				die "--tests: no test program $want"
+		done
+		grep -xF -f <(tr ',' '\n' <<<"$tests" | sed 's/^/rgvt:/') \
+			"$stage/kselftest-list.txt" >"$stage/list.tmp"
+		mv "$stage/list.tmp" "$stage/kselftest-list.txt"
+	fi
 	local t
 	while IFS= read -r t; do
 		cp "$work/bin/$t" "$stage/rgvt/"

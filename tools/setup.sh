@@ -16,6 +16,11 @@ pkgs=(
 	"rust-web-clippy=$RUSTC_PKG_VERSION"
 	"clang=$CLANG_PKG_VERSION"
 	"libclang-dev=$CLANG_PKG_VERSION"
+	# The debug kernel (KASAN) and rgvt.ko against it: LLVM=-$LLVM_MAJOR.
+	"clang-$LLVM_MAJOR=$LLVM_PKG_VERSION"
+	"lld-$LLVM_MAJOR=$LLVM_PKG_VERSION"
+	"llvm-$LLVM_MAJOR=$LLVM_PKG_VERSION"
+	"libclang1-$LLVM_MAJOR=$LLVM_PKG_VERSION"
 	gcc make flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	busybox-static qemu-system-x86
 	# The nested test (tools/run-nested.sh) copies mdevctl into the test guest.

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Run every rgvt test: the README's test command, and what CI runs.
 #
-#   tools/test.sh [--debug] [--kvm]
+#   tools/test.sh [--base | --debug] [--kvm]
 #
 #   1. host: rustfmt and clippy (core and module, with the kernel's clippy),
 #      `cargo test` for the core (unit, property and layout tests);
-#   2. kernel: builds the test kernel (cached) and rgvt.ko with no warnings;
-#   3. QEMU: boots it and runs the kselftests (tools/run-kselftests.sh);
-#   4. nested: Debian's QEMU with KVM inside the test guest on a vGPU, a
+#   2. for the base kernel, then the debug kernel (tools/kernel.sh --debug:
+#      KASAN, kmemleak, lockdep, SLUB debugging, KFENCE, fault injection;
+#      built by LLVM): builds it (cached) and rgvt.ko with no warnings, boots
+#      it in QEMU and runs the kselftests (tools/run-kselftests.sh);
+#   3. nested: Debian's QEMU with KVM inside the test guest on a vGPU, a
 #      second-level guest with its stock i915, mdevctl (tools/run-nested.sh);
 #      each rung counts as one test.
+#
+#   --base   the base kernel only (steps 2 and 3); --debug the debug kernel
+#            only (step 2; the nested stage then runs on the base kernel)
 #
 # Ends with one line "total: N passed, N failed, N skipped" and exits non-zero
 # if anything failed.
@@ -18,12 +23,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
-ks_args=() k_args=()
+kernels=(base debug) ks_args=()
 for a in "$@"; do
 	case "$a" in
-	--debug) ks_args+=("$a") k_args+=("$a") ;;
+	--base) kernels=(base) ;;
+	--debug) kernels=(debug) ;;
 	--kvm) ks_args+=("$a") ;;
-	*) die "usage: $0 [--debug] [--kvm]" ;;
+	*) die "usage: $0 [--base | --debug] [--kvm]" ;;
 	esac
 done
 
@@ -58,24 +64,30 @@ if grep -q '^test result: FAILED\|^error' "$out/cargo-test" || ((cp == 0)); then
 fi
 passed=$((passed + cp)) failed=$((failed + cf))
 
-step "kernel and rgvt.ko (clippy as the compiler, warnings are errors)"
-kdir=$("$here/kernel.sh" "${k_args[@]}")
-make -s clean KDIR="$kdir" >/dev/null 2>&1 || true
-# Rust warnings, objtool warnings ("falls through", unreachable code) and
-# modpost warnings all count.
-if make clippy KDIR="$kdir" >"$out/kbuild" 2>&1 && ! grep -qi 'warning\|^error' "$out/kbuild"; then ok; else
-	cat "$out/kbuild" >&2
-	fail "module build"
-fi
+for kernel in "${kernels[@]}"; do
+	k_args=()
+	[[ $kernel == base ]] || k_args=(--debug)
 
-step "kselftests in QEMU"
-"$here/run-kselftests.sh" "${ks_args[@]}" 2>&1 | tee "$out/kselftest" || fail "kselftest run"
-if read -r kp kf ks < <(sed -n 's/^kselftest: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out/kselftest" | tail -n1) &&
-	[[ -n "${kp:-}" ]]; then
-	passed=$((passed + kp)) failed=$((failed + kf)) skipped=$((skipped + ks))
-else
-	fail "kselftest summary missing"
-fi
+	step "$kernel kernel and rgvt.ko (clippy as the compiler, warnings are errors)"
+	kdir=$("$here/kernel.sh" "${k_args[@]}")
+	make -s clean KDIR="$kdir" >/dev/null 2>&1 || true
+	# Rust warnings, objtool warnings ("falls through", unreachable code) and
+	# modpost warnings all count.
+	if make clippy KDIR="$kdir" >"$out/kbuild" 2>&1 && ! grep -qi 'warning\|^error' "$out/kbuild"; then ok; else
+		cat "$out/kbuild" >&2
+		fail "module build ($kernel kernel)"
+	fi
+
+	step "kselftests in QEMU ($kernel kernel)"
+	"$here/run-kselftests.sh" "${k_args[@]}" "${ks_args[@]}" 2>&1 | tee "$out/kselftest" ||
+		fail "kselftest run ($kernel kernel)"
+	if read -r kp kf ks < <(sed -n 's/^kselftest: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out/kselftest" | tail -n1) &&
+		[[ -n "${kp:-}" ]]; then
+		passed=$((passed + kp)) failed=$((failed + kf)) skipped=$((skipped + ks))
+	else
+		fail "kselftest summary missing ($kernel kernel)"
+	fi
+done
 
 step "nested real-client test (QEMU/KVM and i915 on a vGPU, in QEMU)"
 "$here/run-nested.sh" 2>&1 | tee "$out/nested" || true
