@@ -1,11 +1,11 @@
 //! Gen8+ graphics translation table entries: the GGTT PTE and the four PPGTT levels.
 //!
 //! This is the only place that knows the bit layout. Everything else asks these
-//! types for the present bit, the frame and the page-size bits. A host GGTT entry
-//! is built from validated fields only ([`GgttPte::host`]); PPGTT shadow entries
-//! are still built by replacing the address field of the guest's, so the
-//! cache/PAT bits the guest chose travel into the shadow as written (issue 13
-//! asks for the GGTT's rule there too: not done yet).
+//! types for the present bit, the frame and the page-size bits. Host entries are
+//! built from validated fields only, never by masking the guest's value: the
+//! GGTT's from the present bit and the pinned frame ([`GgttPte::host`]), the
+//! PPGTT shadow's from the present bit, the guest's RW and PPAT-index bits and
+//! the host frame ([`Entry::host_leaf`], [`Entry::host_dir`]).
 
 /// Entries in one page-table page.
 pub const ENTRIES: usize = 512;
@@ -33,6 +33,10 @@ pub const FRAMES_2M: u64 = 512;
 
 const PRESENT: u64 = 1 << 0;
 const RW: u64 = 1 << 1;
+/// PPAT index bit 0 (x86's PWT position).
+const PWT: u64 = 1 << 3;
+/// PPAT index bit 1 (x86's PCD position).
+const PCD: u64 = 1 << 4;
 /// PS in a PDPE (1 GB page) or a PDE (2 MB page); in a PTE the same bit is PAT.
 const PS: u64 = 1 << 7;
 /// IPS in a PDE: the PT below holds 64 KB entries (every 16th entry is used).
@@ -115,6 +119,24 @@ impl Entry {
     /// Returns a present, writable entry pointing at `frame` (used for scratch links).
     pub const fn pointer(frame: u64) -> Self {
         Entry(PRESENT | RW).with_frame(frame)
+    }
+
+    /// The shadow of this guest PTE, mapping host frame `frame`.
+    ///
+    /// Only what rgvt validates goes in: present, the guest's RW bit (i915
+    /// clears it for read-only objects) and the three PPAT index bits (PWT,
+    /// PCD and PAT at bit 7: the cache attributes the host's private PAT
+    /// table defines), and the frame. Reserved and ignored bits of the
+    /// guest's value never reach the GPU.
+    pub const fn host_leaf(self, frame: u64) -> Self {
+        Entry(PRESENT | (self.0 & (RW | PWT | PCD | PS))).with_frame(frame)
+    }
+
+    /// The shadow of this guest directory entry (PML4E, PDPE, PDE), pointing
+    /// at the shadow page `frame`: present, RW, PWT and PCD; never PS or IPS
+    /// (the shadow below is always a 4 KB-entry page).
+    pub const fn host_dir(self, frame: u64) -> Self {
+        Entry(PRESENT | (self.0 & (RW | PWT | PCD))).with_frame(frame)
     }
 
     /// Whether the hardware follows this entry.
@@ -261,6 +283,23 @@ mod tests {
             GgttPte::from_raw(g.raw() | 0x6).with_frame(7).raw(),
             (7 << 12) | 0x7
         );
+    }
+
+    #[test]
+    fn ppgtt_shadow_entries_have_only_validated_fields() {
+        let all = Entry::from_raw(u64::MAX);
+        assert_eq!(
+            all.host_leaf(7).raw(),
+            (7 << 12) | PRESENT | RW | PWT | PCD | PS
+        );
+        assert_eq!(all.host_dir(7).raw(), (7 << 12) | PRESENT | RW | PWT | PCD);
+        // A read-only uncached PTE keeps exactly that.
+        let ro = Entry::from_raw(PRESENT | PWT | PCD | (0x1234 << 12));
+        assert_eq!(ro.host_leaf(9).raw(), PRESENT | PWT | PCD | (9 << 12));
+        // Bits above the address, and the IPS/ignored bits, never travel.
+        let junk = Entry::from_raw(PRESENT | (1 << 63) | (0x7f << 52) | IPS | (1 << 9));
+        assert_eq!(junk.host_leaf(1).raw(), PRESENT | (1 << 12));
+        assert_eq!(junk.host_dir(1).raw(), PRESENT | (1 << 12));
     }
 
     #[test]

@@ -334,7 +334,7 @@ impl<A: Alloc> Tables<A> {
             match host.pin(gfn) {
                 Ok(mfn) => {
                     self.counters.pins_now += 1;
-                    (Link::Frame(gfn), e.with_frame(mfn).raw())
+                    (Link::Frame(gfn), e.host_leaf(mfn).raw())
                 }
                 Err(_) => {
                     self.counters.bad_frames += 1;
@@ -367,7 +367,7 @@ impl<A: Alloc> Tables<A> {
         };
         let shadow = match link {
             Link::Child(c) => match self.spt(c) {
-                Some(child) => e.with_frame(child.mfn).without_ps().without_ips().raw(),
+                Some(child) => e.host_dir(child.mfn).raw(),
                 None => self.scratch_entry(level),
             },
             _ => self.scratch_entry(level),
