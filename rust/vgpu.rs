@@ -140,8 +140,9 @@ pub(crate) struct Emulated {
     pub(crate) irq_counters: IrqCounters,
     /// Counters.
     pub(crate) counters: Counters,
-    /// The engines' ELSP latches and queued submissions.
-    pub(crate) elsp: engine_state::Elsp,
+    /// The engines' ELSP latches and queued submissions (boxed: not on
+    /// the probe's stack).
+    pub(crate) elsp: KBox<engine_state::Elsp>,
 }
 
 /// One virtual GPU.
@@ -235,6 +236,11 @@ impl Vgpu {
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
         let shadow_params = gm.shadow;
+        // The engines' parts are on the heap; made first, so that nothing
+        // fallible comes between the register file and its move into the
+        // initializer (each would keep a copy of it on the stack).
+        let engine = engine_state::EngineState::new()?;
+        let elsp = engine_state::Elsp::new()?;
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
@@ -248,9 +254,8 @@ impl Vgpu {
             triggers: Triggers::default(),
             irq_counters: IrqCounters::default(),
             counters: Counters::default(),
-            elsp: engine_state::Elsp::default(),
+            elsp,
         };
-        let engine = engine_state::EngineState::new()?;
         Ok(try_pin_init!(Self {
             id: gm_id.index() as u32 + 1,
             gm_id,
