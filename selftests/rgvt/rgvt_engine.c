@@ -1236,6 +1236,58 @@ TEST_F(gdrv, two_elements_in_one_elsp)
 }
 
 /*
+ * Two contexts with two PPGTTs (two PML4s) on one engine, the same virtual
+ * address in both naming different pages: each context's store lands in
+ * its own page, also when they alternate (shadow trees kept by root, or
+ * rebuilt, must never mix them).
+ */
+TEST_F(gdrv, two_address_spaces_same_va)
+{
+	struct ctx *ca = &self->ctx[RCS], cb = *ca;
+	__u64 va = 0x00006a0000000000ULL + 0x40;
+	unsigned int pa = alloc_pages(self, 1), pb = alloc_pages(self, 1);
+	unsigned int root_a = self->pml4_page, root_b = alloc_pages(self, 1);
+	struct batch a1 = batch_new(self, 1), a2 = batch_new(self, 1), b1;
+	__u32 *wa = host(self, pa), *wb = host(self, pb);
+	struct done d;
+
+	ppgtt_map(self, va & ~(PAGE - 1), pa);
+	/* Context B: its own root, ring and image, the same status page. */
+	self->pml4_page = root_b;
+	ppgtt_map(self, va & ~(PAGE - 1), pb);
+	b1 = batch_new(self, 1);
+	cb.ccid = ca->ccid + 2;
+	cb.ring_page = alloc_pages(self, RING_SIZE / PAGE);
+	cb.ctx_page = alloc_pages(self, cb.ctx_pages);
+	cb.ring_gm = ggtt_map(self, cb.ring_page, RING_SIZE / PAGE);
+	cb.lrca = ggtt_map(self, cb.ctx_page, cb.ctx_pages);
+	ctx_image_init(self, &cb);
+	self->pml4_page = root_a;
+
+	emit_store(&a1, va, 0xaaaa0001);
+	emit_end(&a1);
+	emit_store(&b1, va, 0xbbbb0001);
+	emit_end(&b1);
+	emit_store(&a2, va, 0xaaaa0002);
+	emit_end(&a2);
+
+	d = run(self, ca, a1.va, WAIT_MS);
+	ASSERT_DONE(d, "context A");
+	EXPECT_EQ(0xaaaa0001U, wa[0x10]);
+	cb.csb_head = ca->csb_head;
+	d = run(self, &cb, b1.va, WAIT_MS);
+	ASSERT_DONE(d, "context B");
+	ca->csb_head = cb.csb_head;
+	EXPECT_EQ(0xbbbb0001U, wb[0x10]) TH_LOG("B's store did not reach B's page");
+	EXPECT_EQ(0xaaaa0001U, wa[0x10]) TH_LOG("B's store went through A's tables");
+	d = run(self, ca, a2.va, WAIT_MS);
+	ASSERT_DONE(d, "context A again");
+	EXPECT_EQ(0xaaaa0002U, wa[0x10]) TH_LOG("A's second store did not reach A's page");
+	EXPECT_EQ(0xbbbb0001U, wb[0x10]) TH_LOG("A's store went through B's tables");
+	EXPECT_NOTHING_OUTSIDE();
+}
+
+/*
  * A lite restore, as i915 does it all the time on a vGPU: the running
  * context submitted again with a new tail while it waits on a semaphore.
  * The engine goes on to the new tail: both batches run, in order, and the
