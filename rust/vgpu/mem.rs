@@ -173,9 +173,11 @@ impl<'a> Mem<'a> {
             Space::Ppgtt => self.root,
         };
         let page = addr / PAGE;
-        let hit = self.xlates.iter().flatten().find(|x| {
-            x.space == space && x.root == root && x.page == page
-        });
+        let hit = self
+            .xlates
+            .iter()
+            .flatten()
+            .find(|x| x.space == space && x.root == root && x.page == page);
         if let Some(x) = hit {
             return Ok(x.gfn);
         }
