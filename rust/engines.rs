@@ -93,9 +93,13 @@ type Clients = Mutex<KVVec<Option<Arc<dyn Client>>>>;
 /// Counters of one physical engine (debugfs `engines`).
 #[derive(Default)]
 struct Counters {
+    /// Kicks (an ELSP submission, or anything else queueing a vGPU).
     kicks: AtomicU64,
+    /// Runs of the work item.
     runs: AtomicU64,
+    /// Steps of a vGPU's work.
     steps: AtomicU64,
+    /// Sleeps because every queued vGPU was waiting on a semaphore.
     sleeps: AtomicU64,
 }
 
@@ -113,8 +117,8 @@ pub(crate) struct Engine {
     counters: Counters,
 }
 
-/// Steps without a sleep after which a worker that only saw waiting
-/// clients sleeps ([`POLL_MIN_US`]).
+/// How long (a `usleep_range`, in microseconds) a worker sleeps when every
+/// vGPU queued on its engine waits on a semaphore, before it polls again.
 const POLL_MIN_US: u64 = 50;
 const POLL_MAX_US: u64 = 100;
 

@@ -142,8 +142,9 @@ pub(crate) struct Emulated {
     pub(crate) irq_counters: IrqCounters,
     /// Counters.
     pub(crate) counters: Counters,
-    /// The engines' ELSP latches and queued submissions.
-    pub(crate) elsp: engine_state::Elsp,
+    /// The engines' ELSP latches and queued submissions (boxed: not on
+    /// the probe's stack).
+    pub(crate) elsp: KBox<engine_state::Elsp>,
     /// The threads behind the open device, for the balloon's W (set by
     /// open, dropped by close).
     pub(crate) acct: Option<crate::acct::Source>,
@@ -239,14 +240,19 @@ impl Vgpu {
         text.copy_from_slice(name);
         let v = gm.gm.vgpu(gm_id).map_err(gm_errno)?;
         let (low_base, low_size) = (v.low_base, v.low_size);
-        let mut vregs = Vregs::new(&gm.published(gm_id, ty)?)?;
-        // The balloon's PV fields are there from the start, not from the
-        // worker's first period.
-        vregs.publish_pv(&gm.balloon_pv(gm_id)?);
+        // The engines' parts are on the heap; made first, so that little
+        // fallible comes between the register file and its move into the
+        // initializer (each would keep a copy of it on the stack).
+        let engine = engine_state::EngineState::new()?;
+        let elsp = engine_state::Elsp::new()?;
         let shadow = Arc::pin_init(
             kernel::new_mutex!(shadow::Shadow::new(gm.shadow)),
             GFP_KERNEL,
         )?;
+        let mut vregs = Vregs::new(&gm.published(gm_id, ty)?)?;
+        // The balloon's PV fields are there from the start, not from the
+        // worker's first period.
+        vregs.publish_pv(&gm.balloon_pv(gm_id)?);
         let state = Emulated {
             cfg: reset_cfg_space(
                 host.backend.aperture_size(),
@@ -260,10 +266,9 @@ impl Vgpu {
             triggers: Triggers::default(),
             irq_counters: IrqCounters::default(),
             counters: Counters::default(),
-            elsp: engine_state::Elsp::default(),
+            elsp,
             acct: None,
         };
-        let engine = engine_state::EngineState::new()?;
         Ok(try_pin_init!(Self {
             id: gm_id.index() as u32 + 1,
             gm_id,

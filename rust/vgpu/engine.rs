@@ -171,28 +171,10 @@ impl Vgpu {
         mem: &mut Mem<'_>,
         regs: &mut Regs<'_>,
     ) -> Progress {
-        let i = engine.index();
+        self.take_submissions(engine, pe, mem, regs);
         if pe.running.is_none() {
-            match pe.todo.pop() {
-                Some(w) => self.start(engine, pe, w, mem, regs),
-                None => {
-                    let sub = self.state.lock().elsp.latch[i].pop();
-                    let Some(sub) = sub else {
-                        return Progress::Idle;
-                    };
-                    match pe.execlist.submit(sub, mem, regs) {
-                        Ok(s) => {
-                            for w in s.workloads.into_iter().flatten() {
-                                // Two elements at most: they fit.
-                                if !pe.todo.push(w) {
-                                    pe.stats.stale += 1;
-                                }
-                            }
-                            self.raise(engine, s.irq, pe);
-                        }
-                        Err(_) => pe.stats.submit_refused += 1,
-                    }
-                }
+            if let Some(w) = pe.todo.pop() {
+                self.start(engine, pe, w, mem, regs);
             }
             return self.pending(engine, pe);
         }
@@ -257,6 +239,39 @@ impl Vgpu {
                     self.finish(engine, pe, &run.workload, outcome, mem, regs);
                 }
                 self.pending(engine, pe)
+            }
+        }
+    }
+
+    /// Hands every queued submission to the execlists now, as the hardware
+    /// takes an ELSP write at once (a lite restore of the running context
+    /// is acknowledged while it runs): their workloads queue behind the
+    /// running one.
+    fn take_submissions(
+        &self,
+        engine: EngineId,
+        pe: &mut PerEngine,
+        mem: &mut Mem<'_>,
+        regs: &mut Regs<'_>,
+    ) {
+        // Room for a submission's two workloads; the execlists refuse more
+        // than `MAX_OUTSTANDING` outstanding anyway.
+        while pe.todo.room() >= 2 {
+            let sub = self.state.lock().elsp.latch[engine.index()].pop();
+            let Some(sub) = sub else {
+                return;
+            };
+            match pe.execlist.submit(sub, mem, regs) {
+                Ok(s) => {
+                    for w in s.workloads.into_iter().flatten() {
+                        // Room was checked above.
+                        if !pe.todo.push(w) {
+                            pe.stats.stale += 1;
+                        }
+                    }
+                    self.raise(engine, s.irq, pe);
+                }
+                Err(_) => pe.stats.submit_refused += 1,
             }
         }
     }

@@ -117,32 +117,40 @@ pub(crate) struct Running {
     pub(crate) user_interrupts: u64,
 }
 
-/// Workloads of one submission not started yet: at most two, since a step
-/// takes the next submission only when the previous one's workloads have
-/// all run.
+/// Workloads handed out by the execlists and not started yet, in order
+/// (at most [`execlist::MAX_OUTSTANDING`] are outstanding): a ring on the
+/// heap, allocated once (its workloads are kilobytes together).
 pub(crate) struct Todo {
-    ring: [Option<execlist::Workload>; 2],
+    ring: KVec<Option<execlist::Workload>>,
     head: usize,
     len: usize,
 }
 
 impl Todo {
-    fn new() -> Self {
-        Self {
-            ring: [None; 2],
+    fn new() -> Result<Self> {
+        let mut ring = KVec::with_capacity(execlist::MAX_OUTSTANDING, GFP_KERNEL)?;
+        for _ in 0..execlist::MAX_OUTSTANDING {
+            ring.push(None, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            ring,
             head: 0,
             len: 0,
-        }
+        })
     }
 
-    /// Queues `w`; returns whether it fit (a submission has two elements).
+    /// Queues `w`; returns whether it fit.
     pub(crate) fn push(&mut self, w: execlist::Workload) -> bool {
-        if self.len == self.ring.len() {
+        let cap = self.ring.len();
+        if self.len == cap {
             return false;
         }
-        self.ring[(self.head + self.len) % self.ring.len()] = Some(w);
-        self.len += 1;
-        true
+        if let Some(slot) = self.ring.get_mut((self.head + self.len) % cap) {
+            *slot = Some(w);
+            self.len += 1;
+            return true;
+        }
+        false
     }
 
     /// The oldest workload not started.
@@ -150,7 +158,7 @@ impl Todo {
         if self.len == 0 {
             return None;
         }
-        let w = self.ring[self.head].take();
+        let w = self.ring.get_mut(self.head).and_then(Option::take);
         self.head = (self.head + 1) % self.ring.len();
         self.len -= 1;
         w
@@ -159,13 +167,20 @@ impl Todo {
     /// Forgets every queued workload; returns how many.
     pub(crate) fn clear(&mut self) -> usize {
         let n = self.len;
-        *self = Self::new();
+        self.ring.iter_mut().for_each(|w| *w = None);
+        self.head = 0;
+        self.len = 0;
         n
     }
 
     /// Workloads queued.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Workloads that still fit.
+    pub(crate) fn room(&self) -> usize {
+        self.ring.len() - self.len
     }
 }
 
@@ -190,17 +205,20 @@ pub(crate) struct EngineState {
 impl EngineState {
     /// Every engine idle, no device. The execlists' registers are set by
     /// the first open's reset.
+    // Not inlined: its frame (one engine's state on its way to the heap)
+    // would stay in the probe's, which is deep already.
+    #[inline(never)]
     pub(crate) fn new() -> Result<Self> {
-        let per = |e| {
-            KBox::new(
+        let per = |e| -> Result<KBox<PerEngine>> {
+            Ok(KBox::new(
                 PerEngine {
                     execlist: Execlist::new(e),
-                    todo: Todo::new(),
+                    todo: Todo::new()?,
                     running: None,
                     stats: Stats::default(),
                 },
                 GFP_KERNEL,
-            )
+            )?)
         };
         let [rcs, bcs, vcs, vecs] = EngineId::ALL;
         Ok(Self {
@@ -236,4 +254,12 @@ pub(crate) struct Elsp {
     /// ELSP writes before the guest enabled execlists (`RING_MODE`),
     /// dropped.
     pub(crate) disabled: u64,
+}
+
+impl Elsp {
+    /// Idle latches, on the heap (not inlined: not on the probe's stack).
+    #[inline(never)]
+    pub(crate) fn new() -> Result<KBox<Self>> {
+        Ok(KBox::new(Self::default(), GFP_KERNEL)?)
+    }
 }
