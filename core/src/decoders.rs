@@ -42,8 +42,9 @@ const DEFAULT_OPS: u64 = 100_000;
 /// The seed of `cargo test`'s run, so that CI's run is always the same.
 const DEFAULT_SEED: u64 = 0x7267_7674_0013_5eed;
 
-/// splitmix64: small, fast, and every seed gives a full-period stream.
-struct Rng(u64);
+/// splitmix64: small, fast, and every seed gives a full-period stream (the
+/// host tests' one generator: a run is reproduced from its seed).
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     /// A stream for decoder `stream` of the run with `seed`.
@@ -53,7 +54,7 @@ impl Rng {
         r
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -62,7 +63,7 @@ impl Rng {
     }
 
     /// Uniform in [0, n) (n > 0; the tiny modulo bias does not matter here).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 

@@ -1570,28 +1570,14 @@ fn the_audit_matches_the_reference_table() {
 
 // ---------------------------------------------------------------- random programs
 
-/// splitmix64 (as in `decoders.rs`): a run is reproduced from its seed.
-struct Rng(u64);
+use crate::decoders::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn space(&mut self) -> Space {
-        if self.next() & 1 == 0 {
-            G
-        } else {
-            P
-        }
+/// A random address space for a program's stores.
+fn space(rng: &mut Rng) -> Space {
+    if rng.next() & 1 == 0 {
+        G
+    } else {
+        P
     }
 }
 
@@ -1624,7 +1610,7 @@ enum Op {
 }
 
 fn data(rng: &mut Rng, align: u64) -> (Space, u64) {
-    let s = rng.space();
+    let s = space(rng);
     let base = if s == G { GDATA } else { PDATA };
     (s, base + rng.below(DATA_LEN / align) * align)
 }
@@ -1776,7 +1762,7 @@ fn layout(rng: &mut Rng, mem: &mut Mem, ops: &[Op]) -> Workload {
     let [a, b, m, c, _] = cuts;
     let (a, d) = (a.min(12), (c + 12).min(n).max(c));
     let enc = |r: std::ops::Range<usize>| -> Vec<u32> { ops[r].iter().flat_map(encode).collect() };
-    let (s1, s2) = (rng.space(), rng.space());
+    let (s1, s2) = (space(rng), space(rng));
     let l1 = if s1 == G { BATCH } else { PBATCH };
     let l2 = if s2 == G {
         BATCH + 0x8000
