@@ -95,8 +95,9 @@ stock_guest() {
 	"$here/run-nested.sh" >"$work/nested.out" 2>&1 || status=1
 	printf '%s\n' "In the test guest (kvm-amd inside TCG), a vGPU is created and QEMU boots a second-level" \
 		"Linux on it. That kernel's i915 finds a GVT-g vGPU, balloons its GGTT from the PV page and" \
-		"finishes its probe; its GT is declared wedged at init (\"CI tainted ... by intel_gt_init\"):" \
-		"no engine runs its requests yet (the sim engine is the next step)."
+		"finishes its probe; its requests on every engine complete on rgvt's sim engine (the GT is" \
+		"not wedged). A program in that guest then uses i915's own uAPI: a store-dword batch on" \
+		"rcs0 and a 1 MB blitter copy on bcs0, each checked by reading the buffers back."
 	grep -E '^\$ (mdevctl|qemu-system-x86_64 .*-accel kvm|echo 1 >)' "$nested/console.log" || true
 	printf '\n-- the second-level kernel --\n'
 	grep -E 'i915 .*\[drm\]|\[drm\] Initialized|RGVT-L2-(CHECK|INFO)' "$nested/l2.log" |
@@ -113,8 +114,8 @@ host_models() {
 	local b
 	printf '\n== 8. on the host: models of the core logic (cargo bench -p rgvt-core) ==\n'
 	printf '%s\n' "These are host-side models and measurements of rgvt's core (the same code the module" \
-		"runs), not GPU runs: the sim engine that submits workloads through the shadow tables" \
-		"is not built yet."
+		"runs), not GPU runs: the in-kernel benchmarks on the sim engine come with the write-" \
+		"tracking and many-vGPU issues."
 	for b in shadow gm; do
 		case "$b" in
 		shadow) printf '\n-- what shadowing does: trap per PTE write (strict) vs hybrid policies (gHyvi) --\n' ;;
