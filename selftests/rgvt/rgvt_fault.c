@@ -8,9 +8,11 @@
  *
  * The operations: module load (insmod, from this task, which includes the
  * vGPU type registration), vGPU create (sysfs), device open (VFIO), the first
- * GGTT write of an open device (which pins a guest page). Not the first
- * submission: an ELSP write only latches it, and the engine's worker (another
- * task, out of fail-nth's reach) audits and runs the workload.
+ * GGTT write of an open device (which pins a guest page), and the first
+ * submission (first_submission_*): an ELSP write only latches it, and the
+ * engine's worker (another task, out of fail-nth's reach) audits and runs
+ * the workload, so that one uses the attributes' interval with the task
+ * filter off (see "The first submission" below).
  *
  * How: /proc/thread-self/fail-nth (Documentation/fault-injection) fails the
  * N-th allocation of this task only: slab (failslab) and page allocations
@@ -44,6 +46,7 @@
  * stack of each injected failure (fault-injection's "verbose").
  */
 #include <sys/mman.h>
+#include <time.h>
 
 #include "rgvt.h"
 #include "rgvt_util.h"
@@ -71,7 +74,7 @@ struct knob {
 };
 
 FIXTURE(fault) {
-	struct knob knobs[32];
+	struct knob knobs[48];
 	int nknobs;
 	int nth;		/* this thread's fail-nth, O_RDWR */
 	bool filtered;		/* the stack-trace filter is on */
@@ -532,6 +535,418 @@ TEST_F_TIMEOUT(fault, first_ggtt_write, 280)
 	ASSERT_GE(MAX_NTH, n);
 	tally_print(self, "first GGTT write", n);
 	munmap(mem, PAGE_SZ);
+}
+
+/* The first submission ------------------------------------------------------ */
+
+/*
+ * The engine's worker, not this task, audits and runs a workload, so
+ * fail-nth cannot reach it. Instead the attribute's own counters, with the
+ * task filter off: probability 100, times 1, and the stack filter limited to
+ * rgvt's code (require-start/-end), so only allocations with rgvt on the
+ * stack count, in any task. The N-th of them fails through interval: the
+ * kernel counts the eligible allocations in attr->count (only while interval
+ * > 1 and times > 0) and fails the first one where count % interval == 0, so
+ * with the count at C, interval C + N fails the N-th from now. The count is
+ * not readable: the test keeps it in a file of the boot's /tmp (the same
+ * program runs in several passes), and after the last try (no failure: the
+ * count stopped short of the interval) it opens the device until the pending
+ * failure fires, which puts the count back on the interval.
+ */
+#define SUB_PAGES	10	/* status page, ring, context (2), tables (4), batch, target */
+enum { SP_HWSP, SP_RING, SP_CTX, SP_PML4 = 4, SP_PDP, SP_PD, SP_PT, SP_BATCH, SP_TARGET };
+#define SUB_VA		0x0000123456000000ULL
+#define RCS_BASE	0x2000U
+#define SUB_WAIT_MS	5000
+
+struct sub {
+	struct rgvt_vfio *vfio;
+	unsigned char *mem;
+	unsigned long long low_base;
+	long id;
+	__u32 tail;
+};
+
+static __u32 *sub_page(struct sub *s, unsigned int p)
+{
+	return (__u32 *)(s->mem + p * PAGE_SZ);
+}
+
+static __u64 sub_gpa(unsigned int p)
+{
+	return GUEST_IOVA + p * PAGE_SZ;
+}
+
+static long sub_mmio(struct sub *s, __u32 off, __u32 v)
+{
+	return rgvt_region_write(s->vfio->device, BAR0, off, &v, 4) == 4 ? 0 : -EIO;
+}
+
+/* What a driver sets up for rcs0: GGTT entries, PPGTT, execlists, CSB pointers. */
+static int sub_setup(struct sub *s)
+{
+	static const unsigned char gm_page[] = { SP_HWSP, SP_RING, SP_CTX, SP_CTX + 1 };
+	__u64 *t, va = SUB_VA;
+	unsigned int k;
+	long ret = 0;
+
+	memset(s->mem, 0, SUB_PAGES * PAGE_SZ);
+	for (k = 0; k < ARRAY_SIZE(gm_page); k++) {
+		__u64 pte = sub_gpa(gm_page[k]) | 1;
+
+		if (rgvt_region_write(s->vfio->device, BAR0, RGVT_GGTT_OFFSET +
+				      (s->low_base / PAGE_SZ + k) * RGVT_GGTT_ENTRY_SIZE, &pte, 8) != 8)
+			return -EIO;
+	}
+	t = (__u64 *)sub_page(s, SP_PML4);
+	t[(va >> 39) & 511] = sub_gpa(SP_PDP) | 3;
+	t = (__u64 *)sub_page(s, SP_PDP);
+	t[(va >> 30) & 511] = sub_gpa(SP_PD) | 3;
+	t = (__u64 *)sub_page(s, SP_PD);
+	t[(va >> 21) & 511] = sub_gpa(SP_PT) | 3;
+	t = (__u64 *)sub_page(s, SP_PT);
+	t[(va >> 12) & 511] = sub_gpa(SP_BATCH) | 3;
+	t[((va >> 12) & 511) + 1] = sub_gpa(SP_TARGET) | 3;
+	sub_page(s, SP_HWSP)[I915_HWS_CSB_WRITE_INDEX] = CSB_ENTRIES - 1;
+	s->tail = 0;
+	ret |= sub_mmio(s, RCS_BASE + RING_HWSTAM, ~0U);
+	ret |= sub_mmio(s, RCS_BASE + RING_MODE_GEN7, MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
+	ret |= sub_mmio(s, RCS_BASE + RING_MI_MODE, MASKED_DISABLE(STOP_RING));
+	ret |= sub_mmio(s, RCS_BASE + RING_HWS_PGA, (__u32)s->low_base);
+	ret |= sub_mmio(s, RCS_BASE + RING_CONTEXT_STATUS_PTR,
+			0xffffU << 16 | (CSB_ENTRIES - 1) << 8 | (CSB_ENTRIES - 1));
+	return ret ? -EIO : 0;
+}
+
+/* A store of v to the target page through the PPGTT, in the ring and image (no ELSP yet). */
+static void sub_prepare(struct sub *s, __u32 v)
+{
+	__u32 *b = sub_page(s, SP_BATCH), *ring = sub_page(s, SP_RING), *regs;
+	__u32 head = s->tail;
+
+	__atomic_store_n(sub_page(s, SP_TARGET), 0, __ATOMIC_RELEASE);
+	b[0] = MI_STORE_DWORD_IMM_GEN4;
+	b[1] = (__u32)(SUB_VA + PAGE_SZ);
+	b[2] = (SUB_VA + PAGE_SZ) >> 32;
+	b[3] = v;
+	b[4] = MI_BATCH_BUFFER_END;
+	b[5] = MI_NOOP;
+	ring[s->tail / 4] = MI_ARB_CHECK;
+	ring[s->tail / 4 + 1] = MI_BATCH_BUFFER_START_GEN8 | MI_BATCH_PPGTT;
+	ring[s->tail / 4 + 2] = (__u32)SUB_VA;
+	ring[s->tail / 4 + 3] = SUB_VA >> 32;
+	s->tail = (s->tail + 16) % PAGE_SZ;
+	regs = sub_page(s, SP_CTX + 1);
+	rgvt_lrc_init(regs, true, RCS_BASE, (__u32)s->low_base + PAGE_SZ, PAGE_SZ, sub_gpa(SP_PML4));
+	regs[CTX_RING_HEAD] = head;
+	regs[CTX_RING_TAIL] = s->tail;
+}
+
+/* ELSP with the context in element 0: 0, or the first write's error. */
+static long sub_elsp(struct sub *s)
+{
+	__u64 d0 = rgvt_ctx_desc((__u32)s->low_base + 2 * PAGE_SZ, 0x1000);
+	__u32 dw[4] = { 0, 0, d0 >> 32, (__u32)d0 };
+	long ret = 0;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		ssize_t r = rgvt_region_write(s->vfio->device, BAR0, RCS_BASE + RING_ELSP,
+					      &dw[i], 4);
+
+		if (!ret && r != 4)
+			ret = r < 0 ? r : -EIO;
+	}
+	return ret;
+}
+
+/* The store landed and a context-status event came. */
+static bool sub_done(struct sub *s, __u32 v)
+{
+	return __atomic_load_n(sub_page(s, SP_TARGET), __ATOMIC_ACQUIRE) == v &&
+	       __atomic_load_n(&sub_page(s, SP_HWSP)[I915_HWS_CSB_WRITE_INDEX],
+			       __ATOMIC_ACQUIRE) != CSB_ENTRIES - 1;
+}
+
+static double sub_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * The sum of rcs0's failure counters in vgpu<id>/engines (a workload refused,
+ * stopped or failed: every way the engine reports that it gave up), or ~0 if
+ * the file cannot be read.
+ */
+static unsigned long long sub_failures(long id)
+{
+	static const char * const words[] = {
+		"submit_refused", "audit_failures", "faults", "access_faults", "hangs",
+		"stale", "cancelled", "backend_errors", "ctx_failed", "ctx_dropped",
+		"hwsp_faults", "writeback_faults", "schedule_out_errors",
+	};
+	char path[PATH_MAX], buf[16384], *line, *save = NULL;
+	unsigned long long sum = 0;
+	bool rcs = false;
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/engines", id), buf, sizeof(buf)) < 0)
+		return ~0ULL;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		unsigned long long v;
+		unsigned int i;
+
+		if (line[0] != ' ' && line[0] != '\t') {
+			rcs = !strncmp(line, "rcs0:", 5);
+			continue;
+		}
+		if (!rcs || sscanf(line, " %63[^ :]%*[ :]%llu", name, &v) != 2)
+			continue;
+		for (i = 0; i < ARRAY_SIZE(words); i++)
+			if (!strcmp(name, words[i]))
+				sum += v;
+	}
+	return sum;
+}
+
+/* The count of attribute dir kept for this boot (see above). */
+static char *count_path(char *buf, const char *dir)
+{
+	return rgvt_path(buf, "%s/rgvt-fault-count.%s", rgvt_getenv("TMPDIR", "/tmp"),
+			 strrchr(dir, '/') + 1);
+}
+
+static unsigned long long count_load(const char *dir)
+{
+	unsigned long long c = 0;
+	char path[PATH_MAX];
+
+	rgvt_read_u64(count_path(path, dir), &c);
+	return c;
+}
+
+static void count_save(const char *dir, unsigned long long c)
+{
+	char path[PATH_MAX], buf[32];
+	int fd, len;
+
+	mkdir(rgvt_getenv("TMPDIR", "/tmp"), 0755);
+	len = snprintf(buf, sizeof(buf), "%llu", c);
+	fd = open(count_path(path, dir), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, len) != len)
+		ksft_print_msg("%s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static int attr_write(const char *dir, const char *name, unsigned long long v)
+{
+	char path[PATH_MAX], buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
+	return rgvt_write(rgvt_path(path, "%s/%s", dir, name), buf);
+}
+
+/* Whether attribute dir's pending failure fired (times is 0). */
+static bool attr_fired(const char *dir)
+{
+	char path[PATH_MAX];
+	long times = -1;
+
+	rgvt_read_long(rgvt_path(path, "%s/times", dir), &times);
+	return times == 0;
+}
+
+/*
+ * rgvt's text: from the lowest to past the highest function of the module in
+ * /proc/kallsyms (its .text and the .text.* sections next to it). Zeros when
+ * addresses are hidden.
+ */
+static void module_text(unsigned long long *start, unsigned long long *end)
+{
+	char line[512], mod[80], type;
+	unsigned long long addr;
+	FILE *f;
+
+	*start = ~0ULL;
+	*end = 0;
+	snprintf(mod, sizeof(mod), "[%s]", rgvt_module());
+	f = fopen("/proc/kallsyms", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char name[256], owner[80];
+
+			if (sscanf(line, "%llx %c %255s %79s", &addr, &type, name, owner) != 4 ||
+			    strcmp(owner, mod) || (type != 't' && type != 'T') || !addr)
+				continue;
+			if (addr < *start)
+				*start = addr;
+			if (addr > *end)
+				*end = addr;
+		}
+		fclose(f);
+	}
+	if (!*end) {
+		*start = 0;
+		return;
+	}
+	/* Past the last function: the end of its page and one more. */
+	*end = (*end | 4095) + 4097;
+}
+
+/*
+ * The first submission of a freshly opened device, with the N-th allocation
+ * under rgvt (of any task) failing, for attribute dir (failslab or
+ * fail_page_alloc; the other one stays quiet).
+ */
+static void first_submission(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
+			     const char *dir)
+{
+	static const char * const attrs[] = { FAILSLAB, FAIL_PAGE_ALLOC };
+	unsigned long long text_start, text_end, count, pins, id;
+	unsigned int n, completed = 0, failed = 0, refused = 0, i;
+	char uuid[RGVT_UUID_LEN + 1], buf[32];
+	struct sub s = { .vfio = &self->vfio };
+	bool fired = false;
+	__u32 v;
+
+	if (!self->filtered)
+		SKIP(return, "no stack-trace filter: without the task filter every allocation of the system would be at risk");
+	module_text(&text_start, &text_end);
+	ASSERT_NE(0ULL, text_start) TH_LOG("no %s functions in /proc/kallsyms", rgvt_module());
+	ksft_print_msg("%s: allocations with %s's text (0x%llx-0x%llx) on the stack, of any task\n",
+		       dir, rgvt_module(), text_start, text_end);
+	if (reject_under(self, "__alloc_object"))
+		ksft_print_msg("kmemleak's records (__alloc_object) are not failed\n");
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+		/* Quiet first (times 0), then the filter, then the rest. */
+		ASSERT_EQ(0, knob_set(self, attrs[i], "times", "0"));
+		snprintf(buf, sizeof(buf), "0x%llx", text_start);
+		ASSERT_EQ(0, knob_set(self, attrs[i], "require-start", buf));
+		snprintf(buf, sizeof(buf), "0x%llx", text_end);
+		ASSERT_EQ(0, knob_set(self, attrs[i], "require-end", buf));
+		ASSERT_EQ(0, knob_set(self, attrs[i], "task-filter", "N"));
+		ASSERT_EQ(0, knob_set(self, attrs[i], "space", "0"));
+		ASSERT_EQ(0, knob_set(self, attrs[i], "interval", "1"));
+		ASSERT_EQ(0, knob_set(self, attrs[i], "probability", "0"));
+	}
+	ASSERT_EQ(0, knob_set(self, dir, "probability", "100"));
+	count = count_load(dir);
+
+	ASSERT_EQ(0, rgvt_create(&self->created, TYPE, uuid));
+	ASSERT_EQ(0, rgvt_vgpu_attr(uuid, "low_gm_base", &s.low_base));
+	ASSERT_EQ(0, rgvt_vgpu_attr(uuid, "vgpu_id", &id));
+	s.id = id;
+	s.mem = mmap(NULL, SUB_PAGES * PAGE_SZ, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, s.mem);
+	for (n = self->first; n <= MAX_NTH; n++) {
+		unsigned long long before, after;
+		struct timespec t0;
+		bool done = false;
+		long elsp;
+		int ret;
+
+		ret = rgvt_vfio_open(uuid, &self->vfio);
+		ASSERT_EQ(0, ret) TH_LOG("N=%u: %s: %s", n, self->vfio.failed, strerror(-ret));
+		ASSERT_EQ(0, rgvt_dma_map(&self->vfio, s.mem, GUEST_IOVA, SUB_PAGES * PAGE_SZ));
+		ASSERT_EQ(0, sub_setup(&s)) TH_LOG("N=%u: set-up", n);
+		v = 0x5ab00000 | n;
+		sub_prepare(&s, v);
+		before = sub_failures(s.id);
+		ASSERT_NE(~0ULL, before);
+
+		mark("begin", _metadata->name, n);
+		ASSERT_EQ(0, attr_write(dir, "interval", count + n));
+		ASSERT_EQ(0, attr_write(dir, "times", 1));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		elsp = sub_elsp(&s);
+		/* Only memory is polled while armed: no rgvt code runs in this task. */
+		while (sub_ms(&t0) < SUB_WAIT_MS) {
+			done = sub_done(&s, v);
+			if (done)
+				break;
+			usleep(5000);
+		}
+		fired = attr_fired(dir);
+		ASSERT_EQ(0, attr_write(dir, "times", 0));
+		mark("end", _metadata->name, n);
+		if (fired && count + n > 1)
+			count += n;	/* the kernel's count reached the interval */
+		count_save(dir, count);
+
+		if (!fired) {
+			EXPECT_TRUE(done) TH_LOG("N=%u: no failure injected and the workload did not complete", n);
+			rgvt_vfio_close(&self->vfio);
+			break;
+		}
+		after = sub_failures(s.id);
+		if (done) {
+			completed++;
+		} else if (elsp) {
+			/* The ELSP write itself was refused: the guest sees it. */
+			EXPECT_EQ(-ENOMEM, elsp) TH_LOG("N=%u: ELSP write returned %ld", n, elsp);
+			refused++;
+		} else {
+			/* Not completed: the engine must say it gave up. */
+			EXPECT_LT(before, after) TH_LOG("N=%u: the workload neither completed (target 0x%08x) nor was counted as failed in vgpu%ld/engines",
+						      n, *sub_page(&s, SP_TARGET), s.id);
+			failed++;
+		}
+		/* The device still works after a reset. */
+		ASSERT_EQ(0, ioctl(self->vfio.device, VFIO_DEVICE_RESET)) TH_LOG("N=%u", n);
+		ASSERT_EQ(0, sub_setup(&s)) TH_LOG("N=%u: set-up after the reset", n);
+		sub_prepare(&s, v ^ 0xffff);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		sub_elsp(&s);
+		while (!sub_done(&s, v ^ 0xffff) && sub_ms(&t0) < SUB_WAIT_MS)
+			usleep(5000);
+		EXPECT_TRUE(sub_done(&s, v ^ 0xffff)) TH_LOG("N=%u: no workload completes after the reset", n);
+		rgvt_vfio_close(&self->vfio);
+		ASSERT_EQ(0, rgvt_counter(s.id, "pins_now", &pins));
+		EXPECT_EQ(0ULL, pins) TH_LOG("N=%u: pins left after close", n);
+	}
+	ASSERT_GE(MAX_NTH, n);
+	ksft_print_msg("%s, first submission: %u allocations failed in turn: %u workloads completed anyway, %u failed (counted), %u ELSP writes refused; completed with no failure at N=%u\n",
+		       dir, completed + failed + refused, completed, failed, refused, n);
+
+	/*
+	 * The last try stopped short of the interval: the pending failure (of
+	 * the count + n-th) fires in a device open (which fails cleanly,
+	 * fault.open), and the count is known again.
+	 */
+	ASSERT_EQ(0, attr_write(dir, "times", 1));
+	for (i = 0; i < 4 * MAX_NTH && !attr_fired(dir); i++) {
+		mark("begin", _metadata->name, n);
+		if (!rgvt_vfio_open(uuid, &self->vfio))
+			rgvt_vfio_close(&self->vfio);
+		mark("end", _metadata->name, n);
+	}
+	fired = attr_fired(dir);
+	ASSERT_EQ(0, attr_write(dir, "times", 0));
+	count_save(dir, !fired ? 0 : count + n > 1 ? count + n : count);
+	EXPECT_TRUE(fired) TH_LOG("the count of %s could not be brought back to the interval", dir);
+	ASSERT_EQ(0, rgvt_counter(s.id, "pins_now", &pins));
+	EXPECT_EQ(0ULL, pins);
+	munmap(s.mem, SUB_PAGES * PAGE_SZ);
+	/* Nothing held the module. */
+	ASSERT_EQ(0, rgvt_mdev_remove(uuid));
+	self->created.n--;
+	ASSERT_EQ(0, rgvt_module_unload_settled());
+	ASSERT_EQ(0, rgvt_module_load());
+}
+
+TEST_F_TIMEOUT(fault, first_submission_slab, 600)
+{
+	first_submission(_metadata, self, FAILSLAB);
+}
+
+TEST_F_TIMEOUT(fault, first_submission_pages, 600)
+{
+	first_submission(_metadata, self, FAIL_PAGE_ALLOC);
 }
 
 RGVT_TEST_MAIN(true)
