@@ -8,11 +8,13 @@ use crate::bindings;
 /// Lets another task run if this one has used its slice.
 ///
 /// Must be called with no spinlock held and not in atomic context; rgvt
-/// calls it between chunks of long transfers and scrubs, with no lock of
-/// its own held.
+/// calls it between chunks of long transfers, scrubs, scans and shadow
+/// rebuilds, holding at most its own mutexes (a sleeping lock may be held
+/// across a reschedule).
 pub(crate) fn cond_resched() {
-    // SAFETY: `cond_resched` may sleep; callers hold no lock of ours and run
-    // in process context (a VFIO file operation or ioctl).
+    // SAFETY: `cond_resched` may sleep; callers run in process context (a
+    // VFIO file operation, an ioctl or an engine worker) and hold no
+    // spinlock, only (at most) mutexes of ours.
     unsafe { bindings::rgvt_cond_resched() };
 }
 
