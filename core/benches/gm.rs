@@ -8,15 +8,16 @@
 //! Prints tables and asserts nothing; writes them to `build/bench/gm.json` (or `$RGVT_BENCH_OUT`)
 //! for `tools/figures.sh`, with a sweep of 1 to 16 vGPUs (the most vGPUs each configuration sustains).
 
+mod results;
+
+use results::write_json;
 use rgvt_core::balloon::{Acked, Balloon, Load, Milli, Params, Sample, Source};
 use rgvt_core::gm::layout::{Config, Layout, MB};
 use rgvt_core::gm::{Gm, Slots, VgpuId};
 use rgvt_core::storage::{Alloc, AllocError, Vector};
 use serde_json::json;
-use std::fs;
 use std::hint::black_box;
 use std::ops::{Deref, DerefMut};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Host storage for the benchmark (the core's `Std` needs the `std` feature).
@@ -303,7 +304,7 @@ fn main() {
         &json!({
             "bench": "gm",
             "command": "cargo bench -p rgvt-core --bench gm",
-            "unix_time": unix_time(),
+            "unix_time": results::unix_time(),
             "model": {
                 "slots": layout().slots(),
                 "slot_mb": 64,
@@ -443,26 +444,4 @@ fn decision_timing() -> serde_json::Value {
         }));
     }
     json!(out)
-}
-
-/// Seconds since 1970, for the figures' date.
-fn unix_time() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Writes `name.json` to `$RGVT_BENCH_OUT`, by default `build/bench/` of the
-/// workspace, where `tools/figures.sh` finds it.
-fn write_json(name: &str, v: &serde_json::Value) {
-    let dir = std::env::var_os("RGVT_BENCH_OUT").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/bench"),
-        PathBuf::from,
-    );
-    let path = dir.join(format!("{name}.json"));
-    let text = serde_json::to_string_pretty(v).expect("JSON of numbers and strings") + "\n";
-    match fs::create_dir_all(&dir).and_then(|()| fs::write(&path, text)) {
-        Ok(()) => println!("\nresults: {}", path.display()),
-        Err(e) => eprintln!("results not written to {}: {e}", path.display()),
-    }
 }

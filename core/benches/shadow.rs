@@ -10,13 +10,14 @@
 //! tunables for tuning runs. Prints a table and asserts nothing; writes the
 //! rows to `build/bench/shadow.json` (or `$RGVT_BENCH_OUT`) for `tools/figures.sh`.
 
+mod results;
+
+use results::write_json;
 use rgvt_core::pte::{Entry, ENTRIES};
 use rgvt_core::shadow::sim::Sim;
 use rgvt_core::shadow::{Params, Policy, Tables};
 use rgvt_core::storage::Std;
 use serde_json::json;
-use std::fs;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// PT pages of the guest's GPU address space (the massive trace rewrites all of them).
@@ -266,9 +267,7 @@ fn main() {
         &json!({
             "bench": "shadow",
             "command": "cargo bench -p rgvt-core --bench shadow",
-            "unix_time": std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            "unix_time": results::unix_time(),
             "exit_ns": exit_ns,
             "pt_pages": PT_PAGES,
             "params": {
@@ -280,19 +279,4 @@ fn main() {
             "rows": rows,
         }),
     );
-}
-
-/// Writes `name.json` to `$RGVT_BENCH_OUT`, by default `build/bench/` of the
-/// workspace, where `tools/figures.sh` finds it.
-fn write_json(name: &str, v: &serde_json::Value) {
-    let dir = std::env::var_os("RGVT_BENCH_OUT").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/bench"),
-        PathBuf::from,
-    );
-    let path = dir.join(format!("{name}.json"));
-    let text = serde_json::to_string_pretty(v).expect("JSON of numbers and strings") + "\n";
-    match fs::create_dir_all(&dir).and_then(|()| fs::write(&path, text)) {
-        Ok(()) => println!("\nresults: {}", path.display()),
-        Err(e) => eprintln!("results not written to {}: {e}", path.display()),
-    }
 }
