@@ -22,6 +22,7 @@ use crate::vfio;
 use crate::vgpu::Vgpu;
 use crate::vgpu_type::VgpuType;
 use core::fmt::{self, Write};
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -120,10 +121,32 @@ impl sysfs::KobjFiles for Parent {
     }
 }
 
-/// One file of the per-vGPU `rgvt/` group.
+/// One file of the per-vGPU `rgvt/` group: read-only, or writable when it
+/// has a `store` (mode 0644). A refused write leaves the old value and is
+/// counted in the vGPU's `sysfs_refused` (debugfs `counters`).
 struct VgpuFile {
     name: &'static CStr,
     show: fn(&Vgpu, &mut PageBuf) -> Result,
+    store: Option<fn(&Vgpu, &[u8]) -> Result>,
+}
+
+/// `shadow_policy`: the vGPU's own shadow policy, or `default` when it
+/// follows the global one (`/sys/kernel/rgvt/policy`).
+fn policy_show(v: &Vgpu, b: &mut PageBuf) -> Result {
+    let own = v.shadow.lock().policy_override();
+    emit(writeln!(b, "{}", own.map_or("default", |p| p.name())))
+}
+
+/// Writes `shadow_policy`: one of the five policies, or `default`. The
+/// switch is the global one's (`Shadow::set_policy_override`), done at once.
+fn policy_store(v: &Vgpu, input: &[u8]) -> Result {
+    let own = if crate::parse::trim(input) == b"default" {
+        None
+    } else {
+        Some(crate::shadow::Policy::parse(input).map_err(|_| EINVAL)?)
+    };
+    v.shadow.lock().set_policy_override(own);
+    Ok(())
 }
 
 /// Prints a slot set as a list of ranges, like a cpulist: `3-8,12`.
@@ -161,26 +184,31 @@ fn gm_show(v: &Vgpu, b: &mut PageBuf, f: impl FnOnce(&AvailRs) -> u32) -> Result
     emit(writeln!(b, "{:#x}", f(&rs)))
 }
 
-const VGPU_FILES: [VgpuFile; 6] = [
+const VGPU_FILES: [VgpuFile; 7] = [
     VgpuFile {
         name: kernel::c_str!("vgpu_id"),
         show: |v, b| emit(writeln!(b, "{}", v.id)),
+        store: None,
     },
     VgpuFile {
         name: kernel::c_str!("low_gm_base"),
         show: |v, b| gm_show(v, b, |rs| rs.mappable_base),
+        store: None,
     },
     VgpuFile {
         name: kernel::c_str!("low_gm_size"),
         show: |v, b| gm_show(v, b, |rs| rs.mappable_size),
+        store: None,
     },
     VgpuFile {
         name: kernel::c_str!("high_gm_base"),
         show: |v, b| gm_show(v, b, |rs| rs.nonmappable_base),
+        store: None,
     },
     VgpuFile {
         name: kernel::c_str!("high_gm_size"),
         show: |v, b| gm_show(v, b, |rs| rs.nonmappable_size),
+        store: None,
     },
     VgpuFile {
         name: kernel::c_str!("slots"),
@@ -188,12 +216,22 @@ const VGPU_FILES: [VgpuFile; 6] = [
             let set = v.host.gm.lock().gm.vgpu(v.gm_id).map_err(gm_errno)?.slots;
             emit(write_slots(b, &set))
         },
+        store: None,
+    },
+    VgpuFile {
+        name: kernel::c_str!("shadow_policy"),
+        show: policy_show,
+        store: Some(policy_store),
     },
 ];
 const NR_VGPU_FILES: usize = VGPU_FILES.len();
 
 const fn vgpu_attr(i: usize) -> bindings::device_attribute {
-    mdev::device_attr::<VgpuDevice>(VGPU_FILES[i].name)
+    if VGPU_FILES[i].store.is_some() {
+        mdev::device_attr_rw::<VgpuDevice>(VGPU_FILES[i].name)
+    } else {
+        mdev::device_attr::<VgpuDevice>(VGPU_FILES[i].name)
+    }
 }
 
 attribute_table!(
@@ -221,5 +259,13 @@ impl mdev::DeviceFiles for VgpuDevice {
 
     fn show(&self, row: usize, out: &mut PageBuf) -> Result {
         (VGPU_FILES.get(row).ok_or(EINVAL)?.show)(&self.vgpu, out)
+    }
+
+    fn store(&self, row: usize, input: &[u8]) -> Result {
+        // A read-only row has mode 0444: sysfs does not call `store` for it.
+        let store = VGPU_FILES.get(row).and_then(|f| f.store).ok_or(EACCES)?;
+        store(&self.vgpu, input).inspect_err(|_| {
+            self.vgpu.sysfs_refused.fetch_add(1, Ordering::Relaxed);
+        })
     }
 }

@@ -48,11 +48,23 @@ pub(crate) trait DeviceFiles: Send + Sync + 'static {
     fn groups() -> *mut *const bindings::attribute_group;
     /// Prints file `row`.
     fn show(&self, row: usize, out: &mut PageBuf) -> Result;
+    /// Validates and applies a write to file `row` (one made by
+    /// [`device_attr_rw::<Self>`]); on error the old value stays.
+    fn store(&self, row: usize, input: &[u8]) -> Result;
 }
 
 /// A read-only file `name` of the group of devices whose driver data is a `T`.
 pub(crate) const fn device_attr<T: DeviceFiles>(name: &'static CStr) -> bindings::device_attribute {
     crate::sysfs::device_attr(name, device_show::<T>)
+}
+
+/// A writable file `name` (mode 0644) of the group of devices whose driver
+/// data is a `T`: reads go to [`DeviceFiles::show`], writes to
+/// [`DeviceFiles::store`], both with the file's row.
+pub(crate) const fn device_attr_rw<T: DeviceFiles>(
+    name: &'static CStr,
+) -> bindings::device_attribute {
+    crate::sysfs::device_attr_rw(name, device_show::<T>, device_store::<T>)
 }
 
 /// An mdev device being probed.
@@ -231,14 +243,44 @@ unsafe extern "C" fn device_show<T: DeviceFiles>(
     // SAFETY: sysfs passes a `PAGE_SIZE` buffer to `show`.
     let mut out = unsafe { PageBuf::new(buf) };
     from_result(|| {
-        let offset = (attr as usize).wrapping_sub(T::attrs() as usize);
-        let size = core::mem::size_of::<bindings::device_attribute>();
-        let row = offset / size;
-        if offset % size != 0 || row >= T::N {
-            return Err(EINVAL);
-        }
+        let row = device_row::<T>(attr).ok_or(EINVAL)?;
         data.show(row, &mut out)?;
         Ok(out.len())
+    })
+}
+
+/// Which row of `T`'s table `attr` is.
+fn device_row<T: DeviceFiles>(attr: *const bindings::device_attribute) -> Option<usize> {
+    let offset = (attr as usize).wrapping_sub(T::attrs() as usize);
+    let size = core::mem::size_of::<bindings::device_attribute>();
+    let row = offset / size;
+    (offset % size == 0 && row < T::N).then_some(row)
+}
+
+/// `store` of every writable file in the group of devices whose driver
+/// data is a `T` (the rows made by [`device_attr_rw::<T>`]).
+///
+/// # Safety
+///
+/// `dev` must be bound to an mdev driver of ours whose devices carry a `T`
+/// (as for [`device_show`]), and `buf` hold `count` readable bytes
+/// (sysfs's contract).
+unsafe extern "C" fn device_store<T: DeviceFiles>(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *const c_char,
+    count: usize,
+) -> isize {
+    // SAFETY: the group is only attached to devices bound to our driver,
+    // and driver groups are removed (waiting for running `store` calls)
+    // before `remove` drops the driver data.
+    let data = unsafe { drvdata::<T>(dev) };
+    // SAFETY: sysfs passes `count` readable bytes in `buf`, live for the call.
+    let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
+    from_result(|| {
+        let row = device_row::<T>(attr).ok_or(EINVAL)?;
+        data.store(row, input)?;
+        Ok(count as isize)
     })
 }
 

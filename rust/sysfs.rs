@@ -137,6 +137,27 @@ pub(crate) const fn device_attr(
     a
 }
 
+/// A writable device file `name` (mode 0644) shown by `show`, written through `store`.
+pub(crate) const fn device_attr_rw(
+    name: &'static CStr,
+    show: unsafe extern "C" fn(
+        *mut bindings::device,
+        *mut bindings::device_attribute,
+        *mut c_char,
+    ) -> isize,
+    store: unsafe extern "C" fn(
+        *mut bindings::device,
+        *mut bindings::device_attribute,
+        *const c_char,
+        usize,
+    ) -> isize,
+) -> bindings::device_attribute {
+    let mut a = device_attr(name, show);
+    a.attr.mode = 0o644;
+    a.store = Some(store);
+    a
+}
+
 /// C attribute structures that start with their `struct attribute`.
 ///
 /// # Safety

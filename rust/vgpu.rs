@@ -38,6 +38,7 @@ use crate::mmio::{Vregs, BAR0_SIZE};
 use crate::vggtt::VGgtt;
 use crate::vgpu_type::VgpuType;
 use core::fmt;
+use core::sync::atomic::AtomicU64;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::{Arc, CondVar, Mutex};
@@ -190,6 +191,8 @@ pub(crate) struct Vgpu {
     /// never by `dma_unmap`, so guest pages may be pinned under it. Shared
     /// with KVM's page-track notifier while the device is open ([`track`]).
     pub(crate) shadow: Arc<Mutex<shadow::Shadow>>,
+    /// Writes to its sysfs files that were refused (bad value).
+    pub(crate) sysfs_refused: AtomicU64,
 }
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
@@ -283,6 +286,7 @@ impl Vgpu {
             engine <- kernel::new_mutex!(engine),
             engines,
             shadow,
+            sysfs_refused: AtomicU64::new(0),
         }? Error))
     }
 

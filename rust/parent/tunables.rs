@@ -70,7 +70,8 @@ impl Tunable {
                 parent.registry.lock().set_max(max as usize)
             }
             // The default of new vGPUs and the policy of every running
-            // one, at once: each runs it when a tracker traps its page-table
+            // one that has none of its own (sysfs `shadow_policy`), at
+            // once: each runs it when a tracker traps its page-table
             // writes, `full` until then (`vgpu::track`). A page made strict
             // again is rebuilt from guest memory through pins, so the
             // shadows' locks are taken with neither the GM nor the registry
@@ -83,7 +84,7 @@ impl Tunable {
                     vgpus.push(v.clone(), GFP_KERNEL)?;
                 }
                 for v in vgpus.iter() {
-                    v.shadow.lock().set_policy(policy);
+                    v.shadow.lock().set_default_policy(policy);
                 }
                 Ok(())
             }

@@ -7,6 +7,7 @@ use super::Vgpu;
 use crate::debugfs::{Dir, Files, Seq, Show};
 use crate::engine::EngineId;
 use core::fmt::{self, Write};
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -33,6 +34,7 @@ impl Show for CountersFile {
         let (reads, writes) = st.vregs.untracked_overflow();
         line("untracked_overflow_reads", reads);
         line("untracked_overflow_writes", writes);
+        line("sysfs_refused", v.sysfs_refused.load(Ordering::Relaxed));
         r
     }
 }
@@ -156,6 +158,8 @@ impl Show for ShadowFile {
         let sh = v.shadow.lock();
         writeln!(m, "policy {}", sh.params().policy.name())?;
         writeln!(m, "policy_effective {}", sh.effective_policy().name())?;
+        let own = sh.policy_override().map_or("default", |p| p.name());
+        writeln!(m, "policy_override {own}")?;
         writeln!(m, "tracking {}", sh.tracker().source().name())?;
         let frames = sh.tracker().frames();
         writeln!(m, "tracked_frames {}", frames.len())?;

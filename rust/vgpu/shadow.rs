@@ -374,8 +374,15 @@ impl Stats {
 /// root (none without `tables`), and `roots` has at most [`MAX_TREES`]
 /// entries; `tables` names pages of `store` only.
 pub(crate) struct Shadow {
-    /// The tunables; `policy` is the configured one (see [`Shadow::effective_policy`]).
+    /// The tunables; `policy` is the configured one (see
+    /// [`Shadow::effective_policy`]): `override_policy` if set, else
+    /// `default_policy`.
     params: Params,
+    /// The global default (`/sys/kernel/rgvt/policy`) as last applied here.
+    default_policy: Policy,
+    /// This vGPU's own policy (its sysfs `shadow_policy`), `None` to
+    /// follow the global default.
+    override_policy: Option<Policy>,
     tables: Option<Tables<KvAlloc>>,
     track: Tracker,
     /// Frames to rebuild alone, reused by every prepare.
@@ -393,6 +400,8 @@ impl Shadow {
     pub(crate) fn new(defaults: Params) -> Self {
         Self {
             params: defaults,
+            default_policy: defaults.policy,
+            override_policy: None,
             tables: None,
             track: Tracker::new(),
             resync: KVVec::new(),
@@ -436,10 +445,33 @@ impl Shadow {
         &mut self.track
     }
 
-    /// Configures `policy` for this vGPU; it runs at once if a tracker
-    /// traps writes (pages change modes now, protected before they are
-    /// trusted), and from the next workload the policy's reconstruction.
-    pub(crate) fn set_policy(&mut self, policy: Policy) {
+    /// This vGPU's own policy, `None` when it follows the global default.
+    pub(crate) fn policy_override(&self) -> Option<Policy> {
+        self.override_policy
+    }
+
+    /// The global default changed to `policy`: the vGPU runs it unless it
+    /// has a policy of its own ([`Shadow::set_policy_override`]).
+    pub(crate) fn set_default_policy(&mut self, policy: Policy) {
+        self.default_policy = policy;
+        self.apply_policy();
+    }
+
+    /// Gives the vGPU a policy of its own (`Some`), or makes it follow the
+    /// global default again (`None`).
+    pub(crate) fn set_policy_override(&mut self, policy: Option<Policy>) {
+        self.override_policy = policy;
+        self.apply_policy();
+    }
+
+    /// Configures the policy the override and the default say; it runs
+    /// at once if a tracker traps writes (pages change modes now,
+    /// protected before they are trusted), and from the next workload the
+    /// policy's reconstruction. Both the global and the per-vGPU switch
+    /// come here, so neither can leave a stale shadow entry the other
+    /// would not.
+    fn apply_policy(&mut self) {
+        let policy = self.override_policy.unwrap_or(self.default_policy);
         if self.params.policy != policy {
             self.params.policy = policy;
             self.track.stats.policy_changes += 1;

@@ -546,6 +546,134 @@ TEST_F_TIMEOUT(track, random_writes_every_policy, 200)
 	EXPECT_EQ(0, check_roots(_metadata, self, "disabled"));
 }
 
+/* The vGPU's own policy file, /sys/bus/mdev/devices/<uuid>/rgvt/shadow_policy. */
+static char *own_policy_path(FIXTURE_DATA(track) *self, char *path)
+{
+	return rgvt_path(path, MDEV_DEVICES "/%s/rgvt/shadow_policy", self->uuid);
+}
+
+static int own_policy_write(FIXTURE_DATA(track) *self, const char *value)
+{
+	char path[PATH_MAX];
+
+	return rgvt_write(own_policy_path(self, path), value);
+}
+
+static bool own_policy_is(FIXTURE_DATA(track) *self, const char *want)
+{
+	char path[PATH_MAX], buf[64];
+
+	/* rgvt_read drops the one trailing newline the file ends with. */
+	return rgvt_read(own_policy_path(self, path), buf, sizeof(buf)) >= 0 &&
+	       !strcmp(buf, want);
+}
+
+/* debugfs vgpu<N>/counters: sysfs_refused, -1 if absent. */
+static long long sysfs_refused(FIXTURE_DATA(track) *self)
+{
+	char path[PATH_MAX], *p;
+	long long v = -1;
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%u/counters", self->id), self->walk,
+		      WALK_MAX) < 0)
+		return -1;
+	p = strstr(self->walk, "\nsysfs_refused ");
+	if (p)
+		sscanf(p + strlen("\nsysfs_refused "), "%lld", &v);
+	return v;
+}
+
+/* Random PTE rewrites in the PT pages, forwarded as a VMM does; 0 or -errno. */
+static int rewrite_ptes(FIXTURE_DATA(track) *self, unsigned int *seed, int writes)
+{
+	for (int w = 0; w < writes; w++) {
+		unsigned int pt = rand_r(seed) % NR_PT, idx = rand_r(seed) % 512;
+		__u64 v = rand_r(seed) % 8 ? PTE(GUEST_GFN + DATA_FIRST + rand_r(seed) % NR_DATA) : 0;
+		int ret = guest_write(self, PT_FIRST + pt, idx, v, 0);
+
+		if (ret)
+			return ret;
+	}
+	return vmm_sync(self, true);
+}
+
+/*
+ * The per-vGPU policy (sysfs shadow_policy) wins over the global one;
+ * "default" follows the global one again; bad values are refused with
+ * EINVAL, counted, and change nothing. Switched between forwarded writes,
+ * the shadow stays exact.
+ */
+TEST_F(track, per_vgpu_policy_overrides_global)
+{
+	static const char * const bad[] = {
+		"\n", "bogus", "strict2", "Strict", "default x", "segmented\nstrict", "defaul",
+		"full full", "0", "-1",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	unsigned int seed = self->seed;
+	long long refused;
+	char want[64];
+
+	ASSERT_EQ(0, pv_create_root(self, ROOT0));
+	ASSERT_EQ(0, pv_create_root(self, ROOT1));
+	ASSERT_EQ(0, track_ctl(self, RGVT_TRACK_CTL_ENABLE));
+	ASSERT_EQ(0, vmm_sync(self, true));
+	EXPECT_TRUE(own_policy_is(self, "default"));
+	EXPECT_TRUE(shadow_says(self, "policy_override default\n"));
+
+	/* The global one runs while the vGPU has none of its own. */
+	ASSERT_EQ(0, rgvt_write(POLICY_PATH, "strict"));
+	EXPECT_TRUE(shadow_says(self, "policy strict\n"));
+	EXPECT_TRUE(shadow_says(self, "policy_effective strict\n"));
+	ASSERT_EQ(0, rewrite_ptes(self, &seed, 40));
+	ASSERT_EQ(0, check_roots(_metadata, self, "global strict"));
+
+	/* Its own wins, at once and over later global writes. */
+	ASSERT_EQ(0, own_policy_write(self, "segmented\n"));
+	EXPECT_TRUE(own_policy_is(self, "segmented"));
+	EXPECT_TRUE(shadow_says(self, "policy segmented\n"));
+	EXPECT_TRUE(shadow_says(self, "policy_effective segmented\n"));
+	EXPECT_TRUE(shadow_says(self, "policy_override segmented\n"));
+	ASSERT_EQ(0, rgvt_write(POLICY_PATH, "full"));
+	EXPECT_TRUE(shadow_says(self, "policy segmented\n"));
+	ASSERT_EQ(0, rewrite_ptes(self, &seed, 60));
+	ASSERT_EQ(0, check_roots(_metadata, self, "own segmented"));
+
+	/* Every policy of its own, switched between forwarded writes. */
+	for (unsigned int p = 0; p < 2 * ARRAY_SIZE(policies); p++) {
+		const char *policy = policies[p % ARRAY_SIZE(policies)];
+
+		ASSERT_EQ(0, rewrite_ptes(self, &seed, 1 + rand_r(&seed) % 30));
+		ASSERT_EQ(0, own_policy_write(self, policy));
+		snprintf(want, sizeof(want), "policy_effective %s\n", policy);
+		EXPECT_TRUE(shadow_says(self, want)) TH_LOG("%s", policy);
+		ASSERT_EQ(0, rewrite_ptes(self, &seed, 1 + rand_r(&seed) % 30));
+		ASSERT_EQ(0, check_roots(_metadata, self, policy));
+	}
+
+	/* Bad values: EINVAL, counted, nothing changes. */
+	ASSERT_EQ(0, own_policy_write(self, "dynamic"));
+	refused = sysfs_refused(self);
+	ASSERT_LE(0, refused);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, own_policy_write(self, bad[i])) TH_LOG("\"%s\"", bad[i]);
+	}
+	EXPECT_EQ(refused + (long long)ARRAY_SIZE(bad), sysfs_refused(self));
+	EXPECT_TRUE(own_policy_is(self, "dynamic"));
+	EXPECT_TRUE(shadow_says(self, "policy dynamic\n"));
+
+	/* "default": the global one again, and its later changes. */
+	ASSERT_EQ(0, own_policy_write(self, " default\n"));
+	EXPECT_TRUE(own_policy_is(self, "default"));
+	EXPECT_TRUE(shadow_says(self, "policy full\n"));
+	ASSERT_EQ(0, rgvt_write(POLICY_PATH, "strict"));
+	EXPECT_TRUE(shadow_says(self, "policy strict\n"));
+	EXPECT_EQ(0, shadow_counter(self, "relaxed_pages"));
+	ASSERT_EQ(0, rewrite_ptes(self, &seed, 40));
+	ASSERT_EQ(0, check_roots(_metadata, self, "default again"));
+	EXPECT_LT(0, shadow_counter(self, "policy_changes"));
+}
+
 TEST_F(track, bad_input_is_refused_and_counted)
 {
 	int d = self->vfio.device;
