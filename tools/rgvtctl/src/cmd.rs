@@ -126,6 +126,17 @@ fn value_of(counters: &[(String, u64)], name: &str) -> Option<u64> {
     counters.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
 }
 
+/// A vGPU's policy as `list` and `stats` show it: its own (or `default`),
+/// then the one it runs when that differs (`default>full`).
+fn policy_cell(own: Option<&str>, running: Option<&str>) -> String {
+    match (own, running) {
+        (None, None) => "-".to_string(),
+        (Some(o), Some(r)) if o != r => format!("{o}>{r}"),
+        (Some(o), _) => o.to_string(),
+        (None, Some(r)) => format!("?>{r}"),
+    }
+}
+
 fn or_dash(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
@@ -248,6 +259,12 @@ pub struct VgpuRow {
     pub pins_now: Option<u64>,
     /// Guest MMIO and GGTT accesses the host emulated (`null` without debugfs).
     pub traps: Option<u64>,
+    /// Its own shadow policy, or `default` when it follows the global one
+    /// (`null` for a module without `rgvt/shadow_policy`).
+    pub shadow_policy: Option<String>,
+    /// The policy its shadow runs now (`full` while nothing traps the
+    /// guest's page-table writes; `null` without debugfs).
+    pub policy_running: Option<String>,
 }
 
 /// `rgvtctl list`.
@@ -273,6 +290,8 @@ pub fn list(sys: &Sys, format: Format) -> Result<String> {
                     .map(|m| m.get(&v.id).copied().unwrap_or(0) as u64),
                 pins_now: counters.as_ref().and_then(|c| value_of(c, "pins_now")),
                 traps: counters.as_deref().map(traps),
+                policy_running: sys.policy_running(v.id),
+                shadow_policy: v.policy,
                 id: v.id,
                 uuid: v.uuid,
                 ty: v.ty,
@@ -303,6 +322,7 @@ pub fn list(sys: &Sys, format: Format) -> Result<String> {
             ("SHARED", Align::Right),
             ("PINS", Align::Right),
             ("TRAPS", Align::Right),
+            ("POLICY", Align::Left),
         ]);
         for v in &d.vgpus {
             t.row(vec![
@@ -316,13 +336,15 @@ pub fn list(sys: &Sys, format: Format) -> Result<String> {
                 or_dash(v.shared_slots),
                 or_dash(v.pins_now),
                 or_dash(v.traps),
+                policy_cell(v.shadow_policy.as_deref(), v.policy_running.as_deref()),
             ]);
         }
         let mut out = t.render();
         let _ = writeln!(
             out,
             "{} vGPUs, {} of low GM. SHARED: slots another vGPU holds too; PINS: guest pages\n\
-             pinned now; TRAPS: guest MMIO and GGTT accesses the host emulated",
+             pinned now; TRAPS: guest MMIO and GGTT accesses the host emulated; POLICY: the\n\
+             vGPU's own shadow policy or \"default\" (the global one), and the one it runs",
             d.vgpus.len(),
             table::size(d.low_gm_bytes_total)
         );
@@ -462,6 +484,10 @@ pub struct Stats {
     pub ty: String,
     /// Guest MMIO and GGTT accesses the host emulated.
     pub traps: u64,
+    /// Its own shadow policy, or `default` (`null` without the file).
+    pub shadow_policy: Option<String>,
+    /// The policy its shadow runs now (`null` without debugfs).
+    pub policy_running: Option<String>,
     /// Every line of `vgpu<N>/counters`, by name.
     pub counters: BTreeMap<String, u64>,
     /// The other numeric files of `vgpu<N>/` (engines, shadow, ... as the
@@ -480,6 +506,8 @@ pub fn stats(sys: &Sys, key: &str, format: Format) -> Result<String> {
         uuid: v.uuid.clone(),
         ty: v.ty.clone(),
         traps: traps(&counters),
+        shadow_policy: v.policy.clone(),
+        policy_running: sys.policy_running(v.id),
         counters: counters.iter().cloned().collect(),
         files: files
             .iter()
@@ -488,6 +516,13 @@ pub fn stats(sys: &Sys, key: &str, format: Format) -> Result<String> {
     };
     emit(format, &data, |d| {
         let mut out = format!("vGPU {} ({}, {}): {} traps\n", d.id, d.ty, d.uuid, d.traps);
+        if d.shadow_policy.is_some() || d.policy_running.is_some() {
+            let _ = writeln!(
+                out,
+                "shadow policy: {} (own>running)",
+                policy_cell(d.shadow_policy.as_deref(), d.policy_running.as_deref())
+            );
+        }
         let mut t = Table::new(&[
             ("GROUP", Align::Left),
             ("COUNTER", Align::Left),

@@ -89,6 +89,10 @@ pub struct Vgpu {
     pub high: (u64, u64),
     /// The slots it holds.
     pub slots: Vec<u32>,
+    /// Its own shadow policy (`rgvt/shadow_policy`): a policy, or
+    /// `default` when it follows the global one; `None` for a module
+    /// without the file.
+    pub policy: Option<String>,
 }
 
 /// Reads a whole file.
@@ -231,6 +235,9 @@ impl Sys {
                 low: (num("low_gm_base")?, num("low_gm_size")?),
                 high: (num("high_gm_base")?, num("high_gm_size")?),
                 slots: parse::ranges(&read(&r.join("slots"))?).unwrap_or_default(),
+                policy: read(&r.join("shadow_policy"))
+                    .ok()
+                    .map(|p| p.trim().to_string()),
                 uuid,
             });
         }
@@ -245,6 +252,15 @@ impl Sys {
             .into_iter()
             .find(|v| v.uuid == key || v.id.to_string() == key)
             .ok_or_else(|| Error::msg(format!("vGPU {key}"), "no such vGPU"))
+    }
+
+    /// The policy a vGPU's shadow runs now (debugfs `vgpu<N>/shadow`
+    /// `policy_effective`), if debugfs says.
+    pub fn policy_running(&self, id: u32) -> Option<String> {
+        let text = read(&self.debug_dir().join(format!("vgpu{id}/shadow"))).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("policy_effective "))
+            .map(|p| p.trim().to_string())
     }
 
     /// A vGPU's debugfs counters, in file order.

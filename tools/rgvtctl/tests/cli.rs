@@ -143,9 +143,72 @@ fn list_table() {
     assert_eq!(&v[3..6], ["0x0c000000-0x0fffffff", "64", "MB"]);
     assert_eq!(v[6], "8-13");
     // gttwalk had it open: 48 pins (16 of its 64 pages unmapped), 158 traps.
-    assert_eq!(&v[9..], ["6", "48", "158"]);
+    assert_eq!(&v[9..12], ["6", "48", "158"]);
+    // The fixture's module had no per-vGPU policy file.
+    assert_eq!(v[12], "-");
     let v = row(&out, "32 ");
     assert_eq!((v[2], v[6], v[10]), ("S_32", "6-11", "0"));
+}
+
+/// Each vGPU's own shadow policy (sysfs `rgvt/shadow_policy`) and the one
+/// its shadow runs (debugfs `shadow` `policy_effective`), in `list`,
+/// `stats` and their JSON.
+#[test]
+fn per_vgpu_policy() {
+    let t = Tree::new("policy");
+    let devices = t.sys().join("bus/mdev/devices");
+    let uuid = v5_8_uuid(&t);
+    fs::write(
+        devices.join(&uuid).join("rgvt/shadow_policy"),
+        "segmented\n",
+    )
+    .expect("write");
+    let debug = t.sys().join("kernel/debug/rgvt/vgpu2");
+    fs::write(
+        debug.join("shadow"),
+        "policy segmented\npolicy_effective full\npolicy_override segmented\ntraps_kvm 0\n",
+    )
+    .expect("write");
+    let other = t.sys().join("kernel/debug/rgvt/vgpu32");
+    let v32 = json(&t, &["list"])["vgpus"]
+        .as_array()
+        .expect("vgpus")
+        .iter()
+        .find(|v| v["id"] == 32)
+        .map(|v| v["uuid"].as_str().expect("uuid").to_string())
+        .expect("vGPU 32");
+    fs::write(devices.join(&v32).join("rgvt/shadow_policy"), "default\n").expect("write");
+    fs::create_dir_all(&other).expect("mkdir");
+    fs::write(
+        other.join("shadow"),
+        "policy strict\npolicy_effective strict\n",
+    )
+    .expect("write");
+
+    let (code, out, err) = t.run(&["list"]);
+    assert_eq!(code, 0, "{err}");
+    // Its own segmented, running full (no write tracker).
+    assert_eq!(row(&out, "2 ")[12], "segmented>full");
+    assert_eq!(row(&out, "32 ").last(), Some(&"default>strict"));
+    let list = json(&t, &["list"]);
+    let v2 = list["vgpus"]
+        .as_array()
+        .expect("vgpus")
+        .iter()
+        .find(|v| v["id"] == 2)
+        .expect("vGPU 2")
+        .clone();
+    assert_eq!(v2["shadow_policy"], "segmented");
+    assert_eq!(v2["policy_running"], "full");
+    let (code, out, err) = t.run(&["stats", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("shadow policy: segmented>full (own>running)"),
+        "{out}"
+    );
+    let stats = json(&t, &["stats", "32"]);
+    assert_eq!(stats["shadow_policy"], "default");
+    assert_eq!(stats["policy_running"], "strict");
 }
 
 #[test]
