@@ -19,9 +19,33 @@
  *    "RGVT-L2-INFO nested: ..." (tools/run-nested.sh prints it next to the
  *    direct cost of rgvt_engine in the test guest).
  *
+ * 4. Phases driven by the first-level job (issue 11), in the same file and
+ *    so the same i915 context and PPGTT as 1-3: l2i915 prints
+ *    "RGVT-L2-SYNC <n>" and reads a line from its console, the name of
+ *    the phase (the first-level job set the shadow policy it names, or
+ *    "switching": it flips the policy while the phase runs), or "end".
+ *    Each phase, after the context's first execbuffers:
+ *    - rebind: REBIND_OBJS new objects softpinned at addresses of a page
+ *      table the shadow already holds (evicting the previous phase's
+ *      objects there: i915 rewrites those PTEs), one in a new page table
+ *      of an existing directory (a PDE rewrite), and a new batch at the
+ *      previous batch's address; a store-dword into each. Each lands in its
+ *      new object, and the previous phase's objects keep their values (a
+ *      stale shadow entry would have sent the store there):
+ *      "RGVT-L2-CHECK rebind-<phase> ok|FAIL".
+ *    - bench: two BIG_SIZE objects bound in turn at one address (each bind
+ *      evicts the other: the PPGTT's page tables for BIG_SIZE rewritten),
+ *      a store-dword into every 4 KB page, BIG_ROUNDS times (three times as
+ *      many for "switching", so that the policy changes mid-phase); every page's
+ *      value checked after each round, the execbuffer-to-idle time summed:
+ *      "RGVT-L2-INFO bench-l2 <phase> ..." (the first-level job adds its side:
+ *      traps, PTEs rebuilt, mediation time). A wrong value fails
+ *      rebind-<phase> too.
+ *    Then "RGVT-L2-PHASE-END <n>".
+ *
  * Prints one line per check, "RGVT-L2-CHECK <name> ok|FAIL [detail]", and
- * the time of each execbuffer-to-idle. Exit status: 0 if both passed, 1 if
- * one failed, 2 on a setup error.
+ * the time of each execbuffer-to-idle. Exit status: 0 if every check
+ * passed, 1 if one failed, 2 on a setup error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +72,24 @@
 #define VA_BATCH	0x0000000100100000ULL
 #define VA_SRC		0x0000000200000000ULL
 #define VA_DST		0x0000000300000000ULL
+
+/*
+ * The phases' addresses. VA_TARGET's page table (2 MB from VA_TARGET) holds
+ * the rebind objects and both phase batches, so the shadow has it from the
+ * first execbuffer on; VA_NEWPT is in VA_TARGET's page directory, one new
+ * page table per phase; VA_BIG is 2 MB aligned (whole page tables).
+ */
+#define VA_REBIND	(VA_TARGET + 0x10000)
+#define VA_BIG_BATCH	(VA_TARGET + 0x40000)
+#define VA_PHASE_BATCH	(VA_TARGET + 0x180000)
+#define VA_NEWPT	(VA_TARGET + 0x4000000)
+#define VA_BIG		0x0000000400000000ULL
+#define REBIND_OBJS	8
+#define BIG_SIZE	(8 << 20)
+#define BIG_PAGES	(BIG_SIZE / 4096)
+#define BIG_ROUNDS	4
+#define BIG_BATCH_SIZE	((BIG_PAGES * 4 + 2) * 4 + 4095) / 4096 * 4096
+#define MAX_PHASES	16
 
 #define BLT_W		256		/* pixels of 4 bytes: 1 KB a row */
 #define BLT_H		1024		/* 1 MB */
@@ -263,11 +305,189 @@ static int blit_copy(void)
 	return !!ret;
 }
 
+static void gem_close(uint32_t h)
+{
+	struct drm_gem_close c = { .handle = h };
+
+	xioctl(DRM_IOCTL_GEM_CLOSE, &c);
+}
+
+/* MI_STORE_DWORD_IMM of v at va, into cs; returns the dwords written. */
+static int sdi(uint32_t *cs, uint64_t va, uint32_t v)
+{
+	cs[0] = MI_STORE_DWORD_IMM_GEN4;
+	cs[1] = (uint32_t)va;
+	cs[2] = va >> 32;
+	cs[3] = v;
+	return 4;
+}
+
+static uint32_t rebind_value(int phase, int k)
+{
+	return 0x5a000000U | (uint32_t)phase << 8 | (uint32_t)k;
+}
+
+/* The previous phase's rebind objects (kept open: their values are checked). */
+static uint32_t prev_objs[REBIND_OBJS + 2];
+static int prev_phase;
+
+/*
+ * The rebind check of phase n: 0, or 1 with why filled in.
+ * Objects: REBIND_OBJS targets at VA_REBIND + k pages, one at VA_NEWPT + n
+ * page tables, a new batch at VA_PHASE_BATCH.
+ */
+static int rebind(int n, char *why, size_t whylen)
+{
+	struct drm_i915_gem_exec_object2 objs[REBIND_OBJS + 2];
+	uint32_t h[REBIND_OBJS + 2], cs[4 * (REBIND_OBJS + 1) + 2], got[8];
+	uint64_t newpt = VA_NEWPT + (uint64_t)n * 0x200000;
+	static const uint32_t zero[8];
+	int len = 0, k, ret;
+	double ms;
+
+	for (k = 0; k < REBIND_OBJS + 2; k++) {
+		h[k] = gem_create(4096);
+		if (k <= REBIND_OBJS && gem_pwrite(h[k], 0, zero, sizeof(zero)))
+			return snprintf(why, whylen, "pwrite: %s", strerror(errno)), 1;
+	}
+	for (k = 0; k < REBIND_OBJS; k++) {
+		len += sdi(cs + len, VA_REBIND + k * 4096ULL + 16, rebind_value(n, k));
+		obj(&objs[k], h[k], VA_REBIND + k * 4096ULL, 1);
+	}
+	len += sdi(cs + len, newpt + 16, rebind_value(n, 0xff));
+	obj(&objs[REBIND_OBJS], h[REBIND_OBJS], newpt, 1);
+	cs[len++] = MI_BATCH_BUFFER_END;
+	cs[len++] = 0;
+	if (gem_pwrite(h[REBIND_OBJS + 1], 0, cs, len * 4))
+		return snprintf(why, whylen, "pwrite batch: %s", strerror(errno)), 1;
+	obj(&objs[REBIND_OBJS + 1], h[REBIND_OBJS + 1], VA_PHASE_BATCH, 0);
+	ret = exec_wait(objs, REBIND_OBJS + 2, I915_EXEC_RENDER, len * 4, h[REBIND_OBJS + 1],
+			&ms, why, whylen);
+	if (ret)
+		return 1;
+	for (k = 0; k <= REBIND_OBJS; k++) {
+		uint32_t want = rebind_value(n, k < REBIND_OBJS ? k : 0xff);
+
+		if ((ret = gem_pread(h[k], 0, got, sizeof(got))))
+			return snprintf(why, whylen, "pread: %s", strerror(-ret)), 1;
+		if (got[4] != want || got[0] || got[5])
+			return snprintf(why, whylen, "object %d: 0x%08x (dword 0 0x%x), want 0x%08x",
+					k, got[4], got[0], want), 1;
+	}
+	/* The previous phase's objects, evicted from the same addresses: untouched. */
+	for (k = 0; prev_phase && k <= REBIND_OBJS; k++) {
+		uint32_t want = rebind_value(prev_phase, k < REBIND_OBJS ? k : 0xff);
+
+		if ((ret = gem_pread(prev_objs[k], 0, got, sizeof(got))))
+			return snprintf(why, whylen, "pread: %s", strerror(-ret)), 1;
+		if (got[4] != want)
+			return snprintf(why, whylen,
+					"phase %d's object %d: 0x%08x, want 0x%08x (written through a stale entry?)",
+					prev_phase, k, got[4], want), 1;
+	}
+	for (k = 0; prev_phase && k < REBIND_OBJS + 2; k++)
+		gem_close(prev_objs[k]);
+	memcpy(prev_objs, h, sizeof(h));
+	prev_phase = n;
+	snprintf(why, whylen, "(%d objects at shadowed PTEs, 1 new page table, %.1f ms)",
+		 REBIND_OBJS, ms);
+	return 0;
+}
+
+static uint32_t big_value(int phase, int round, int page)
+{
+	return (uint32_t)phase << 24 | (uint32_t)round << 16 | (uint32_t)page;
+}
+
+/*
+ * The bench of phase n: BIG_ROUNDS binds of big[round % 2] at VA_BIG, each
+ * evicting the other, a store-dword into each page. 0, or 1 with why.
+ */
+static int bench(int n, const char *name, int rounds, uint32_t big[2], uint32_t batch,
+		 uint32_t *cs, uint32_t *buf, char *why, size_t whylen)
+{
+	struct drm_i915_gem_exec_object2 objs[2];
+	double ms, sum = 0, lo = 1e9, hi = 0;
+	int r, i, len, ret;
+
+	for (r = 0; r < rounds; r++) {
+		uint32_t h = big[r % 2];
+
+		for (i = 0, len = 0; i < BIG_PAGES; i++)
+			len += sdi(cs + len, VA_BIG + i * 4096ULL, big_value(n, r, i));
+		cs[len++] = MI_BATCH_BUFFER_END;
+		cs[len++] = 0;
+		if (gem_pwrite(batch, 0, cs, len * 4))
+			return snprintf(why, whylen, "pwrite batch: %s", strerror(errno)), 1;
+		obj(&objs[0], h, VA_BIG, 1);
+		obj(&objs[1], batch, VA_BIG_BATCH, 0);
+		if (exec_wait(objs, 2, I915_EXEC_RENDER, len * 4, batch, &ms, why, whylen))
+			return 1;
+		sum += ms;
+		lo = ms < lo ? ms : lo;
+		hi = ms > hi ? ms : hi;
+		if ((ret = gem_pread(h, 0, buf, BIG_SIZE)))
+			return snprintf(why, whylen, "pread: %s", strerror(-ret)), 1;
+		for (i = 0; i < BIG_PAGES; i++) {
+			if (buf[i * 1024] != big_value(n, r, i) || buf[i * 1024 + 1])
+				return snprintf(why, whylen,
+						"bench round %d page %d: 0x%08x, want 0x%08x", r, i,
+						buf[i * 1024], big_value(n, r, i)), 1;
+		}
+	}
+	printf("RGVT-L2-INFO bench-l2 %s: rounds=%d ptes_per_round=%d l2_ms=%.2f "
+	       "per_round_ms=%.2f min=%.2f max=%.2f\n", name, rounds, BIG_PAGES, sum,
+	       sum / rounds, lo, hi);
+	fflush(stdout);
+	return 0;
+}
+
+/* The phases of issue 11, as the first-level job names them on stdin. */
+static int phases(void)
+{
+	uint32_t big[2], batch, *cs = malloc(BIG_BATCH_SIZE), *buf = malloc(BIG_SIZE);
+	char line[64], name[64], why[200], check_name[96];
+	int n, failed = 0;
+
+	if (!cs || !buf)
+		return 2;
+	big[0] = gem_create(BIG_SIZE);
+	big[1] = gem_create(BIG_SIZE);
+	batch = gem_create(BIG_BATCH_SIZE);
+	for (n = 1; n <= MAX_PHASES; n++) {
+		printf("RGVT-L2-SYNC %d\n", n);
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin) || sscanf(line, "%63s", name) != 1) {
+			printf("l2i915: phase %d: nothing on stdin\n", n);
+			break;
+		}
+		if (!strcmp(name, "end"))
+			break;
+		snprintf(check_name, sizeof(check_name), "rebind-%s", name);
+		why[0] = 0;
+		if (rebind(n, why, sizeof(why)) ||
+		    bench(n, name, strcmp(name, "switching") ? BIG_ROUNDS : 3 * BIG_ROUNDS, big,
+			  batch, cs, buf, why, sizeof(why))) {
+			check(check_name, 0, why);
+			failed = 1;
+		} else {
+			check(check_name, 1, why);
+		}
+		printf("RGVT-L2-PHASE-END %d\n", n);
+		fflush(stdout);
+	}
+	printf("RGVT-L2-PHASES-DONE %d\n", n - 1);
+	fflush(stdout);
+	free(cs);
+	free(buf);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : "/dev/dri/renderD128";
 	struct drm_i915_getparam gp;
-	int chipset = 0, has_softpin = 0, a, b;
+	int chipset = 0, has_softpin = 0, a, b, c;
 
 	fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && argc <= 1)
@@ -287,6 +507,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	a = store_dword();
 	b = blit_copy();
+	/* The phases only on a working device (the first-level job waits for SYNC 1). */
+	c = a || b ? 0 : phases();
 	close(fd);
-	return a > 1 || b > 1 ? 2 : a || b;
+	return a > 1 || b > 1 || c > 1 ? 2 : a || b || c;
 }
