@@ -213,6 +213,11 @@ struct Host<'a> {
     guest: &'a dyn GuestFrames,
     store: &'a mut PageStore,
     track: &'a mut Tracker,
+    /// The last frame [`Translate::pin`] found to be guest memory in this
+    /// operation (one trap, one prepare): building a page table's shadow
+    /// validates each entry's frame, and i915 fills a new page table with
+    /// 512 entries naming its one scratch page.
+    probed: Option<u64>,
 }
 
 impl GuestMemory for Host<'_> {
@@ -248,8 +253,14 @@ impl Translate for Host<'_> {
         if gfn >= STORE_BASE {
             return Err(shadow::Error::BadFrame);
         }
-        self.guest.probe(gfn).map_err(|_| shadow::Error::BadFrame)?;
-        // The sim reaches the frame through a short pin per access.
+        // Validated once per operation: `pin` holds nothing either way (the
+        // sim reaches the frame through a short pin per access, and a frame
+        // the VMM unmaps later faults there), so probing it again in the
+        // same operation would only repeat a pin and unpin.
+        if self.probed != Some(gfn) {
+            self.guest.probe(gfn).map_err(|_| shadow::Error::BadFrame)?;
+            self.probed = Some(gfn);
+        }
         Ok(gfn)
     }
 
@@ -504,6 +515,7 @@ impl Shadow {
             guest,
             store: &mut self.store,
             track: &mut self.track,
+            probed: None,
         };
         // A page that could not change mode stays as it was: strict pages
         // are protected, relaxed ones rebuilt before every workload.
@@ -540,6 +552,7 @@ impl Shadow {
             guest,
             store,
             track,
+            probed: None,
         };
         let r = t.write(&mut host, gpa >> 12, (gpa & 0xfff) as usize, data, t0);
         let st = &mut self.track.stats;
@@ -593,6 +606,7 @@ impl Shadow {
                     guest: &NoGuest,
                     store: &mut *store,
                     track: &mut *track,
+                    probed: None,
                 };
                 let p = Params { policy, ..*params };
                 tables.insert(Tables::new(&mut host, p).map_err(errno)?)
@@ -674,6 +688,7 @@ impl Shadow {
             guest,
             store,
             track,
+            probed: None,
         };
         let r = if full {
             tables.refresh(&mut host)
@@ -816,6 +831,7 @@ impl Shadow {
             guest,
             store,
             track,
+            probed: None,
         };
         if let Err(e) = tables.attach(&mut host, gfn) {
             stats.root_errors += 1;
@@ -843,6 +859,7 @@ impl Shadow {
                 guest: &NoGuest,
                 store: &mut self.store,
                 track: &mut self.track,
+                probed: None,
             };
             // The reference exists by the type invariant.
             let _ = t.detach(&mut host, root.gfn);
@@ -875,6 +892,7 @@ impl Drop for Shadow {
                 guest: &NoGuest,
                 store: &mut self.store,
                 track: &mut self.track,
+                probed: None,
             };
             t.destroy(&mut host);
         }
