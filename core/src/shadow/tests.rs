@@ -634,3 +634,14 @@ fn resync_frame_rebuilds_one_frame_at_any_level() {
     check(&t, &sim, root);
     assert_released(t, sim);
 }
+
+#[test]
+fn for_each_pt_lists_the_4k_pt_pages_only() {
+    let mut sim = guest();
+    sim.set_entry(PD, 1, ptr(PT2));
+    let (t, _) = tables(&mut sim, strict());
+    let mut pts = Vec::new();
+    t.for_each_pt(|gfn| pts.push(gfn));
+    pts.sort_unstable();
+    assert_eq!(pts, [PT, PT2]);
+}
