@@ -366,6 +366,21 @@ impl Stats {
     }
 }
 
+/// What [`Shadow::floor`] measured.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Floor {
+    /// Guest PT pages read.
+    pub(crate) pages: u64,
+    /// Entries translated and written.
+    pub(crate) ptes: u64,
+    /// PT pages the guest no longer has (not counted in `ptes`).
+    pub(crate) bad_pages: u64,
+    /// Nanoseconds for all of it.
+    pub(crate) ns: u64,
+    /// Nanoseconds for the same reads and writes without the translation.
+    pub(crate) copy_ns: u64,
+}
+
 /// A vGPU's shadow PPGTT, under [`super::Vgpu::shadow`].
 ///
 /// # Invariants
@@ -694,6 +709,86 @@ impl Shadow {
             .map_err(|_| EINVAL)?;
         }
         Ok(())
+    }
+
+    /// The floor of reconstruction, for the in-kernel benchmark
+    /// (`vgpu<N>/shadow_floor`, unstable debugfs): reads every guest PT
+    /// page the shadow has, translates each entry as the shadow does (the
+    /// same [`Translate::pin`] probe of the frame, the same validated
+    /// fields) and writes it into a private page, with none of the
+    /// shadow's bookkeeping (no guest copy, no comparison, no links, no
+    /// counters). Changes nothing the GPU walks. Also times the same pass
+    /// without the translation ([`Floor::copy_ns`]). Fails when the device
+    /// is not open.
+    pub(crate) fn floor(&mut self) -> Result<Floor> {
+        let Some(session) = self.track.take_session() else {
+            return Err(ENODEV);
+        };
+        let r = self.floor_with(session.device());
+        self.track.put_session(Some(session));
+        r
+    }
+
+    fn floor_with(&mut self, guest: &dyn GuestFrames) -> Result<Floor> {
+        let mut frames = KVVec::new();
+        let mut full = Ok(());
+        if let Some(t) = self.tables.as_ref() {
+            t.for_each_pt(|gfn| {
+                if full.is_ok() {
+                    full = frames.try_push(gfn);
+                }
+            });
+        }
+        full?;
+        let scratch = self.tables.as_ref().map_or(0, |t| t.scratch_frame());
+        let mut out = page::Table::new()?;
+        let mut buf = KVVec::new();
+        buf.try_resize(ENTRIES, 0u64)?;
+        let mut f = Floor::default();
+        let t0 = wtrack::now_ns();
+        for &gfn in frames.iter() {
+            // As `Host::read_page` does (a scheduling point per page).
+            crate::sched::cond_resched();
+            if guest.read_entries(gfn, 0, &mut buf).is_err() {
+                f.bad_pages += 1;
+                continue;
+            }
+            for (i, &v) in buf.iter().enumerate() {
+                let e = Entry::from_raw(v);
+                let frame = e.frame();
+                let ok = e.present() && frame < STORE_BASE && guest.probe(frame).is_ok();
+                let shadow = if ok {
+                    e.host_leaf(frame).raw()
+                } else {
+                    Entry::pointer(scratch).raw()
+                };
+                out.write(i, shadow);
+            }
+            f.pages += 1;
+            f.ptes += ENTRIES as u64;
+        }
+        f.ns = wtrack::now_ns().saturating_sub(t0);
+        // The same without the translation (every present entry taken as
+        // valid): what reading and writing alone cost, so the report can
+        // say how much of the floor is the frame probe.
+        let t0 = wtrack::now_ns();
+        for &gfn in frames.iter() {
+            crate::sched::cond_resched();
+            if guest.read_entries(gfn, 0, &mut buf).is_err() {
+                continue;
+            }
+            for (i, &v) in buf.iter().enumerate() {
+                let e = Entry::from_raw(v);
+                let shadow = if e.present() && e.frame() < STORE_BASE {
+                    e.host_leaf(e.frame()).raw()
+                } else {
+                    Entry::pointer(scratch).raw()
+                };
+                out.write(i, shadow);
+            }
+        }
+        f.copy_ns = wtrack::now_ns().saturating_sub(t0);
+        Ok(f)
     }
 
     /// Translates the PPGTT address `va` of the context whose PML4 is at
