@@ -472,13 +472,20 @@ static bool effective_is(struct bench *b, const char *policy)
 			 1 << 20) >= 0 && strstr(b->buf, want);
 }
 
-/* One trace under one policy: totals over every measured frame of every round. */
+/*
+ * One trace under one policy: totals over every measured frame of every
+ * round, and each frame's mediation and guest-visible time, whose medians
+ * the table shows (TCG runs at whatever speed the host gives it: a frame
+ * during which the host preempted QEMU is an outlier, not a cost).
+ */
 struct row {
 	const char *trace, *policy;
 	unsigned int frames;
 	unsigned long long c[NCOUNTERS], guest_ns;
-	/* Per frame, once every round ran. */
+	double *med_samples, *guest_samples;
+	/* Per frame, once every round ran: means, and medians of the times. */
 	double traps, rebuilt, compared, trap_ns, recon_ns, mediation_ns, guest;
+	double mediation_med, guest_med;
 };
 
 /* Adds frames measured frames (after warmup ones) of trace t under policy to r. */
@@ -495,27 +502,49 @@ static int run_policy(struct bench *b, enum trace t, const char *policy, unsigne
 	for (unsigned int i = 0; i < warmup; i++)
 		if ((ret = frame(b, t, (*fno)++, writes)))
 			return ret;
-	if ((ret = counters(b, c0)))
-		return ret;
-	for (unsigned int i = 0; i < frames; i++) {
-		uint64_t t0 = now_ns();
-
-		if ((ret = frame(b, t, (*fno)++, writes)))
-			return ret;
-		r->guest_ns += now_ns() - t0;
-	}
-	if ((ret = counters(b, c1)))
-		return ret;
+	r->med_samples = realloc(r->med_samples, (r->frames + frames) * sizeof(double));
+	r->guest_samples = realloc(r->guest_samples, (r->frames + frames) * sizeof(double));
+	if (!r->med_samples || !r->guest_samples)
+		return -ENOMEM;
 	r->trace = t == MASSIVE ? "massive" : "normal";
 	r->policy = policy;
-	r->frames += frames;
-	for (size_t i = 0; i < NCOUNTERS; i++)
-		r->c[i] += c1[i] - c0[i];
-	if (c1[TRAP_ERRORS] != c0[TRAP_ERRORS] || c1[UNTRACKED] != c0[UNTRACKED])
-		fprintf(stderr, "shadow_bench: %s/%s: %llu trap errors, %llu untracked forwards\n",
-			r->trace, policy, c1[TRAP_ERRORS] - c0[TRAP_ERRORS],
-			c1[UNTRACKED] - c0[UNTRACKED]);
+	for (unsigned int i = 0; i < frames; i++) {
+		uint64_t t0, dt;
+
+		if ((ret = counters(b, c0)))
+			return ret;
+		t0 = now_ns();
+		if ((ret = frame(b, t, (*fno)++, writes)))
+			return ret;
+		dt = now_ns() - t0;
+		if ((ret = counters(b, c1)))
+			return ret;
+		for (size_t k = 0; k < NCOUNTERS; k++)
+			r->c[k] += c1[k] - c0[k];
+		r->guest_ns += dt;
+		r->med_samples[r->frames] = (double)(c1[TRAP_NS] - c0[TRAP_NS]) +
+					    (double)(c1[RECON_NS] - c0[RECON_NS]);
+		r->guest_samples[r->frames] = (double)dt;
+		r->frames++;
+		if (c1[TRAP_ERRORS] != c0[TRAP_ERRORS] || c1[UNTRACKED] != c0[UNTRACKED])
+			fprintf(stderr, "shadow_bench: %s/%s: %llu trap errors, %llu untracked "
+				"forwards\n", r->trace, policy, c1[TRAP_ERRORS] - c0[TRAP_ERRORS],
+				c1[UNTRACKED] - c0[UNTRACKED]);
+	}
 	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void per_frame(struct row *r)
@@ -529,6 +558,8 @@ static void per_frame(struct row *r)
 	r->recon_ns = r->c[RECON_NS] / f;
 	r->mediation_ns = r->trap_ns + r->recon_ns;
 	r->guest = r->guest_ns / f;
+	r->mediation_med = median(r->med_samples, r->frames);
+	r->guest_med = median(r->guest_samples, r->frames);
 }
 
 struct floor {
@@ -559,20 +590,22 @@ static int floor_run(struct bench *b, unsigned int runs, struct floor *best)
 
 static void print_rows(const struct row *rows, size_t n)
 {
-	printf("%-8s %-10s %6s %9s %9s %9s %11s %11s %11s %8s %11s %8s\n", "trace", "policy",
-	       "frames", "traps/fr", "rebuilt", "compared", "trap_ns", "recon_ns", "mediate_ns",
-	       "x_strict", "guest_ns", "x_strict");
+	printf("%-8s %-10s %6s %9s %9s %9s %11s %11s %12s %8s %12s %8s\n", "trace", "policy",
+	       "frames", "traps/fr", "rebuilt", "compared", "trap_ns", "recon_ns", "mediate_med",
+	       "x_strict", "guest_med", "x_strict");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i], *s = r;
 
 		for (size_t j = 0; j < n; j++)
 			if (!strcmp(rows[j].trace, r->trace) && !strcmp(rows[j].policy, "strict"))
 				s = &rows[j];
-		printf("%-8s %-10s %6u %9.0f %9.0f %9.0f %11.0f %11.0f %11.0f %8.3f %11.0f %8.3f\n",
+		printf("%-8s %-10s %6u %9.0f %9.0f %9.0f %11.0f %11.0f %12.0f %8.3f %12.0f %8.3f\n",
 		       r->trace, r->policy, r->frames, r->traps, r->rebuilt, r->compared, r->trap_ns,
-		       r->recon_ns, r->mediation_ns, r->mediation_ns / s->mediation_ns, r->guest,
-		       r->guest / s->guest);
+		       r->recon_ns, r->mediation_med, r->mediation_med / s->mediation_med,
+		       r->guest_med, r->guest_med / s->guest_med);
 	}
+	printf("(traps .. recon_ns: means per frame; mediate_med = trap_ns + recon_ns and "
+	       "guest_med: medians of the frames)\n");
 }
 
 static void print_json(const struct row *rows, size_t n, const struct floor *fl,
@@ -588,11 +621,13 @@ static void print_json(const struct row *rows, size_t n, const struct floor *fl,
 		printf("    {\"trace\": \"%s\", \"policy\": \"%s\", \"frames\": %u, "
 		       "\"traps\": %.1f, \"ptes_rebuilt\": %.1f, \"ptes_compared\": %.1f, "
 		       "\"trap_ns\": %.0f, \"reconstruct_ns\": %.0f, \"mediation_ns\": %.0f, "
-		       "\"guest_ns\": %.0f, \"frame_resyncs\": %llu, \"full_rebuilds\": %llu, "
+		       "\"mediation_mean_ns\": %.0f, \"guest_ns\": %.0f, \"guest_mean_ns\": %.0f, "
+		       "\"frame_resyncs\": %llu, \"full_rebuilds\": %llu, "
 		       "\"to_relaxed\": %llu, \"to_strict\": %llu}%s\n",
 		       r->trace, r->policy, r->frames, r->traps, r->rebuilt, r->compared,
-		       r->trap_ns, r->recon_ns, r->mediation_ns, r->guest, r->c[RESYNCS],
-		       r->c[FULL], r->c[TO_RELAXED], r->c[TO_STRICT], i + 1 < n ? "," : "");
+		       r->trap_ns, r->recon_ns, r->mediation_med, r->mediation_ns, r->guest_med,
+		       r->guest, r->c[RESYNCS], r->c[FULL], r->c[TO_RELAXED], r->c[TO_STRICT],
+		       i + 1 < n ? "," : "");
 	}
 	printf("  ],\n  \"floor\": {\"pages\": %llu, \"ptes\": %llu, \"ns\": %llu, "
 	       "\"ns_per_pte\": %.1f, \"copy_ns\": %llu}\n}\nRGVT-JSON-END\n", fl->pages,
@@ -768,6 +803,10 @@ int main(int argc, char **argv)
 	printf("workloads: %llu stores checked, %llu wrong; %llu list syncs\n", b.stores,
 	       b.bad_stores, b.syncs);
 	print_json(rows, nrows, &fl, accel, b.npt, writes);
+	for (size_t i = 0; i < nrows; i++) {
+		free(rows[i].med_samples);
+		free(rows[i].guest_samples);
+	}
 	if (b.bad_stores)
 		ret = -EIO;
 out:
