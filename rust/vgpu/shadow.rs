@@ -12,8 +12,10 @@
 //! writes, `full` otherwise. Before every workload [`Shadow::prepare`]
 //! does what the policy in force needs: the relaxed pages' reconstruction
 //! ([`Tables::before_submit`]), after rebuilding the frames whose writes
-//! may not have trapped; or, with no tracker, a comparison of every shadow
-//! page with the guest's page ([`Tables::refresh`]).
+//! may not have trapped; or, with no tracker, a comparison of every page
+//! of the workload's tree with the guest's page ([`Tables::refresh_root`];
+//! the other trees are compared before their own workloads). When a
+//! tracker starts, every tree is compared once ([`Tables::refresh`]).
 //!
 //! The sim reaches guest memory through a short pin per access, so
 //! [`Translate`] only validates a frame (pinned and unpinned at once) and
@@ -622,8 +624,10 @@ impl Shadow {
 
     /// Brings the shadow up to date with the guest's tables before a
     /// workload on the context whose PML4 is at `gfn`: builds its tree on
-    /// first use, then rebuilds every shadow page that differs from the
-    /// guest's (the `full` policy, see the module documentation).
+    /// first use, then what the policy in force needs (see the module
+    /// documentation): with no tracker, every page of this tree compared
+    /// with the guest's; after a tracker started, every page of every
+    /// tree once; then the policy's reconstruction.
     ///
     /// Fails only when the root cannot be shadowed at all (not guest
     /// memory, allocation, bounds); entries the rebuild could not shadow
@@ -658,12 +662,17 @@ impl Shadow {
             store,
             track,
         };
-        let r = if full {
+        let untracked = host.track.source() == Source::None;
+        let r = if untracked {
+            // Nothing traps: this tree may be stale anywhere; the others
+            // are compared before their own workloads.
+            tables.refresh_root(&mut host, gfn)
+        } else if full {
             tables.refresh(&mut host)
         } else {
             let mut r = Ok(());
-            for &gfn in resync.iter() {
-                r = r.and(tables.resync_frame(&mut host, gfn));
+            for &frame in resync.iter() {
+                r = r.and(tables.resync_frame(&mut host, frame));
             }
             r.and(tables.before_submit(&mut host))
         };
