@@ -9,11 +9,15 @@
 # in the same run: traps, PTEs rebuilt, kernel mediation (trap_ns +
 # reconstruct_ns), guest-visible time per frame and the ratio to strict;
 # then the floor (debugfs shadow_floor: read, translate and write the PT
-# pages' entries with no bookkeeping). A report, not a test: nothing about
+# pages' entries with no bookkeeping); last, with the region off (nothing
+# traps: the workload's tree is compared with guest memory before it), the
+# normal trace with the workload's tree alone and with TREES more trees of
+# their own pages. A report, not a test: nothing about
 # time is asserted (the run fails only if it could not run or a workload's
 # result was wrong). Not part of tools/test.sh.
 #
 #   tools/bench-shadow.sh [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS]
+#                         [-t TREES]
 #
 #   --kvm        boot with KVM instead of TCG (TCG inflates every number)
 #   -N PAGES     PT pages the massive trace rewrites (default 64)
@@ -22,6 +26,7 @@
 #   -w WRITES    PTE writes per normal frame (default 8)
 #   -r ROUNDS    the policies run round-robin, ROUNDS times (default 3), so a
 #                change in the host's load falls on all of them alike
+#   -t TREES     trees added for the untracked rows (default 4)
 #
 # The rows go to build/bench/shadow-kernel.json (tools/figures.sh draws
 # them when present): counts and trap_ns/reconstruct_ns are means per frame,
@@ -40,8 +45,8 @@ args=()
 while (($#)); do
 	case "$1" in
 	--kvm) qemu_args+=(--kvm) accel=kvm ;;
-	-N | -m | -n | -w | -r) args+=("$1" "${2:?}"); shift ;;
-	*) die "usage: $0 [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS]" ;;
+	-N | -m | -n | -w | -r | -t) args+=("$1" "${2:?}"); shift ;;
+	*) die "usage: $0 [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS] [-t TREES]" ;;
 	esac
 	shift
 done

@@ -32,9 +32,9 @@
  * every workload's results were right.
  *
  *   shadow_bench [-N PT_PAGES] [-m MASSIVE_FRAMES] [-n NORMAL_FRAMES]
- *                [-w NORMAL_WRITES] [-f FLOOR_RUNS] [-r ROUNDS]
+ *                [-w NORMAL_WRITES] [-f FLOOR_RUNS] [-r ROUNDS] [-t EXTRA_TREES]
  *
- * (defaults 64, 6, 120, 8, 5, 3). The policies run round-robin, ROUNDS
+ * (defaults 64, 6, 120, 8, 5, 3, 4). The policies run round-robin, ROUNDS
  * times, each measured frame preceded by two warm-up frames after the
  * switch, so that the host's load changes fall on every policy alike.
  */
@@ -91,6 +91,8 @@ struct bench {
 	__u32 count;
 	__u64 *frames;
 	unsigned long long syncs;
+	bool tracking;		/* the region is enabled */
+	unsigned int extra;	/* trees beside the workload's, for the untracked rows */
 	/* Workload checks. */
 	unsigned long long stores, bad_stores, lost;
 	unsigned int rng;
@@ -186,6 +188,8 @@ static int vmm_check(struct bench *b)
 {
 	__u64 g;
 
+	if (!b->tracking)
+		return 0;
 	if (rgvt_region_read(b->v.device, TRACK, RGVT_TRACK_GENERATION, &g, 8) != 8)
 		return -EIO;
 	return g == b->generation ? 0 : vmm_sync(b);
@@ -215,7 +219,7 @@ static int guest_write(struct bench *b, unsigned int page, unsigned int index, _
 	struct rgvt_track_write w = { .gpa = gfn * PAGE + index * 8ULL, .size = 8 };
 
 	table(b, page)[index] = value;
-	if (!vmm_tracks(b, gfn))
+	if (!b->tracking || !vmm_tracks(b, gfn))
 		return 0;
 	memcpy(w.data, &value, 8);
 	if (rgvt_region_write(b->v.device, TRACK, RGVT_TRACK_WRITE, &w, sizeof(w)) !=
@@ -495,7 +499,7 @@ static int run_policy(struct bench *b, enum trace t, const char *policy, unsigne
 	unsigned long long c0[NCOUNTERS], c1[NCOUNTERS];
 	int ret;
 
-	if (rgvt_write(POLICY_PATH, policy) || !effective_is(b, policy)) {
+	if (b->tracking && (rgvt_write(POLICY_PATH, policy) || !effective_is(b, policy))) {
 		fprintf(stderr, "shadow_bench: policy %s not in force\n", policy);
 		return -EIO;
 	}
@@ -508,6 +512,8 @@ static int run_policy(struct bench *b, enum trace t, const char *policy, unsigne
 		return -ENOMEM;
 	r->trace = t == MASSIVE ? "massive" : "normal";
 	r->policy = policy;
+	if (!b->tracking)
+		r->trace = "untracked";
 	for (unsigned int i = 0; i < frames; i++) {
 		uint64_t t0, dt;
 
@@ -609,7 +615,8 @@ static void print_rows(const struct row *rows, size_t n)
 }
 
 static void print_json(const struct row *rows, size_t n, const struct floor *fl,
-		       const char *accel, unsigned int npt, unsigned int writes)
+		       const char *accel, unsigned int npt, unsigned int writes,
+		       const struct row *urows, unsigned int extra)
 {
 	printf("RGVT-JSON-BEGIN\n{\n  \"bench\": \"shadow-kernel\",\n"
 	       "  \"command\": \"tools/bench-shadow.sh\",\n  \"unix_time\": %lld,\n"
@@ -629,9 +636,69 @@ static void print_json(const struct row *rows, size_t n, const struct floor *fl,
 		       r->guest, r->c[RESYNCS], r->c[FULL], r->c[TO_RELAXED], r->c[TO_STRICT],
 		       i + 1 < n ? "," : "");
 	}
+	printf("  ],\n  \"untracked\": [\n");
+	for (size_t i = 0; i < 2; i++)
+		printf("    {\"trees\": %u, \"frames\": %u, \"ptes_compared\": %.1f, "
+		       "\"reconstruct_ns\": %.0f}%s\n", i ? 1 + extra : 1, urows[i].frames,
+		       urows[i].compared, urows[i].mediation_med, i ? "" : ",");
 	printf("  ],\n  \"floor\": {\"pages\": %llu, \"ptes\": %llu, \"ns\": %llu, "
 	       "\"ns_per_pte\": %.1f, \"copy_ns\": %llu}\n}\nRGVT-JSON-END\n", fl->pages,
 	       fl->ptes, fl->ns, fl->ptes ? (double)fl->ns / fl->ptes : 0.0, fl->copy_ns);
+}
+
+/* Untracked ------------------------------------------------------------- */
+
+static int bar0_write32(struct bench *b, __u64 off, __u32 v)
+{
+	return rgvt_region_write(b->v.device, BAR0, off, &v, 4) == 4 ? 0 : -EIO;
+}
+
+/* i915's gen8_ppgtt_notify_vgt: the PML4 in pdp[0], then the 4-level create. */
+static int pv_create_root(struct bench *b, unsigned int page)
+{
+	__u64 pa = GUEST_IOVA + (__u64)page * PAGE;
+
+	if (bar0_write32(b, VGT_PVINFO_PAGE + VGT_IF_PDP, (__u32)pa) ||
+	    bar0_write32(b, VGT_PVINFO_PAGE + VGT_IF_PDP + 4, (__u32)(pa >> 32)))
+		return -EIO;
+	return bar0_write32(b, VGT_PVINFO_PAGE + VGT_IF_G2V_NOTIFY, 4 /* PPGTT L4 create */);
+}
+
+/*
+ * With nothing trapping (the region off: the vGPU runs full and compares
+ * the workload's tree with guest memory before it), the normal trace with
+ * the workload's tree alone, then with b->extra more trees of their own
+ * pages (attached through the PV page, never used by a workload): the
+ * work before a workload must stay that of one tree.
+ */
+static int run_untracked(struct bench *b, unsigned int frames, unsigned int writes,
+			 unsigned int *fno, struct row *alone, struct row *with_extra)
+{
+	__u32 off = RGVT_TRACK_CTL_DISABLE;
+	int ret;
+
+	if (rgvt_region_write(b->v.device, TRACK, RGVT_TRACK_CTL, &off, 4) != 4)
+		return -EIO;
+	b->tracking = false;
+	b->count = 0;
+	if (!effective_is(b, "full"))
+		return -EIO;
+	if ((ret = run_policy(b, NORMAL, "1 tree", frames, 2, writes, fno, alone)))
+		return ret;
+	for (unsigned int e = 0; e < b->extra; e++) {
+		unsigned int pml4 = alloc_pages(b, 1), pdp = alloc_pages(b, 1);
+		unsigned int pd = alloc_pages(b, 1), pt = alloc_pages(b, b->npt);
+
+		table(b, pml4)[1] = PTE(pdp);
+		table(b, pdp)[0] = PTE(pd);
+		for (unsigned int k = 0; k < b->npt; k++) {
+			table(b, pd)[k] = PTE(pt + k);
+			memcpy(table(b, pt + k), table(b, b->pt0 + k), PAGE);
+		}
+		if ((ret = pv_create_root(b, pml4)))
+			return ret;
+	}
+	return run_policy(b, NORMAL, "more trees", frames, 2, writes, fno, with_extra);
 }
 
 /* Set-up ------------------------------------------------------------------ */
@@ -642,7 +709,7 @@ static int setup(struct bench *b)
 	long avail;
 	int ret;
 
-	b->pages = 64 + b->npt + NDATA + CTX_PAGES + RING_SIZE / PAGE;
+	b->pages = 64 + b->npt + NDATA + CTX_PAGES + RING_SIZE / PAGE + b->extra * (3 + b->npt);
 	b->next_page = 1;	/* page 0 unused: address 0 names nothing */
 	b->frames = calloc(RGVT_TRACK_MAX_FRAMES, sizeof(*b->frames));
 	b->buf = malloc(1 << 20);
@@ -697,6 +764,7 @@ static int setup(struct bench *b)
 		if (rgvt_region_write(b->v.device, TRACK, RGVT_TRACK_CTL, &on, 4) != 4)
 			return -EIO;
 	}
+	b->tracking = true;
 	return vmm_sync(b);
 }
 
@@ -713,8 +781,9 @@ static void teardown(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .v = RGVT_VFIO_CLOSED, .npt = 64, .msi = -1, .rng = 11 };
+	struct bench b = { .v = RGVT_VFIO_CLOSED, .npt = 64, .msi = -1, .rng = 11, .extra = 4 };
 	unsigned int massive = 6, normal = 120, writes = 8, floor_runs = 5, rounds = 3, fno = 1;
+	struct row urows[2];
 	const char *accel = rgvt_getenv("RGVT_ACCEL", "unknown");
 	struct row rows[2 * NPOLICIES];
 	char saved[32] = "";
@@ -722,7 +791,7 @@ int main(int argc, char **argv)
 	size_t nrows = 0;
 	int opt, ret;
 
-	while ((opt = getopt(argc, argv, "N:m:n:w:f:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "N:m:n:w:f:r:t:")) != -1) {
 		switch (opt) {
 		case 'N': b.npt = strtoul(optarg, NULL, 0); break;
 		case 'm': massive = strtoul(optarg, NULL, 0); break;
@@ -730,17 +799,19 @@ int main(int argc, char **argv)
 		case 'w': writes = strtoul(optarg, NULL, 0); break;
 		case 'f': floor_runs = strtoul(optarg, NULL, 0); break;
 		case 'r': rounds = strtoul(optarg, NULL, 0); break;
+		case 't': b.extra = strtoul(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr, "usage: %s [-N PT_PAGES] [-m MASSIVE_FRAMES] "
-				"[-n NORMAL_FRAMES] [-w NORMAL_WRITES] [-f FLOOR_RUNS] [-r ROUNDS]\n",
+				"[-n NORMAL_FRAMES] [-w NORMAL_WRITES] [-f FLOOR_RUNS] [-r ROUNDS] "
+				"[-t EXTRA_TREES]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	if (!b.npt || b.npt > MAX_NPT || !rounds || massive < rounds || normal < rounds ||
-	    !floor_runs) {
-		fprintf(stderr, "shadow_bench: -N 1..%d, at least one frame per round and one "
-			"floor run\n", MAX_NPT);
+	    !floor_runs || !b.extra || b.extra > 16) {
+		fprintf(stderr, "shadow_bench: -N 1..%d, -t 1..16, at least one frame per round "
+			"and one floor run\n", MAX_NPT);
 		return 2;
 	}
 	if (!rgvt_module_loaded()) {
@@ -768,6 +839,7 @@ int main(int argc, char **argv)
 	 * policy alike.
 	 */
 	memset(rows, 0, sizeof(rows));
+	memset(urows, 0, sizeof(urows));
 	for (int t = MASSIVE; t <= NORMAL && !ret; t++) {
 		unsigned int per_round = (t == MASSIVE ? massive : normal) / rounds;
 
@@ -779,9 +851,13 @@ int main(int argc, char **argv)
 		if (!ret && t == MASSIVE)
 			ret = floor_run(&b, floor_runs, &fl);
 	}
+	if (!ret)
+		ret = run_untracked(&b, normal / rounds, writes, &fno, &urows[0], &urows[1]);
 	nrows = 2 * NPOLICIES;
-	for (size_t i = 0; i < nrows; i++)
+	for (size_t i = 0; !ret && i < nrows; i++)
 		per_frame(&rows[i]);
+	for (size_t i = 0; !ret && i < 2; i++)
+		per_frame(&urows[i]);
 	if (ret) {
 		fprintf(stderr, "shadow_bench: stopped: %s\n", strerror(-ret));
 		goto out;
@@ -800,12 +876,22 @@ int main(int argc, char **argv)
 			printf("massive %-10s reconstruct_ns per PTE rebuilt %.1f = %.2fx floor\n",
 			       rows[i].policy, rows[i].recon_ns / rows[i].rebuilt,
 			       rows[i].recon_ns / rows[i].rebuilt / ((double)fl.ns / fl.ptes));
+	printf("untracked (region off: full, the workload's tree compared before it), normal "
+	       "trace, %u frames:\n", urows[0].frames);
+	for (size_t i = 0; i < 2; i++)
+		printf("  %u tree%s: %.0f PTEs compared and %.0f ns reconstructing per frame "
+		       "(median)\n", i ? 1 + b.extra : 1, i ? "s" : "", urows[i].compared,
+		       urows[i].mediation_med);
 	printf("workloads: %llu stores checked, %llu wrong; %llu list syncs\n", b.stores,
 	       b.bad_stores, b.syncs);
-	print_json(rows, nrows, &fl, accel, b.npt, writes);
+	print_json(rows, nrows, &fl, accel, b.npt, writes, urows, b.extra);
 	for (size_t i = 0; i < nrows; i++) {
 		free(rows[i].med_samples);
 		free(rows[i].guest_samples);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		free(urows[i].med_samples);
+		free(urows[i].guest_samples);
 	}
 	if (b.bad_stores)
 		ret = -EIO;
