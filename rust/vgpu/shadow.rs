@@ -720,15 +720,16 @@ impl Shadow {
         Ok(())
     }
 
-    /// The floor of reconstruction, for the in-kernel benchmark
-    /// (`vgpu<N>/shadow_floor`, unstable debugfs): reads every guest PT
-    /// page the shadow has, translates each entry as the shadow does (the
-    /// same [`Translate::pin`] probe of the frame, the same validated
-    /// fields) and writes it into a private page, with none of the
-    /// shadow's bookkeeping (no guest copy, no comparison, no links, no
-    /// counters). Changes nothing the GPU walks. Also times the same pass
-    /// without the translation ([`Floor::copy_ns`]). Fails when the device
-    /// is not open.
+    /// Measures the floor of reconstruction for the in-kernel benchmark
+    /// (`vgpu<N>/shadow_floor`, unstable debugfs).
+    ///
+    /// Reads every guest PT page the shadow has, translates each entry as
+    /// the shadow does (the same [`Translate::pin`] probe of the frame, the
+    /// same validated fields) and writes it into a private page, with none
+    /// of the shadow's bookkeeping (no guest copy, no comparison, no links,
+    /// no counters); then times the same pass without the translation
+    /// ([`Floor::copy_ns`]). Changes nothing the GPU walks. Fails when the
+    /// device is not open.
     pub(crate) fn floor(&mut self) -> Result<Floor> {
         let Some(session) = self.track.take_session() else {
             return Err(ENODEV);

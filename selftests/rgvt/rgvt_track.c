@@ -646,6 +646,35 @@ TEST_F_TIMEOUT(track, counters_fall_under_segmented, 200)
 	EXPECT_EQ(0, shadow_counter(self, "trap_errors"));
 }
 
+/*
+ * debugfs shadow_floor (for tools/bench-shadow.sh) reads, translates and
+ * writes every PT page the shadow has, and changes nothing the GPU walks.
+ */
+TEST_F(track, floor_reads_every_pt_page)
+{
+	char path[PATH_MAX], buf[256];
+	unsigned long long pages, ptes, bad, ns, copy_ns;
+
+	rgvt_path(path, RGVT_DEBUGFS "/vgpu%u/shadow_floor", self->id);
+	/* No tree yet: nothing to read. */
+	ASSERT_LT(0, rgvt_read(path, buf, sizeof(buf)));
+	ASSERT_EQ(5, sscanf(buf, "pages %llu ptes %llu bad_pages %llu ns %llu copy_ns %llu",
+			    &pages, &ptes, &bad, &ns, &copy_ns)) TH_LOG("%s", buf);
+	EXPECT_EQ(0ULL, pages);
+	ASSERT_EQ(0, pv_create_root(self, ROOT0));
+	ASSERT_EQ(0, pv_create_root(self, ROOT1));
+	/* The two roots share the PDP, the PD and its NR_PT PT pages. */
+	ASSERT_LT(0, rgvt_read(path, buf, sizeof(buf)));
+	ASSERT_EQ(5, sscanf(buf, "pages %llu ptes %llu bad_pages %llu ns %llu copy_ns %llu",
+			    &pages, &ptes, &bad, &ns, &copy_ns)) TH_LOG("%s", buf);
+	EXPECT_EQ((unsigned long long)NR_PT, pages);
+	EXPECT_EQ((unsigned long long)NR_PT * 512, ptes);
+	EXPECT_EQ(0ULL, bad);
+	EXPECT_LT(0ULL, ns);
+	EXPECT_LT(0ULL, copy_ns);
+	EXPECT_EQ(0, check_roots(_metadata, self, "after the floor"));
+}
+
 TEST_F(track, bad_input_is_refused_and_counted)
 {
 	int d = self->vfio.device;
