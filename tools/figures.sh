@@ -3,7 +3,9 @@
 # (`cargo bench -p rgvt-core --bench shadow` and `--bench gm`), which print
 # their tables and write build/bench/shadow.json and gm.json, then draws them
 # as SVG with tools/figures (plotters) into Documentation/rgvt/figures/, with
-# made.rst saying when, from which commit and by which command.
+# made.rst saying when, from which commit and by which command. The in-kernel
+# run's build/bench/shadow-kernel.json (tools/bench-shadow.sh, in QEMU: not
+# run from here) is drawn too when it exists, as shadow-kernel.svg.
 #
 #   tools/figures.sh [--no-bench] [OUT_DIR]
 #

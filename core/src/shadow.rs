@@ -173,6 +173,17 @@ impl<A: Alloc> Tables<A> {
         Some(self.spt(r.id)?.mfn)
     }
 
+    /// Calls `f` with the guest frame of every shadow page of 4 KB PTEs
+    /// (the pages a massive update rewrites), for the kernel's floor
+    /// measurement of reconstruction (`vgpu<N>/shadow_floor`).
+    pub fn for_each_pt(&self, mut f: impl FnMut(u64)) {
+        for s in self.spts.iter().flatten() {
+            if s.kind == spt::Kind::Pt {
+                f(s.gfn);
+            }
+        }
+    }
+
     /// Whether a shadow page of guest frame `gfn` is relaxed.
     pub fn is_relaxed(&self, gfn: u64) -> bool {
         let (ids, n) = self.ids_of(gfn);

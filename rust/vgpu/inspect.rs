@@ -199,6 +199,7 @@ pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
     files.add::<ShadowFile>(kernel::c_str!("shadow"))?;
     files.add::<super::track::ops::WalkFile>(kernel::c_str!("shadow_walk"))?;
+    files.add::<super::track::ops::FloorFile>(kernel::c_str!("shadow_floor"))?;
     files.add::<UntrackedFile>(kernel::c_str!("untracked"))?;
     Ok(files)
 }

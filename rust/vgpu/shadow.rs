@@ -12,8 +12,10 @@
 //! writes, `full` otherwise. Before every workload [`Shadow::prepare`]
 //! does what the policy in force needs: the relaxed pages' reconstruction
 //! ([`Tables::before_submit`]), after rebuilding the frames whose writes
-//! may not have trapped; or, with no tracker, a comparison of every shadow
-//! page with the guest's page ([`Tables::refresh`]).
+//! may not have trapped; or, with no tracker, a comparison of every page
+//! of the workload's tree with the guest's page ([`Tables::refresh_root`];
+//! the other trees are compared before their own workloads). When a
+//! tracker starts, every tree is compared once ([`Tables::refresh`]).
 //!
 //! The sim reaches guest memory through a short pin per access, so
 //! [`Translate`] only validates a frame (pinned and unpinned at once) and
@@ -377,6 +379,21 @@ impl Stats {
     }
 }
 
+/// What [`Shadow::floor`] measured.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Floor {
+    /// Guest PT pages read.
+    pub(crate) pages: u64,
+    /// Entries translated and written.
+    pub(crate) ptes: u64,
+    /// PT pages the guest no longer has (not counted in `ptes`).
+    pub(crate) bad_pages: u64,
+    /// Nanoseconds for all of it.
+    pub(crate) ns: u64,
+    /// Nanoseconds for the same reads and writes without the translation.
+    pub(crate) copy_ns: u64,
+}
+
 /// A vGPU's shadow PPGTT, under [`super::Vgpu::shadow`].
 ///
 /// # Invariants
@@ -653,8 +670,10 @@ impl Shadow {
 
     /// Brings the shadow up to date with the guest's tables before a
     /// workload on the context whose PML4 is at `gfn`: builds its tree on
-    /// first use, then rebuilds every shadow page that differs from the
-    /// guest's (the `full` policy, see the module documentation).
+    /// first use, then what the policy in force needs (see the module
+    /// documentation): with no tracker, every page of this tree compared
+    /// with the guest's; after a tracker started, every page of every
+    /// tree once; then the policy's reconstruction.
     ///
     /// Fails only when the root cannot be shadowed at all (not guest
     /// memory, allocation, bounds); entries the rebuild could not shadow
@@ -690,12 +709,17 @@ impl Shadow {
             track,
             probed: None,
         };
-        let r = if full {
+        let untracked = host.track.source() == Source::None;
+        let r = if untracked {
+            // Nothing traps: this tree may be stale anywhere; the others
+            // are compared before their own workloads.
+            tables.refresh_root(&mut host, gfn)
+        } else if full {
             tables.refresh(&mut host)
         } else {
             let mut r = Ok(());
-            for &gfn in resync.iter() {
-                r = r.and(tables.resync_frame(&mut host, gfn));
+            for &frame in resync.iter() {
+                r = r.and(tables.resync_frame(&mut host, frame));
             }
             r.and(tables.before_submit(&mut host))
         };
@@ -741,6 +765,87 @@ impl Shadow {
             .map_err(|_| EINVAL)?;
         }
         Ok(())
+    }
+
+    /// Measures the floor of reconstruction for the in-kernel benchmark
+    /// (`vgpu<N>/shadow_floor`, unstable debugfs).
+    ///
+    /// Reads every guest PT page the shadow has, translates each entry as
+    /// the shadow does (the same [`Translate::pin`] probe of the frame, the
+    /// same validated fields) and writes it into a private page, with none
+    /// of the shadow's bookkeeping (no guest copy, no comparison, no links,
+    /// no counters); then times the same pass without the translation
+    /// ([`Floor::copy_ns`]). Changes nothing the GPU walks. Fails when the
+    /// device is not open.
+    pub(crate) fn floor(&mut self) -> Result<Floor> {
+        let Some(session) = self.track.take_session() else {
+            return Err(ENODEV);
+        };
+        let r = self.floor_with(session.device());
+        self.track.put_session(Some(session));
+        r
+    }
+
+    fn floor_with(&mut self, guest: &dyn GuestFrames) -> Result<Floor> {
+        let mut frames = KVVec::new();
+        let mut full = Ok(());
+        if let Some(t) = self.tables.as_ref() {
+            t.for_each_pt(|gfn| {
+                if full.is_ok() {
+                    full = frames.try_push(gfn);
+                }
+            });
+        }
+        full?;
+        let scratch = self.tables.as_ref().map_or(0, |t| t.scratch_frame());
+        let mut out = page::Table::new()?;
+        let mut buf = KVVec::new();
+        buf.try_resize(ENTRIES, 0u64)?;
+        let mut f = Floor::default();
+        let t0 = wtrack::now_ns();
+        for &gfn in frames.iter() {
+            // As `Host::read_page` does (a scheduling point per page).
+            crate::sched::cond_resched();
+            if guest.read_entries(gfn, 0, &mut buf).is_err() {
+                f.bad_pages += 1;
+                continue;
+            }
+            for (i, &v) in buf.iter().enumerate() {
+                let e = Entry::from_raw(v);
+                let frame = e.frame();
+                let ok = e.present() && frame < STORE_BASE && guest.probe(frame).is_ok();
+                let shadow = if ok {
+                    e.host_leaf(frame).raw()
+                } else {
+                    Entry::pointer(scratch).raw()
+                };
+                out.write(i, shadow);
+            }
+            f.pages += 1;
+            f.ptes += ENTRIES as u64;
+        }
+        f.ns = wtrack::now_ns().saturating_sub(t0);
+        // The same without the translation (every present entry taken as
+        // valid): what reading and writing alone cost, so the report can
+        // say how much of the floor is the frame probe.
+        let t0 = wtrack::now_ns();
+        for &gfn in frames.iter() {
+            crate::sched::cond_resched();
+            if guest.read_entries(gfn, 0, &mut buf).is_err() {
+                continue;
+            }
+            for (i, &v) in buf.iter().enumerate() {
+                let e = Entry::from_raw(v);
+                let shadow = if e.present() && e.frame() < STORE_BASE {
+                    e.host_leaf(e.frame()).raw()
+                } else {
+                    Entry::pointer(scratch).raw()
+                };
+                out.write(i, shadow);
+            }
+        }
+        f.copy_ns = wtrack::now_ns().saturating_sub(t0);
+        Ok(f)
     }
 
     /// Translates the PPGTT address `va` of the context whose PML4 is at

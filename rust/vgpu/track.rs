@@ -75,7 +75,8 @@ pub(crate) struct Stats {
     pub(crate) trap_ns: u64,
     /// Nanoseconds spent bringing the shadow up to date before workloads.
     pub(crate) reconstruct_ns: u64,
-    /// Whole rebuilds before a workload (no tracker, or a source just started).
+    /// Rebuilds from guest memory before a workload: of the workload's tree
+    /// with no tracker, of every tree once after a source started.
     pub(crate) full_rebuilds: u64,
     /// Frames rebuilt alone because their protection came late or was lost.
     pub(crate) frame_resyncs: u64,

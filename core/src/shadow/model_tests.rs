@@ -6,7 +6,8 @@
 //! [`Sim::model`], under every initial policy. The untracked runs are a host
 //! without write protection (the kernel's sim until write tracking): no
 //! write traps, and [`Tables::refresh`] rebuilds the shadow before each
-//! workload.
+//! workload, or [`Tables::refresh_root`] the tree of each root before that
+//! root is checked (the kernel's prepare of one context's workload).
 
 use super::sim::Sim;
 use super::{Error, Params, Policy, Tables, Target};
@@ -171,6 +172,16 @@ impl World {
 
     fn check(&self) -> Result<(), TestCaseError> {
         for &root in &self.roots {
+            self.check_root(root)?;
+        }
+        prop_assert_eq!(self.t.counters().pins_now, self.sim.total_pins());
+        prop_assert!(self.sim.max_protect_depth() <= 1);
+        Ok(())
+    }
+
+    /// Every address of `root` that the layout can map translates as the guest's tables say.
+    fn check_root(&self, root: u64) -> Result<(), TestCaseError> {
+        {
             let Some(mfn) = self.t.root(root) else {
                 return Err(TestCaseError::fail("root lost"));
             };
@@ -190,19 +201,53 @@ impl World {
                 }
             }
         }
-        prop_assert_eq!(self.t.counters().pins_now, self.sim.total_pins());
-        prop_assert!(self.sim.max_protect_depth() <= 1);
         Ok(())
+    }
+
+    /// A submission point: the reconstruction `mode` runs, then the check.
+    /// Its errors fail the case unless `lenient` (the last one, after
+    /// everything the case did), a 1 GB page's never.
+    fn submit(&mut self, mode: Mode, lenient: bool) -> Result<(), TestCaseError> {
+        let ok = |r: Result<(), Error>| match r {
+            Ok(()) | Err(Error::HugePage1G) => Ok(()),
+            Err(_) if lenient => Ok(()),
+            Err(e) => Err(TestCaseError::fail(format!("submit: {e:?}"))),
+        };
+        match mode {
+            Mode::Tracked => ok(self.t.before_submit(&mut self.sim))?,
+            Mode::Untracked => ok(self.t.refresh(&mut self.sim))?,
+            Mode::UntrackedPerRoot => {
+                // Each root's workload: its tree refreshed, then checked at
+                // once (the other trees may be stale until their turn).
+                for i in 0..self.roots.len() {
+                    let root = self.roots[i];
+                    ok(self.t.refresh_root(&mut self.sim, root))?;
+                    self.check_root(root)?;
+                }
+            }
+        }
+        self.check()
     }
 }
 
+/// How the shadow is brought up to date at a submission point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Writes trap; the policy's `before_submit`.
+    Tracked,
+    /// Nothing traps; `refresh` of every tree.
+    Untracked,
+    /// Nothing traps; `refresh_root` of each root in turn.
+    UntrackedPerRoot,
+}
+
 fn run(policy: Policy, layout: Vec<(u64, usize, u64)>, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    run_mode(policy, true, layout, ops)
+    run_mode(policy, Mode::Tracked, layout, ops)
 }
 
 fn run_mode(
     policy: Policy,
-    tracked: bool,
+    mode: Mode,
     layout: Vec<(u64, usize, u64)>,
     ops: Vec<Op>,
 ) -> Result<(), TestCaseError> {
@@ -226,7 +271,7 @@ fn run_mode(
         t,
         roots: Vec::new(),
         now: 0,
-        tracked,
+        tracked: mode == Mode::Tracked,
     };
     match w.t.attach(&mut w.sim, 0) {
         Ok(_) => w.roots.push(0),
@@ -277,26 +322,10 @@ fn run_mode(
                 w.t.set_params(&mut w.sim, p)
                     .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             }
-            Op::Submit => {
-                let done = if tracked {
-                    w.t.before_submit(&mut w.sim)
-                } else {
-                    w.t.refresh(&mut w.sim)
-                };
-                match done {
-                    Ok(()) | Err(Error::HugePage1G) => {}
-                    Err(e) => return Err(TestCaseError::fail(format!("submit: {e:?}"))),
-                }
-                w.check()?;
-            }
+            Op::Submit => w.submit(mode, false)?,
         }
     }
-    if tracked {
-        w.t.before_submit(&mut w.sim).ok();
-    } else {
-        w.t.refresh(&mut w.sim).ok();
-    }
-    w.check()?;
+    w.submit(mode, true)?;
     let World { mut sim, t, .. } = w;
     t.destroy(&mut sim);
     prop_assert_eq!(sim.total_pins(), 0);
@@ -337,7 +366,7 @@ macro_rules! untracked_test {
             #![proptest_config(config())]
             #[test]
             fn $name(layout in layout(), ops in proptest::collection::vec(op(), 1..80)) {
-                run_mode($policy, false, layout, ops)?;
+                run_mode($policy, Mode::Untracked, layout, ops)?;
             }
         }
     };
@@ -346,6 +375,21 @@ macro_rules! untracked_test {
 untracked_test!(model_untracked_full, Policy::Full);
 untracked_test!(model_untracked_strict, Policy::Strict);
 untracked_test!(model_untracked_segmented, Policy::Segmented);
+
+macro_rules! untracked_root_test {
+    ($name:ident, $policy:expr) => {
+        proptest! {
+            #![proptest_config(config())]
+            #[test]
+            fn $name(layout in layout(), ops in proptest::collection::vec(op(), 1..80)) {
+                run_mode($policy, Mode::UntrackedPerRoot, layout, ops)?;
+            }
+        }
+    };
+}
+
+untracked_root_test!(model_untracked_per_root_full, Policy::Full);
+untracked_root_test!(model_untracked_per_root_strict, Policy::Strict);
 
 /// A case the property test once found: guest page 9 is shadowed as PDP
 /// (root 0's PML4[2]), PD (page 2's PDP[0]) and PT (page 2's PD[0]). The trapped

@@ -1,6 +1,6 @@
 //! Relaxed mode: which pages relax under each policy, and their reconstruction.
 
-use super::spt::Kind;
+use super::spt::{Kind, Link};
 use super::{Error, Host, Policy, Tables};
 use crate::pte::{Level, ENTRIES};
 use crate::storage::{Alloc, Vector};
@@ -71,6 +71,59 @@ impl<A: Alloc> Tables<A> {
             }
         }
         self.take_error()
+    }
+
+    /// [`Tables::refresh`] for one tree: the pages reachable from the
+    /// shadow root of the guest PML4 `root`, top level first.
+    ///
+    /// What a host that cannot write-protect runs before a workload on that
+    /// root: the work is the tree's pages, not every page of every tree
+    /// (another tree's pages are compared before its own workloads). A page
+    /// reached twice (shared within the tree) is compared twice, the second
+    /// time finding nothing. [`Error::NoRoot`] if `root` is not attached.
+    pub fn refresh_root<H: Host>(&mut self, host: &mut H, root: u64) -> Result<(), Error> {
+        self.error = None;
+        let id = self
+            .roots
+            .iter()
+            .find(|r| r.gfn == root)
+            .map(|r| r.id)
+            .ok_or(Error::NoRoot)?;
+        self.counters.submissions += 1;
+        if self.counters.parked_now > 0 {
+            for id in 0..self.spts.len() {
+                self.finish_parked(host, id as u32);
+            }
+        }
+        self.refresh_page(host, id);
+        self.take_error()
+    }
+
+    /// Compares page `id` with guest memory, then each page its entries
+    /// name now (after the comparison: a subtree it released is not read,
+    /// one it built was read from guest memory as it was built).
+    fn refresh_page<H: Host>(&mut self, host: &mut H, id: u32) {
+        let Some(kind) = self.spt(id).map(|s| s.kind) else {
+            return;
+        };
+        if kind != Kind::Split {
+            self.reconstruct(host, id);
+        }
+        if kind.level() == Level::Pt {
+            return;
+        }
+        // Depth at most three more: PML4 -> PDP -> PD -> PT. A child cannot
+        // free `id` (this page's parent or root holds it), and its links are
+        // read again for each entry.
+        for i in 0..ENTRIES {
+            let link = self
+                .spt(id)
+                .and_then(|s| s.links.get(i))
+                .map(|&raw| Link::from_raw(raw));
+            if let Some(Link::Child(child)) = link {
+                self.refresh_page(host, child);
+            }
+        }
     }
 
     /// Rebuilds every shadow page of guest frame `gfn` from guest memory, strict or relaxed.

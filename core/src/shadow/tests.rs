@@ -634,3 +634,52 @@ fn resync_frame_rebuilds_one_frame_at_any_level() {
     check(&t, &sim, root);
     assert_released(t, sim);
 }
+
+#[test]
+fn for_each_pt_lists_the_4k_pt_pages_only() {
+    let mut sim = guest();
+    sim.set_entry(PD, 1, ptr(PT2));
+    let (t, _) = tables(&mut sim, strict());
+    let mut pts = Vec::new();
+    t.for_each_pt(|gfn| pts.push(gfn));
+    pts.sort_unstable();
+    assert_eq!(pts, [PT, PT2]);
+}
+
+/// `refresh_root` compares the pages of its tree only: another tree stays
+/// as it was until its own turn, and the work is one tree's pages.
+#[test]
+fn refresh_root_compares_its_tree_only() {
+    const ROOT_B: u64 = 30;
+    const PDP_B: u64 = 31;
+    const PD_B: u64 = 32;
+    const PT_B: u64 = 33;
+    let mut sim = guest();
+    sim.set_entry(ROOT_B, 0, ptr(PDP_B));
+    sim.set_entry(PDP_B, 0, ptr(PD_B));
+    sim.set_entry(PD_B, 0, ptr(PT_B));
+    sim.set_entry(PT_B, 0, ptr(DATA + 40));
+    let (mut t, root_a) = tables(&mut sim, Params::default());
+    let root_b = t.attach(&mut sim, ROOT_B).unwrap();
+    // Both trees change without a trap.
+    sim.set_entry(PT, 3, ptr(DATA + 50));
+    sim.set_entry(PT_B, 0, ptr(DATA + 41));
+    let compared = t.counters().ptes_compared;
+    t.refresh_root(&mut sim, ROOT).unwrap();
+    // PML4, PDP, PD and PT of tree A: 4 pages of 512 entries.
+    assert_eq!(t.counters().ptes_compared, compared + 4 * 512);
+    check(&t, &sim, root_a);
+    assert_eq!(
+        t.translate(&sim, root_b, va(0, 0, 0, 0)),
+        Target::Frame(HOST_BASE + DATA + 40),
+        "tree B waits for its own refresh"
+    );
+    t.refresh_root(&mut sim, ROOT_B).unwrap();
+    assert_eq!(
+        t.translate(&sim, root_b, va(0, 0, 0, 0)),
+        Target::Frame(HOST_BASE + DATA + 41)
+    );
+    assert_eq!(t.refresh_root(&mut sim, 44), Err(Error::NoRoot));
+    t.detach(&mut sim, ROOT_B).unwrap();
+    assert_released(t, sim);
+}

@@ -146,3 +146,25 @@ impl crate::debugfs::Show for WalkFile {
         Ok(())
     }
 }
+
+/// `vgpu<N>/shadow_floor` (unstable debugfs, for `tools/bench-shadow.sh`):
+/// runs [`crate::vgpu::shadow::Shadow::floor`] once per read and prints
+/// `pages <n> ptes <n> bad_pages <n> ns <n> copy_ns <n>`.
+pub(crate) struct FloorFile;
+
+impl crate::debugfs::Show for FloorFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut crate::debugfs::Seq) -> core::fmt::Result {
+        use core::fmt::Write;
+        let r = v.shadow.lock().floor();
+        match r {
+            Ok(f) => writeln!(
+                m,
+                "pages {} ptes {} bad_pages {} ns {} copy_ns {}",
+                f.pages, f.ptes, f.bad_pages, f.ns, f.copy_ns
+            ),
+            Err(e) => writeln!(m, "error {}", e.to_errno()),
+        }
+    }
+}

@@ -277,6 +277,84 @@ fn shadow(input: &Value, out: &Path) -> Res<()> {
     Ok(())
 }
 
+/// `shadow-kernel.svg`: the same comparison measured in the kernel
+/// (`tools/bench-shadow.sh`): kernel mediation µs per frame by policy, one
+/// panel per trace, each bar labelled with its mediation and its
+/// guest-visible time as ratios to strict.
+fn shadow_kernel(input: &Value, out: &Path) -> Res<()> {
+    let rows = input["rows"]
+        .as_array()
+        .ok_or("shadow-kernel.json: no rows")?;
+    let mut traces: Vec<String> = Vec::new();
+    for r in rows {
+        let t = text(r, "trace")?;
+        if !traces.contains(&t) {
+            traces.push(t);
+        }
+    }
+    let root = SVGBackend::new(out, (1350, 520)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (body, foot) = root.split_vertically(490);
+    let body = body.titled(
+        &format!(
+            "In the kernel: mediation time per frame (trap_ns + reconstruct_ns), strict vs the hybrid policies; {} PT pages, QEMU {}",
+            num(input, "pt_pages")?,
+            text(input, "accel")?
+        ),
+        ("sans-serif", 19),
+    )?;
+    for (area, trace) in body.split_evenly((1, traces.len())).iter().zip(&traces) {
+        let mine: Vec<&Value> = rows
+            .iter()
+            .filter(|r| r["trace"].as_str() == Some(trace))
+            .collect();
+        let strict = mine
+            .iter()
+            .find(|r| r["policy"].as_str() == Some("strict"))
+            .ok_or_else(|| format!("{trace}: no strict row"))?;
+        let (s_med, s_guest) = (num(strict, "mediation_ns")?, num(strict, "guest_ns")?);
+        let labels: Vec<String> = mine.iter().map(|r| text(r, "policy")).collect::<Res<_>>()?;
+        let values: Vec<f64> = mine
+            .iter()
+            .map(|r| Ok(num(r, "mediation_ns")? / 1000.0))
+            .collect::<Res<_>>()?;
+        let notes: Vec<String> = mine
+            .iter()
+            .map(|r| {
+                Ok(if text(r, "policy")? == "strict" {
+                    String::new()
+                } else {
+                    format!(
+                        "{:.2}x / {:.2}x",
+                        num(r, "mediation_ns")? / s_med.max(1.0),
+                        num(r, "guest_ns")? / s_guest.max(1.0)
+                    )
+                })
+            })
+            .collect::<Res<_>>()?;
+        bars(
+            area,
+            &format!("{trace} trace"),
+            "kernel mediation us per frame (log)",
+            &labels,
+            &values,
+            &notes,
+            Scale::Log,
+        )?;
+    }
+    foot.draw(&Text::new(
+        format!(
+            "{}; bar labels: us per frame, then mediation / guest-visible time against strict; floor (read, translate, write, no bookkeeping): {:.0} ns per PTE. In QEMU.",
+            made_by(input)?,
+            num(&input["floor"], "ns_per_pte")?
+        ),
+        (12, 8),
+        ("sans-serif", 13),
+    ))?;
+    root.present()?;
+    Ok(())
+}
+
 /// `gm.svg`: the 15-vGPU comparison and the sweep over vGPU counts.
 fn gm(input: &Value, out: &Path) -> Res<()> {
     let cmp = input["comparison"]
@@ -433,6 +511,13 @@ fn main() -> std::process::ExitCode {
             draw(&data, &svg)?;
             println!("{}", svg.display());
         }
+        // The in-kernel run (tools/bench-shadow.sh, in QEMU) is drawn when it ran.
+        let kernel = input.join("shadow-kernel.json");
+        if kernel.exists() {
+            let svg = output.join("shadow-kernel.svg");
+            shadow_kernel(&read(&kernel)?, &svg)?;
+            println!("{}", svg.display());
+        }
         Ok(())
     };
     match run() {
@@ -480,6 +565,27 @@ mod tests {
             "\n0.250x strict\n",
             "\n1.250x strict\n",
             "1970-01-01",
+        ] {
+            assert!(s.contains(needle), "{needle} not in the SVG");
+        }
+        let kernel_in = serde_json::json!({
+            "command": "tools/bench-shadow.sh", "unix_time": 0, "accel": "tcg", "pt_pages": 64,
+            "rows": [
+                {"trace": "massive", "policy": "strict", "mediation_ns": 300000.0, "guest_ns": 400000.0},
+                {"trace": "massive", "policy": "segmented", "mediation_ns": 150000.0, "guest_ns": 100000.0},
+                {"trace": "normal", "policy": "strict", "mediation_ns": 70000.0, "guest_ns": 1000000.0},
+            ],
+            "floor": {"ns_per_pte": 5000.0}
+        });
+        let svg = dir.join("shadow-kernel.svg");
+        shadow_kernel(&kernel_in, &svg).expect("draws");
+        let s = std::fs::read_to_string(&svg).expect("svg");
+        for needle in [
+            "massive trace",
+            "normal trace",
+            "\n300\n",
+            "\n0.50x / 0.25x\n",
+            "5000 ns per PTE",
         ] {
             assert!(s.contains(needle), "{needle} not in the SVG");
         }

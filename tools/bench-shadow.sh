@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The gHyvi comparison in the kernel (issue 11): boot the test kernel in
+# QEMU, load rgvt and run tools/bench/shadow_bench.c, a VFIO guest driver
+# with its own VMM that keeps a 4-level PPGTT in guest memory, forwards the
+# guest's writes to tracked frames through the tracking region (the trap)
+# and runs a checked store-dword workload through the PPGTT per frame. For
+# a massive-update trace (every PTE of N PT pages rewritten per frame) and
+# a normal one (a few PTEs per frame), under strict and each hybrid policy
+# in the same run: traps, PTEs rebuilt, kernel mediation (trap_ns +
+# reconstruct_ns), guest-visible time per frame and the ratio to strict;
+# then the floor (debugfs shadow_floor: read, translate and write the PT
+# pages' entries with no bookkeeping); last, with the region off (nothing
+# traps: the workload's tree is compared with guest memory before it), the
+# normal trace with the workload's tree alone and with TREES more trees of
+# their own pages. A report, not a test: nothing about
+# time is asserted (the run fails only if it could not run or a workload's
+# result was wrong). Not part of tools/test.sh.
+#
+#   tools/bench-shadow.sh [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS]
+#                         [-t TREES]
+#
+#   --kvm        boot with KVM instead of TCG (TCG inflates every number)
+#   -N PAGES     PT pages the massive trace rewrites (default 64)
+#   -m FRAMES    measured massive frames per policy (default 6)
+#   -n FRAMES    measured normal frames per policy (default 120)
+#   -w WRITES    PTE writes per normal frame (default 8)
+#   -r ROUNDS    the policies run round-robin, ROUNDS times (default 3), so a
+#                change in the host's load falls on all of them alike
+#   -t TREES     trees added for the untracked rows (default 4)
+#
+# The rows go to build/bench/shadow-kernel.json (tools/figures.sh draws
+# them when present): counts and trap_ns/reconstruct_ns are means per frame,
+# mediation_ns and guest_ns medians of the frames (QEMU runs at whatever
+# speed the host gives it; the means are there too). The console is kept in
+# build/bench-shadow/console.log. About 1.5 minutes with the defaults.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/lib-qemu.sh
+. "$here/lib-qemu.sh"
+
+qemu_args=()
+accel=tcg
+args=()
+
+while (($#)); do
+	case "$1" in
+	--kvm) qemu_args+=(--kvm) accel=kvm ;;
+	-N | -m | -n | -w | -r | -t) args+=("$1" "${2:?}"); shift ;;
+	*) die "usage: $0 [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS] [-t TREES]" ;;
+	esac
+	shift
+done
+
+work=$RGVT_ROOT/build/bench-shadow
+out=$RGVT_ROOT/build/bench
+mkdir -p "$work" "$out"
+kdir=$("$here/kernel.sh")
+module=$(build_module "$kdir")
+
+# Static, like the selftests: the guest has no C library.
+khdr=()
+[[ -d "$kdir/usr/include/linux" ]] && khdr=(-isystem "$kdir/usr/include")
+log "building shadow_bench"
+${CC:-gcc} -static -O2 -g -Wall -Wextra "${khdr[@]}" \
+	-I"$RGVT_ROOT/include/uapi" -I"$RGVT_ROOT/selftests/rgvt" \
+	-o "$work/shadow_bench" "$here/bench/shadow_bench.c"
+
+write_guest_env "$work/env" "$module"
+{
+	echo "export RGVT_ACCEL=$accel"
+	echo "export RGVT_BENCH_ARGS=\"${args[*]}\""
+} >>"$work/env"
+qrc=0
+guest_job "$work" "$kdir" "$module" "$here/bench/guest-shadow.sh" \
+	"${qemu_args[@]}" --quiet --timeout 1500 -- \
+	-f "$work/shadow_bench:/usr/bin/shadow_bench" || qrc=$?
+
+printf '%s\n' "rgvt bench-shadow: kernel $(basename "$kdir"), module $(basename "$module")"
+between "$work/console.log" RGVT-BENCH-BEGIN RGVT-BENCH-END | grep -Ev '^\[ *[0-9]+\.[0-9]+\] ' |
+	sed '/^RGVT-JSON-BEGIN$/,/^RGVT-JSON-END$/d' || true
+
+status=0
+json=$(between "$work/console.log" RGVT-JSON-BEGIN RGVT-JSON-END | grep -Ev '^\[ *[0-9]+\.[0-9]+\] ' || true)
+if [[ -n "$json" ]] && python3 -c 'import json,sys; json.loads(sys.stdin.read())' <<<"$json" 2>/dev/null; then
+	printf '%s\n' "$json" >"$out/shadow-kernel.json"
+	log "wrote $out/shadow-kernel.json"
+else
+	log "no valid JSON in the console"
+	status=1
+fi
+job_verdict "$work/console.log" "$qrc" benchmark || status=1
+exit "$status"
