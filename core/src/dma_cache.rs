@@ -38,7 +38,7 @@
 use crate::storage::{Alloc, AllocError, Vector};
 
 /// One guest page, pinned and mapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Mapping {
     /// The guest frame.
     pub gfn: u64,

@@ -5,7 +5,7 @@
 //! parameters (4 GB of GM with a 256 MB aperture by default, as in the
 //! gBalloon testbed).
 
-use super::{Backend, Writer};
+use super::{Backend, RunCtx, Writer};
 use crate::cmd::{Exec, Step};
 use crate::engine::{EngineId, GpuMemory, RegFile};
 use crate::gm::layout::PAGE_SIZE;
@@ -147,6 +147,7 @@ impl Backend for Sim {
         mut mem: &mut dyn GpuMemory,
         mut regs: &mut dyn RegFile,
         budget: usize,
+        _ctx: &mut RunCtx,
     ) -> Result<Step> {
         let before = exec.position();
         let step = exec.run(&mut mem, &mut regs, budget);
