@@ -7,7 +7,9 @@
  *
  * Submission follows GVT-g's gvt/scheduler.c: a host intel_context per vGPU
  * and engine on a PPGTT of its own whose root is swapped for the vGPU's
- * shadow PML4 before each workload (set_context_ppgtt_from_shadow), the
+ * shadow PML4 before each workload (set_context_ppgtt_from_shadow; the
+ * shadow's pages and the guest pages it names are mapped for i915's device
+ * by rgvt_i915_dma_map, as GVT-g's gtt.c and kvmgt.c map them), the
  * audited copy of the workload in a shadow batch (a shmem object pinned in
  * the GGTT, as GVT-g shadows privileged batches), and one i915_request
  * whose ring only starts that batch. Each function below is one i915 step;

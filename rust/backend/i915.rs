@@ -4,20 +4,25 @@
 //!
 //! i915 calls [`rgvt_i915_init_device`] for each GPU with GVT support once
 //! rgvt registered with `intel_gvt_set_ops()`. The GGTT hooks are complete;
-//! offering vGPU types on an i915 GPU is not, so such a GPU is reported and
-//! left alone (these machines have no Intel GPU to develop it on).
+//! offering vGPU types on an i915 GPU is not (the vGPU's GGTT entries would
+//! hold host frames, not DMA addresses, and its ballooned GM is not fenced
+//! off i915's own), so such a GPU is reported and left alone (these
+//! machines have no Intel GPU to develop it on).
 //!
 //! Submission ([`Backend::run`]) follows GVT-g's `gvt/scheduler.c`, on the
 //! command parser's audited copy instead of GVT-g's own scan: a host
 //! `intel_context` per vGPU and engine ([`HostCtx`], created on the vGPU's
-//! first workload on that engine), its PPGTT root swapped for the vGPU's
-//! shadow PML4, the copy turned into a straight-line shadow batch
-//! ([`shadow_batch`]) pinned in the GGTT, one `i915_request` starting it,
-//! and a wait bounded by [`TIMEOUT_MS`] (a request still running then is a
-//! hang). It is compiled against i915 and reviewed, never run: the shadow
-//! root it needs, a DMA-mapped shadow of real pinned pages, does not reach
-//! `run` yet ([`shadow_root_dma`]), so every i915 workload is refused with
-//! `ENOTSUPP` before anything reaches i915.
+//! first workload on that engine, dropped by [`Backend::release_vgpu`] at
+//! close, reset and removal), its PPGTT root swapped for the vGPU's shadow
+//! PML4 ([`RunCtx::root_dma`]: the shadow is DMA-mapped for this device
+//! through [`Backend::dma`], see `vgpu::shadow::dma`), the copy turned into
+//! a straight-line shadow batch ([`shadow_batch`]) pinned in the GGTT, one
+//! `i915_request` starting it, and a wait bounded by [`TIMEOUT_MS`] (a
+//! request still running then is a hang, waited for until i915's hang
+//! check ends it). On completion its `MI_USER_INTERRUPT`s are reported in
+//! [`RunCtx`] and its LRIs copied into the vGPU's register model
+//! ([`copy_back_lri`]). It is compiled against i915 and reviewed, never
+//! run: there is no Intel GPU here.
 
 use super::{Backend, DmaMap, RunCtx, Writer};
 use crate::bindings;
@@ -83,6 +88,9 @@ struct Counters {
     no_root: AtomicU64,
     /// Host contexts released with their vGPU (close, reset, removal).
     released: AtomicU64,
+    /// Register writes of completed workloads' LRIs copied into the vGPUs'
+    /// register models.
+    lri_copied: AtomicU64,
 }
 
 /// DMA mappings on i915's device, for the vGPUs' shadow PPGTTs.
@@ -170,6 +178,7 @@ impl I915 {
         engine: EngineId,
         exec: &Exec<KvAlloc>,
         mem: &mut dyn GpuMemory,
+        regs: &mut dyn RegFile,
         run: &mut RunCtx,
     ) -> Result<Step> {
         let copy = audited_copy(exec);
@@ -230,6 +239,10 @@ impl I915 {
             // The user interrupts of a completed workload reach the guest
             // with its completion (GVT-g forwards each as the host sees it).
             run.user_interrupts += user_interrupts;
+            // The registers its LRIs loaded, into the vGPU's register
+            // model, as the sim's execution leaves them.
+            let n = copy_back_lri(engine, copy, regs);
+            self.counters.lri_copied.fetch_add(n, Ordering::Relaxed);
         } else {
             wait = Wait::Failed;
         }
@@ -302,6 +315,8 @@ impl Backend for I915 {
         }
         let released = c.released.load(Ordering::Relaxed);
         writeln!(out, "host_contexts_released {released}")?;
+        let lri = c.lri_copied.load(Ordering::Relaxed);
+        writeln!(out, "lri_copied {lri}")?;
         Ok(())
     }
 
@@ -319,11 +334,11 @@ impl Backend for I915 {
         engine: EngineId,
         exec: &mut Exec<KvAlloc>,
         mem: &mut dyn GpuMemory,
-        _regs: &mut dyn RegFile,
+        regs: &mut dyn RegFile,
         _budget: usize,
         ctx: &mut RunCtx,
     ) -> Result<Step> {
-        let step = self.submit(engine, exec, mem, ctx);
+        let step = self.submit(engine, exec, mem, regs, ctx);
         if step.is_err() {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -358,6 +373,37 @@ impl Backend for I915 {
 /// never the guest's ring read again.
 fn audited_copy(exec: &Exec<KvAlloc>) -> &[u32] {
     exec.scanned().dwords()
+}
+
+/// Writes the register values the audited copy's `MI_LOAD_REGISTER_IMM`s
+/// load (audited against the engine's whitelist already) into the vGPU's
+/// register model, in order, as the sim's execution does: the cheap part
+/// of GVT-g's copy-back of a completed workload's context
+/// (`update_guest_context`). Values the GPU computed (`MI_LOAD_REGISTER_MEM`,
+/// `_REG`) are not copied. Returns the writes made.
+fn copy_back_lri(engine: EngineId, copy: &[u32], regs: &mut dyn RegFile) -> u64 {
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(&h) = copy.get(i) {
+        let Some((info, _)) = table::lookup(engine, h) else {
+            return n;
+        };
+        let (len, _) = info.len.of(h);
+        if len == 0 {
+            return n;
+        }
+        if info.kind == Kind::Lri {
+            let Some(d) = copy.get(i + 1..i + len) else {
+                return n;
+            };
+            for pair in d.chunks_exact(2) {
+                regs.write(pair[0], pair[1]);
+                n += 1;
+            }
+        }
+        i += len;
+    }
+    n
 }
 
 /// `MI_NOOP`.
