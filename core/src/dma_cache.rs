@@ -111,7 +111,7 @@ pub struct Counters {
 /// # Invariants
 ///
 /// `by_gfn` is sorted by `gfn` with no duplicate; `by_dma` holds exactly
-/// one `(dma, gfn)` per mapping, sorted by `dma`; every mapping has at
+/// one `(dma, gfn)` per mapping, sorted; every mapping has at
 /// least one holder; `stale` is set whenever `unmapping > 0`.
 pub struct DmaCache<A: Alloc> {
     by_gfn: A::Vec<Mapping>,
@@ -184,10 +184,19 @@ impl<A: Alloc> DmaCache<A> {
         self.find(gfn).ok().and_then(|i| self.by_gfn.get(i))
     }
 
-    /// The guest frame mapped at DMA frame `dma`, if any.
+    /// A guest frame mapped at DMA frame `dma`, if any (the lowest, when
+    /// several guest frames share the host page behind it: each reaches
+    /// the same memory).
     pub fn gfn_of(&self, dma: u64) -> Option<u64> {
-        let i = self.by_dma.binary_search_by_key(&dma, |p| p.0).ok()?;
-        self.by_dma.get(i).map(|p| p.1)
+        let i = self.by_dma.partition_point(|p| p.0 < dma);
+        self.by_dma.get(i).filter(|p| p.0 == dma).map(|p| p.1)
+    }
+
+    /// Removes `(dma, gfn)` from the reverse index.
+    fn unindex(&mut self, dma: u64, gfn: u64) {
+        if let Ok(j) = self.by_dma.binary_search(&(dma, gfn)) {
+            self.by_dma.remove(j);
+        }
     }
 
     /// One more holder of `gfn`'s mapping, or a pin for the caller to make
@@ -241,14 +250,10 @@ impl<A: Alloc> DmaCache<A> {
                 Finish::Undo
             }
             Err(i) => {
-                let j = match self.by_dma.binary_search_by_key(&dma, |p| p.0) {
-                    // Two guest frames on one DMA frame: the caller's
-                    // mapping is wrong; refuse it.
-                    Ok(_) => {
-                        self.counters.undone += 1;
-                        return Finish::Undo;
-                    }
-                    Err(j) => j,
+                // Two guest frames may share a DMA frame (one host page
+                // at two guest addresses, with no IOMMU): both are kept.
+                let j = match self.by_dma.binary_search(&(dma, gfn)) {
+                    Ok(j) | Err(j) => j,
                 };
                 if self.by_gfn.try_reserve(1).is_err() || self.by_dma.try_reserve(1).is_err() {
                     self.counters.undone += 1;
@@ -276,9 +281,7 @@ impl<A: Alloc> DmaCache<A> {
 
     fn remove_at(&mut self, i: usize) -> Option<Mapping> {
         let m = self.by_gfn.remove(i)?;
-        if let Ok(j) = self.by_dma.binary_search_by_key(&m.dma, |p| p.0) {
-            self.by_dma.remove(j);
-        }
+        self.unindex(m.dma, m.gfn);
         Some(m)
     }
 
@@ -352,9 +355,7 @@ impl<A: Alloc> DmaCache<A> {
             let Some(m) = self.by_gfn.pop() else {
                 break;
             };
-            if let Ok(j) = self.by_dma.binary_search_by_key(&m.dma, |p| p.0) {
-                self.by_dma.remove(j);
-            }
+            self.unindex(m.dma, m.gfn);
             out[n] = m;
             n += 1;
             self.counters.dropped += 1;
