@@ -96,7 +96,14 @@ impl GuestDma {
     /// is still mapped is unmapped and unpinned, and the device goes.
     pub(crate) fn close(&self) {
         self.drain(None);
-        let old = self.books.lock().dev.take();
+        let old = {
+            let mut b = self.books.lock();
+            // No tree is left to name an unmapped page: the next session
+            // pins from its first build (false only while an unmap runs,
+            // and then the next prepare clears it).
+            let _ = b.cache.clear_stale();
+            b.dev.take()
+        };
         drop(old);
     }
 
