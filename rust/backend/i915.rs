@@ -230,7 +230,8 @@ impl I915 {
             // A hang: reported as one, but the GPU may walk the shadow
             // until i915's hang check resets the engine, and the engine
             // holds the tree only for this call. So wait for the end, as
-            // GVT-g's workload thread does (`MAX_SCHEDULE_TIMEOUT`).
+            // GVT-g's workload thread does (`MAX_SCHEDULE_TIMEOUT`; here
+            // `u32::MAX` ms, what `msecs_to_jiffies` takes).
             self.counters.hangs.fetch_add(1, Ordering::Relaxed);
             let _ = ctx.wait(i64::MAX);
             return Ok(Step::Hung);
