@@ -18,6 +18,7 @@ use crate::params;
 use crate::pte::GgttPte;
 use core::fmt;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// What the `backend` parameter asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,31 @@ impl Kind {
 /// Writes GGTT entries while the GGTT's lock is held (see [`Backend::write_batch`]).
 pub(crate) type Writer<'a> = &'a mut dyn FnMut(u64, u64);
 
+/// DMA mappings for a real GPU's device: what the shadow PPGTT of a vGPU on
+/// that GPU needs (its pages and the guest pages its entries name are
+/// reached by the GPU through DMA addresses, as GVT-g's).
+pub(crate) trait DmaMap: Send + Sync {
+    /// Maps host frame `pfn` (a page rgvt owns, or a guest page held
+    /// pinned) for the GPU; returns the DMA address.
+    fn map(&self, pfn: u64) -> Result<u64>;
+    /// Undoes [`DmaMap::map`] of the mapping at `dma`.
+    fn unmap(&self, dma: u64);
+}
+
+/// What [`Backend::run`] is told about the workload besides its commands,
+/// and what it reports back besides its [`Step`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunCtx {
+    /// The vGPU (`Vgpu::id`), which keys a real GPU's host contexts.
+    pub(crate) vgpu: u32,
+    /// The DMA address of the workload's shadow PML4, when the shadow is
+    /// DMA-mapped ([`Backend::dma`]) and the context has a 4-level PPGTT.
+    pub(crate) root_dma: Option<u64>,
+    /// `MI_USER_INTERRUPT`s the backend saw complete (a real GPU's; the
+    /// sim's are in the `Exec`'s statistics).
+    pub(crate) user_interrupts: u64,
+}
+
 /// A physical GPU as the vGPUs need it: its global graphics translation
 /// table and the scratch page unused entries point at.
 ///
@@ -81,6 +107,9 @@ pub(crate) trait Backend: Send + Sync {
     /// carrying a shadow copy of the ring, the shadow PPGTT as its address
     /// space) and report the end through the same [`Step`]s. An error fails
     /// the workload.
+    ///
+    /// `ctx` names the vGPU and the shadow root and takes back what a real
+    /// GPU reports beside the step (user interrupts).
     fn run(
         &self,
         engine: EngineId,
@@ -88,7 +117,22 @@ pub(crate) trait Backend: Send + Sync {
         mem: &mut dyn GpuMemory,
         regs: &mut dyn RegFile,
         budget: usize,
+        ctx: &mut RunCtx,
     ) -> Result<Step>;
+
+    /// The DMA mappings the vGPUs' shadow PPGTTs need, for a backend whose
+    /// GPU walks them (i915); `None` for the sim, whose shadow names guest
+    /// frames and kernel pages directly.
+    fn dma(&self) -> Option<Arc<dyn DmaMap>> {
+        None
+    }
+
+    /// The vGPU `vgpu` (`Vgpu::id`) stops running work for now (close,
+    /// reset) or for good (removal): whatever the backend keeps for it (a
+    /// real GPU's host contexts) goes, once the GPU is done with it. The
+    /// caller then releases the vGPU's shadow pages, so this must not
+    /// return while the GPU may still walk them.
+    fn release_vgpu(&self, _vgpu: u32) {}
 
     /// The PTE of an unused entry: present, on the scratch page (as i915's).
     fn scratch_pte(&self) -> u64 {

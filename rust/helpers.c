@@ -40,6 +40,20 @@ unsigned int rgvt_param_sim_aperture_mb(void)
 	return sim_aperture_mb;
 }
 
+/*
+ * Writable at run time (read when a vGPU is created): the sim's vGPUs made
+ * while it is set get the shadow a real GPU needs (pages "DMA-mapped" 1:1,
+ * guest pages held pinned), so the kselftests run that path without one.
+ */
+static bool sim_dma;
+module_param(sim_dma, bool, 0644);
+MODULE_PARM_DESC(sim_dma, "sim backend: vGPUs created while set get a real GPU's DMA-mapped shadow, mapped 1:1 (default: N)");
+
+bool rgvt_param_sim_dma(void)
+{
+	return READ_ONCE(sim_dma);
+}
+
 unsigned long rgvt_page_to_pfn(struct page *page)
 {
 	return page_to_pfn(page);

@@ -33,6 +33,7 @@ size_t rgvt_c_sizeof(enum rgvt_c_struct what);
 const char *rgvt_param_backend(void);
 unsigned int rgvt_param_sim_gm_mb(void);
 unsigned int rgvt_param_sim_aperture_mb(void);
+bool rgvt_param_sim_dma(void);
 unsigned long rgvt_page_to_pfn(struct page *page);
 /* Copy within one host page frame; offset + len must not pass its end. */
 void rgvt_pfn_read(unsigned long pfn, size_t offset, void *buf, size_t len);

@@ -7,7 +7,9 @@
  *
  * Submission follows GVT-g's gvt/scheduler.c: a host intel_context per vGPU
  * and engine on a PPGTT of its own whose root is swapped for the vGPU's
- * shadow PML4 before each workload (set_context_ppgtt_from_shadow), the
+ * shadow PML4 before each workload (set_context_ppgtt_from_shadow; the
+ * shadow's pages and the guest pages it names are mapped for i915's device
+ * by rgvt_i915_dma_map, as GVT-g's gtt.c and kvmgt.c map them), the
  * audited copy of the workload in a shadow batch (a shmem object pinned in
  * the GGTT, as GVT-g shadows privileged batches), and one i915_request
  * whose ring only starts that batch. Each function below is one i915 step;
@@ -87,6 +89,33 @@ u64 rgvt_i915_scratch_mfn(struct drm_i915_private *i915)
 struct device *rgvt_i915_dev(struct drm_i915_private *i915)
 {
 	return i915->drm.dev;
+}
+
+/*
+ * Maps the 4 KB frame @pfn (a shadow page-table page rgvt owns, or a guest
+ * page pinned with vfio_pin_pages) for the GPU, as GVT-g's
+ * gvt_dma_map_page() and its shadow page allocation do: dma_map_page() on
+ * i915's PCI device, both directions (the GPU reads page tables and reads
+ * and writes guest pages).
+ */
+int rgvt_i915_dma_map(struct drm_i915_private *i915, unsigned long pfn, u64 *dma)
+{
+	struct device *dev = i915->drm.dev;
+	dma_addr_t addr;
+
+	if (!pfn_valid(pfn))
+		return -EFAULT;
+	addr = dma_map_page(dev, pfn_to_page(pfn), 0, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(dev, addr))
+		return -ENOMEM;
+	*dma = addr;
+	return 0;
+}
+
+/* Undoes rgvt_i915_dma_map() of the mapping at @dma. */
+void rgvt_i915_dma_unmap(struct drm_i915_private *i915, u64 dma)
+{
+	dma_unmap_page(i915->drm.dev, dma, PAGE_SIZE, DMA_BIDIRECTIONAL);
 }
 
 /* rgvt's engine index (EngineId::index: rcs, bcs, vcs, vecs) to i915's. */

@@ -21,6 +21,10 @@ void rgvt_i915_ggtt_invalidate(struct drm_i915_private *i915);
 u64 rgvt_i915_scratch_mfn(struct drm_i915_private *i915);
 struct device *rgvt_i915_dev(struct drm_i915_private *i915);
 
+/* DMA mappings of host frames for the GPU (shadow PPGTT pages, guest pages). */
+int rgvt_i915_dma_map(struct drm_i915_private *i915, unsigned long pfn, u64 *dma);
+void rgvt_i915_dma_unmap(struct drm_i915_private *i915, u64 dma);
+
 /* Submission: a host context per vGPU and engine (see rust/i915.c). */
 int rgvt_i915_ctx_create(struct drm_i915_private *i915, u32 engine,
 			 struct rgvt_i915_ctx **out);

@@ -69,6 +69,11 @@ impl Table {
         Ok(Self { page })
     }
 
+    /// The page's host frame number (to map it for a GPU).
+    pub(crate) fn pfn(&self) -> u64 {
+        pfn(&self.page)
+    }
+
     /// Byte offset of entry `index`, if it is in the page.
     fn offset(index: usize) -> Option<usize> {
         index.checked_mul(8).filter(|&o| o + 8 <= PAGE_BYTES)

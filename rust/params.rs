@@ -24,3 +24,10 @@ pub(crate) fn sim_aperture_mb() -> u32 {
     // SAFETY: a plain read of a module parameter.
     unsafe { bindings::rgvt_param_sim_aperture_mb() }
 }
+
+/// `sim_dma`: whether the sim's vGPUs created now get a real GPU's
+/// DMA-mapped shadow (writable at run time).
+pub(crate) fn sim_dma() -> bool {
+    // SAFETY: a plain read (`READ_ONCE`) of a module parameter.
+    unsafe { bindings::rgvt_param_sim_dma() }
+}

@@ -277,6 +277,9 @@ impl Parent {
         // No worker holds the vGPU once this returns (and none drops the
         // last reference to it, which would drop the engines from a worker).
         self.engines.detach(vgpu.id);
+        // Whatever the backend keeps for the vGPU (a real GPU's host
+        // contexts) goes with it.
+        self.host.backend.release_vgpu(vgpu.id);
         self.host.destroy(vgpu.gm_id);
         // Counted against `max_vgpus` until here: a removal that waits for
         // its VMM does not make room for another vGPU.

@@ -193,6 +193,10 @@ pub(crate) struct Vgpu {
     pub(crate) shadow: Arc<Mutex<shadow::Shadow>>,
     /// Writes to its sysfs files that were refused (bad value).
     pub(crate) sysfs_refused: AtomicU64,
+    /// The guest pages the shadow holds pinned and DMA-mapped for a real
+    /// GPU (`None` for the sim): its lock is a leaf, taken by `dma_unmap`
+    /// (see [`shadow::dma`]).
+    pub(crate) guest_dma: Option<Arc<shadow::dma::GuestDma>>,
 }
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
@@ -248,8 +252,17 @@ impl Vgpu {
         // initializer (each would keep a copy of it on the stack).
         let engine = engine_state::EngineState::new()?;
         let elsp = engine_state::Elsp::new()?;
+        // A GPU that walks the shadow itself needs its pages DMA-mapped.
+        let dma = match host.backend.dma() {
+            Some(map) => {
+                let pages = Arc::pin_init(shadow::dma::GuestDma::new(map.clone()), GFP_KERNEL)?;
+                Some((map, pages))
+            }
+            None => None,
+        };
+        let guest_dma = dma.as_ref().map(|(_, pages)| pages.clone());
         let shadow = Arc::pin_init(
-            kernel::new_mutex!(shadow::Shadow::new(gm.shadow)),
+            kernel::new_mutex!(shadow::Shadow::new(gm.shadow, dma)),
             GFP_KERNEL,
         )?;
         let mut vregs = Vregs::new(&gm.published(gm_id, ty)?)?;
@@ -287,6 +300,7 @@ impl Vgpu {
             engines,
             shadow,
             sysfs_refused: AtomicU64::new(0),
+            guest_dma,
         }? Error))
     }
 

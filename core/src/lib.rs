@@ -18,6 +18,7 @@ extern crate std;
 pub mod balloon;
 pub mod cfg_space;
 pub mod cmd;
+pub mod dma_cache;
 // The guest-facing decoders under random load (host tests only).
 #[cfg(test)]
 mod decoders;

@@ -4,35 +4,39 @@
 //!
 //! i915 calls [`rgvt_i915_init_device`] for each GPU with GVT support once
 //! rgvt registered with `intel_gvt_set_ops()`. The GGTT hooks are complete;
-//! offering vGPU types on an i915 GPU is not, so such a GPU is reported and
-//! left alone (these machines have no Intel GPU to develop it on).
+//! offering vGPU types on an i915 GPU is not (the vGPU's GGTT entries would
+//! hold host frames, not DMA addresses, and its ballooned GM is not fenced
+//! off i915's own), so such a GPU is reported and left alone (these
+//! machines have no Intel GPU to develop it on).
 //!
 //! Submission ([`Backend::run`]) follows GVT-g's `gvt/scheduler.c`, on the
 //! command parser's audited copy instead of GVT-g's own scan: a host
 //! `intel_context` per vGPU and engine ([`HostCtx`], created on the vGPU's
-//! first workload on that engine), its PPGTT root swapped for the vGPU's
-//! shadow PML4, the copy turned into a straight-line shadow batch
-//! ([`shadow_batch`]) pinned in the GGTT, one `i915_request` starting it,
-//! and a wait bounded by [`TIMEOUT_MS`] (a request still running then is a
-//! hang). It is compiled against i915 and reviewed, never run: the shadow
-//! root it needs, a DMA-mapped shadow of real pinned pages, does not reach
-//! `run` yet ([`shadow_root_dma`]), so every i915 workload is refused with
-//! `ENOTSUPP` before anything reaches i915.
+//! first workload on that engine, dropped by [`Backend::release_vgpu`] at
+//! close, reset and removal), its PPGTT root swapped for the vGPU's shadow
+//! PML4 ([`RunCtx::root_dma`]: the shadow is DMA-mapped for this device
+//! through [`Backend::dma`], see `vgpu::shadow::dma`), the copy turned into
+//! a straight-line shadow batch ([`shadow_batch`]) pinned in the GGTT, one
+//! `i915_request` starting it, and a wait bounded by [`TIMEOUT_MS`] (a
+//! request still running then is a hang, waited for until i915's hang
+//! check ends it). On completion its `MI_USER_INTERRUPT`s are reported in
+//! [`RunCtx`] and its LRIs copied into the vGPU's register model
+//! ([`copy_back_lri`]). It is compiled against i915 and reviewed, never
+//! run: there is no Intel GPU here.
 
-use super::{Backend, Writer};
+use super::{Backend, DmaMap, RunCtx, Writer};
 use crate::bindings;
 use crate::cmd::table::{self, Kind};
 use crate::cmd::{addr48, Exec, Step, Where};
 use crate::engine::{EngineId, GpuMemory, MemError, RegFile, Space};
 use crate::gm::slots::MAX_VGPUS;
 use crate::kstorage::KvAlloc;
-use crate::pvinfo::{off, VGT_PVINFO_PAGE};
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::KVVec;
 use kernel::ffi::{c_int, c_long};
 use kernel::prelude::*;
-use kernel::sync::Mutex;
+use kernel::sync::{Arc, Mutex};
 
 /// rgvt's registration as i915's GVT device model.
 ///
@@ -79,6 +83,49 @@ struct Counters {
     refused: AtomicU64,
     /// Workloads that could not be submitted (missing inputs, i915 errors).
     errors: AtomicU64,
+    /// Of those, workloads with no DMA-mapped shadow root (a 3-level
+    /// context, or a root that could not be shadowed).
+    no_root: AtomicU64,
+    /// Host contexts released with their vGPU (close, reset, removal).
+    released: AtomicU64,
+    /// Register writes of completed workloads' LRIs copied into the vGPUs'
+    /// register models.
+    lri_copied: AtomicU64,
+}
+
+/// DMA mappings on i915's device, for the vGPUs' shadow PPGTTs.
+///
+/// # Invariants
+///
+/// `i915` is live as long as [`I915`]'s, which outlives every vGPU (and
+/// so every shadow holding this).
+struct I915Dma {
+    i915: *mut bindings::drm_i915_private,
+}
+
+// SAFETY: `dma_map_page` and `dma_unmap_page` may be called from any
+// thread on a live device.
+unsafe impl Send for I915Dma {}
+// SAFETY: as above; the value is only a device pointer.
+unsafe impl Sync for I915Dma {}
+
+impl DmaMap for I915Dma {
+    fn map(&self, pfn: u64) -> Result<u64> {
+        let pfn = usize::try_from(pfn).map_err(|_| EINVAL)?;
+        let mut dma = 0u64;
+        // SAFETY: by the type invariant `i915` is live; `dma` is a valid
+        // place for the result; the C side checks `pfn_valid`, and the
+        // caller owns or holds pinned the frame while it is mapped.
+        let ret = unsafe { bindings::rgvt_i915_dma_map(self.i915, pfn as _, &mut dma) };
+        kernel::error::to_result(ret)?;
+        Ok(dma)
+    }
+
+    fn unmap(&self, dma: u64) {
+        // SAFETY: by the type invariant `i915` is live; `dma` came from
+        // `map` (the `DmaMap` contract).
+        unsafe { bindings::rgvt_i915_dma_unmap(self.i915, dma) }
+    }
 }
 
 /// One i915 GPU.
@@ -96,6 +143,7 @@ pub(crate) struct I915 {
     #[pin]
     ctxs: [Mutex<Slots>; EngineId::COUNT],
     counters: Counters,
+    dma: Arc<I915Dma>,
 }
 
 // SAFETY: i915's GGTT hooks take their own wakeref and may be called from
@@ -111,13 +159,16 @@ impl I915 {
     ///
     /// `i915` is a device i915 handed to `init_device` and keeps until
     /// `clean_device`, which must not return before the result is dropped.
-    pub(crate) unsafe fn new(i915: *mut bindings::drm_i915_private) -> impl PinInit<Self> {
+    pub(crate) unsafe fn new(i915: *mut bindings::drm_i915_private) -> Result<impl PinInit<Self>> {
+        // INVARIANT: `I915Dma`'s device is this one, live as long.
+        let dma = Arc::new(I915Dma { i915 }, GFP_KERNEL)?;
         // INVARIANT: by the safety requirements.
-        pin_init!(Self {
+        Ok(pin_init!(Self {
             i915,
             ctxs <- kernel::init::pin_init_array_from_fn(|_| kernel::new_mutex!(KVVec::new())),
             counters: Counters::default(),
-        })
+            dma,
+        }))
     }
 
     /// Submits `exec`'s workload on `engine` and waits for it (see the
@@ -128,19 +179,30 @@ impl I915 {
         exec: &Exec<KvAlloc>,
         mem: &mut dyn GpuMemory,
         regs: &mut dyn RegFile,
+        run: &mut RunCtx,
     ) -> Result<Step> {
-        let copy = audited_copy(exec).ok_or(ENOTSUPP)?;
-        let root = shadow_root_dma(mem).ok_or(ENOTSUPP)?;
+        let copy = audited_copy(exec);
         let scanned = exec.scanned();
         let w = scanned.workload();
-        let batch = match shadow_batch(engine, copy, w.hwsp, w.ppgtt, mem)? {
-            Ok(batch) => batch,
+        // A 4-level context's shadow, DMA-mapped and held by the engine
+        // for this run; any other (a legacy 3-level PPGTT, which rgvt does
+        // not shadow, or a root that could not be shadowed) is refused
+        // before anything reaches i915.
+        let Some(root) = run.root_dma else {
+            self.counters.no_root.fetch_add(1, Ordering::Relaxed);
+            return Err(ENOTSUPP);
+        };
+        let (batch, user_interrupts) = match shadow_batch(engine, copy, w.hwsp, w.ppgtt, mem)? {
+            Ok(shadowed) => shadowed,
             Err(step) => {
                 self.counters.refused.fetch_add(1, Ordering::Relaxed);
                 return Ok(step);
             }
         };
-        let id = vgpu_id(regs)?;
+        let id = usize::try_from(run.vgpu).map_err(|_| EINVAL)?;
+        if id > MAX_VGPUS as usize {
+            return Err(EINVAL);
+        }
         let mut slots = self.ctxs[engine.index()].lock();
         while slots.len() <= id {
             slots.push(None, GFP_KERNEL)?;
@@ -163,7 +225,29 @@ impl I915 {
         ctx.set_root(root);
         self.counters.submitted.fetch_add(1, Ordering::Relaxed);
         ctx.submit(&batch)?;
-        match ctx.wait(TIMEOUT_MS) {
+        let mut wait = ctx.wait(TIMEOUT_MS);
+        if wait == Wait::Running {
+            // A hang: reported as one, but the GPU may walk the shadow
+            // until i915's hang check resets the engine, and the engine
+            // holds the tree only for this call. So wait for the end, as
+            // GVT-g's workload thread does (`MAX_SCHEDULE_TIMEOUT`; here
+            // `u32::MAX` ms, what `msecs_to_jiffies` takes).
+            self.counters.hangs.fetch_add(1, Ordering::Relaxed);
+            let _ = ctx.wait(i64::MAX);
+            return Ok(Step::Hung);
+        }
+        if wait == Wait::Done {
+            // The user interrupts of a completed workload reach the guest
+            // with its completion (GVT-g forwards each as the host sees it).
+            run.user_interrupts += user_interrupts;
+            // The registers its LRIs loaded, into the vGPU's register
+            // model, as the sim's execution leaves them.
+            let n = copy_back_lri(engine, copy, regs);
+            self.counters.lri_copied.fetch_add(n, Ordering::Relaxed);
+        } else {
+            wait = Wait::Failed;
+        }
+        match wait {
             Wait::Done if scanned.cut() => {
                 // The scan stopped at its bound: the prefix ran, the
                 // workload is an endless one (as the sim reports it).
@@ -226,9 +310,14 @@ impl Backend for I915 {
             ("hangs", &c.hangs),
             ("refused", &c.refused),
             ("errors", &c.errors),
+            ("no_root", &c.no_root),
         ] {
             writeln!(out, "workloads_{name} {}", n.load(Ordering::Relaxed))?;
         }
+        let released = c.released.load(Ordering::Relaxed);
+        writeln!(out, "host_contexts_released {released}")?;
+        let lri = c.lri_copied.load(Ordering::Relaxed);
+        writeln!(out, "lri_copied {lri}")?;
         Ok(())
     }
 
@@ -237,9 +326,10 @@ impl Backend for I915 {
     /// and one call ends the workload (`Done`, `Hung`, or `Fault` for a
     /// GGTT operand outside the vGPU, refused before anything ran).
     ///
-    /// The engine's counters by command class and its user interrupts come
-    /// from `exec`'s statistics, which only the sim's execution advances:
-    /// on i915 they stay zero (see the module documentation).
+    /// The engine's counters by command class come from `exec`'s
+    /// statistics, which only the sim's execution advances: on i915 they
+    /// stay zero. The workload's `MI_USER_INTERRUPT`s are reported in
+    /// `ctx` when it completes.
     fn run(
         &self,
         engine: EngineId,
@@ -247,48 +337,74 @@ impl Backend for I915 {
         mem: &mut dyn GpuMemory,
         regs: &mut dyn RegFile,
         _budget: usize,
+        ctx: &mut RunCtx,
     ) -> Result<Step> {
-        let step = self.submit(engine, exec, mem, regs);
+        let step = self.submit(engine, exec, mem, regs, ctx);
         if step.is_err() {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
         }
         step
     }
+
+    fn dma(&self) -> Option<Arc<dyn DmaMap>> {
+        let dma: Arc<dyn DmaMap> = self.dma.clone();
+        Some(dma)
+    }
+
+    /// Drops the vGPU's host contexts on every engine; each waits for its
+    /// last request first ([`HostCtx`]'s `drop`), so the GPU no longer
+    /// walks the vGPU's shadow when this returns. The next workload makes
+    /// a fresh context (GVT-g's `intel_vgpu_clean_submission` and setup
+    /// again), so a vGPU created in the same slot inherits nothing.
+    fn release_vgpu(&self, vgpu: u32) {
+        let Ok(id) = usize::try_from(vgpu) else {
+            return;
+        };
+        for slots in &self.ctxs {
+            let ctx = slots.lock().get_mut(id).and_then(Option::take);
+            if let Some(ctx) = ctx {
+                drop(ctx);
+                self.counters.released.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// The audited copy's dwords, in execution order: what the scan checked,
 /// never the guest's ring read again.
-fn audited_copy(exec: &Exec<KvAlloc>) -> Option<&[u32]> {
-    Some(exec.scanned().dwords())
+fn audited_copy(exec: &Exec<KvAlloc>) -> &[u32] {
+    exec.scanned().dwords()
 }
 
-/// The DMA address of the vGPU's shadow PML4 for this workload, for the
-/// host context's PDP0.
-///
-/// Missing: `Backend::run` is given the vGPU's memory only as
-/// [`GpuMemory`] (reads and writes), not the shadow root; and the shadow
-/// the engine builds is the sim's: its pages are named by made-up frame
-/// numbers (`vgpu::shadow::STORE_BASE`), not DMA-mapped, and its entries
-/// hold guest frames (the sim's `Translate::pin` validates a frame and
-/// returns it unpinned). A real GPU needs each shadow page DMA-mapped for
-/// the GPU (`dma_map_page` on i915's device) and each leaf entry the DMA
-/// address of a guest page held pinned (`vfio_pin_pages`) and mapped, for
-/// as long as the tree names it: a `Translate` (and `Store`) for i915 in
-/// `rust/vgpu/shadow.rs`, and a way for `run` to get the root (a
-/// `GpuMemory` method or a `run` parameter).
-fn shadow_root_dma(_mem: &mut dyn GpuMemory) -> Option<u64> {
-    None
-}
-
-/// The vGPU's id as its PV page tells its guest (`vgt_id`), which keys its
-/// host contexts: `Backend::run` names no vGPU.
-fn vgpu_id(regs: &mut dyn RegFile) -> Result<usize> {
-    let id = regs.read(VGT_PVINFO_PAGE + off::VGT_ID);
-    if (1..=MAX_VGPUS).contains(&id) {
-        Ok(id as usize)
-    } else {
-        Err(EINVAL)
+/// Writes the register values the audited copy's `MI_LOAD_REGISTER_IMM`s
+/// load (audited against the engine's whitelist already) into the vGPU's
+/// register model, in order, as the sim's execution does: the cheap part
+/// of GVT-g's copy-back of a completed workload's context
+/// (`update_guest_context`). Values the GPU computed (`MI_LOAD_REGISTER_MEM`,
+/// `_REG`) are not copied. Returns the writes made.
+fn copy_back_lri(engine: EngineId, copy: &[u32], regs: &mut dyn RegFile) -> u64 {
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(&h) = copy.get(i) {
+        let Some((info, _)) = table::lookup(engine, h) else {
+            return n;
+        };
+        let (len, _) = info.len.of(h);
+        if len == 0 {
+            return n;
+        }
+        if info.kind == Kind::Lri {
+            let Some(d) = copy.get(i + 1..i + len) else {
+                return n;
+            };
+            for pair in d.chunks_exact(2) {
+                regs.write(pair[0], pair[1]);
+                n += 1;
+            }
+        }
+        i += len;
     }
+    n
 }
 
 /// `MI_NOOP`.
@@ -327,7 +443,8 @@ const PIPE_CONTROL_GGTT: u32 = 1 << 24;
 /// commands the sim skips (3D and media state) are not checked, as the
 /// command parser documents.
 ///
-/// Returns the batch, or the [`Step::Fault`] ending a workload refused
+/// Returns the batch and its `MI_USER_INTERRUPT`s (reported to the guest
+/// when the workload completes), or the [`Step::Fault`] ending a workload refused
 /// before anything ran (its `at` names the refused operand's address,
 /// since the copy does not keep where each command was read).
 ///
@@ -338,8 +455,9 @@ fn shadow_batch(
     hwsp: u64,
     ppgtt: bool,
     mem: &mut dyn GpuMemory,
-) -> Result<core::result::Result<KVVec<u32>, Step>> {
+) -> Result<core::result::Result<(KVVec<u32>, u64), Step>> {
     let mut out = KVVec::with_capacity(copy.len() + 2, GFP_KERNEL)?;
+    let mut user_interrupts = 0;
     let mut i = 0;
     while i < copy.len() {
         let h = copy[i];
@@ -352,6 +470,9 @@ fn shadow_batch(
         // GGTT operands to check: (address, bytes accessed).
         let mut ggtt: [(u64, usize); 2] = [(0, 0); 2];
         let space_ggtt = |bit: bool| bit || !ppgtt;
+        if info.kind == Kind::UserInterrupt {
+            user_interrupts += 1;
+        }
         match info.kind {
             Kind::BbStart | Kind::BbEnd => {
                 for _ in 0..len {
@@ -445,7 +566,7 @@ fn shadow_batch(
     if out.len() % 2 == 1 {
         out.push(MI_NOOP, GFP_KERNEL)?;
     }
-    Ok(Ok(out))
+    Ok(Ok((out, user_interrupts)))
 }
 
 /// How a wait for a host context's request ended.
@@ -548,7 +669,11 @@ pub(crate) unsafe extern "C" fn rgvt_i915_init_device(
 ) -> c_int {
     // SAFETY: i915 handed us the device; it stays until `clean_device`,
     // and `gpu` is dropped before this returns.
-    let gpu = match KBox::pin_init(unsafe { I915::new(i915) }, GFP_KERNEL) {
+    let init = match unsafe { I915::new(i915) } {
+        Ok(init) => init,
+        Err(e) => return e.to_errno(),
+    };
+    let gpu = match KBox::pin_init(init, GFP_KERNEL) {
         Ok(gpu) => gpu,
         Err(e) => return e.to_errno(),
     };

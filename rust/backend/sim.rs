@@ -5,7 +5,7 @@
 //! parameters (4 GB of GM with a 256 MB aperture by default, as in the
 //! gBalloon testbed).
 
-use super::{Backend, Writer};
+use super::{Backend, DmaMap, RunCtx, Writer};
 use crate::cmd::{Exec, Step};
 use crate::engine::{EngineId, GpuMemory, RegFile};
 use crate::gm::layout::PAGE_SIZE;
@@ -20,11 +20,37 @@ use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
 use kernel::alloc::KVVec;
 use kernel::page::Page;
 use kernel::prelude::*;
-use kernel::sync::Mutex;
+use kernel::sync::{Arc, Mutex};
 
 /// The GGTT window of BAR0 holds 1M entries: at most 4 GB of GM.
 const GM_MB_MAX: u32 = 4096;
 const GM_MB_MIN: u32 = 512;
+
+/// The sim's stand-in for a real GPU's DMA mappings (the `sim_dma`
+/// parameter): a frame is "mapped" at its own physical address, and every
+/// map and unmap is counted, so a test sees them balance.
+#[derive(Default)]
+struct SimDma {
+    maps: AtomicU64,
+    unmaps: AtomicU64,
+    /// Unmaps of an address that was not a page's.
+    bad_unmaps: AtomicU64,
+}
+
+impl DmaMap for SimDma {
+    fn map(&self, pfn: u64) -> Result<u64> {
+        let dma = pfn.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
+        self.maps.fetch_add(1, Ordering::Relaxed);
+        Ok(dma)
+    }
+
+    fn unmap(&self, dma: u64) {
+        if dma % PAGE_SIZE != 0 {
+            self.bad_unmaps.fetch_add(1, Ordering::Relaxed);
+        }
+        self.unmaps.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// The software GPU.
 #[pin_data]
@@ -38,6 +64,7 @@ pub(crate) struct Sim {
     invalidations: AtomicU64,
     /// Commands the engines ran, per engine.
     commands: [AtomicU64; EngineId::COUNT],
+    dma: Arc<SimDma>,
 }
 
 /// The simulated GPU's size.
@@ -82,7 +109,9 @@ impl Sim {
         let mut ggtt = KVVec::new();
         Vector::try_resize(&mut ggtt, entries as usize, GgttPte::new(scratch_mfn).raw())
             .map_err(|_| ENOMEM)?;
+        let dma = Arc::new(SimDma::default(), GFP_KERNEL)?;
         Ok(try_pin_init!(Self {
+            dma,
             ggtt <- kernel::new_mutex!(ggtt),
             aperture,
             _scratch: scratch,
@@ -135,6 +164,20 @@ impl Backend for Sim {
             let n = self.commands[e.index()].load(Ordering::Relaxed);
             writeln!(out, "{}_commands {n}", e.name())?;
         }
+        let d = &self.dma;
+        let (maps, unmaps) = (
+            d.maps.load(Ordering::Relaxed),
+            d.unmaps.load(Ordering::Relaxed),
+        );
+        writeln!(out, "sim_dma {}", u8::from(params::sim_dma()))?;
+        writeln!(out, "dma_maps {maps}")?;
+        writeln!(out, "dma_unmaps {unmaps}")?;
+        writeln!(out, "dma_live {}", maps.wrapping_sub(unmaps) as i64)?;
+        writeln!(
+            out,
+            "dma_bad_unmaps {}",
+            d.bad_unmaps.load(Ordering::Relaxed)
+        )?;
         Ok(())
     }
 
@@ -147,11 +190,21 @@ impl Backend for Sim {
         mut mem: &mut dyn GpuMemory,
         mut regs: &mut dyn RegFile,
         budget: usize,
+        _ctx: &mut RunCtx,
     ) -> Result<Step> {
         let before = exec.position();
         let step = exec.run(&mut mem, &mut regs, budget);
         let ran = exec.position().saturating_sub(before) as u64;
         self.commands[engine.index()].fetch_add(ran, Ordering::Relaxed);
         Ok(step)
+    }
+
+    /// With `sim_dma` set, a vGPU created now gets a real GPU's shadow.
+    fn dma(&self) -> Option<Arc<dyn DmaMap>> {
+        if !params::sim_dma() {
+            return None;
+        }
+        let dma: Arc<dyn DmaMap> = self.dma.clone();
+        Some(dma)
     }
 }

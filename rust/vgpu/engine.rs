@@ -28,6 +28,7 @@
 use super::engine_state::{Elsp, EngineState, PerEngine, Running};
 use super::mem::{Mem, Regs};
 use super::Vgpu;
+use crate::backend::RunCtx;
 use crate::cmd::{self, Limits, Step};
 use crate::engine::{irq_bit, EngineId};
 use crate::engines::{Client, Progress};
@@ -182,19 +183,33 @@ impl Vgpu {
             return self.pending(engine, pe);
         };
         mem.set_root(run.workload.image.root);
-        let step = match self
-            .host
-            .backend
-            .run(engine, &mut run.exec, mem, regs, STEP_BUDGET)
-        {
-            Ok(step) => step,
-            Err(_) => {
-                pe.stats.backend_errors += 1;
-                Step::Hung
-            }
+        // A real GPU walks the shadow itself: its tree is held (and its
+        // root handed over) while the backend runs the workload.
+        let held = mem.hold_ppgtt();
+        let mut ctx = RunCtx {
+            vgpu: self.id,
+            root_dma: held.map(|h| h.1),
+            user_interrupts: 0,
         };
+        let step =
+            match self
+                .host
+                .backend
+                .run(engine, &mut run.exec, mem, regs, STEP_BUDGET, &mut ctx)
+            {
+                Ok(step) => step,
+                Err(_) => {
+                    pe.stats.backend_errors += 1;
+                    Step::Hung
+                }
+            };
+        if let Some((gfn, _)) = held {
+            mem.unhold_ppgtt(gfn);
+        }
+        // The sim's user interrupts are in the executor's statistics, a
+        // real GPU's in `ctx`.
         let users = run.exec.stats().user_interrupts;
-        let new_users = users - run.user_interrupts;
+        let new_users = users - run.user_interrupts + ctx.user_interrupts;
         run.user_interrupts = users;
         if !matches!(step, Step::Waiting { .. }) {
             // Only a wait that never ends is a hang.

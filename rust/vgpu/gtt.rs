@@ -109,6 +109,9 @@ impl Vgpu {
     pub(crate) fn open(&self, dev: &vfio::Device) -> Result {
         // KVM's notifier first, with no lock of ours held.
         self.track_open(dev);
+        if let Some(pages) = &self.guest_dma {
+            pages.open(dev);
+        }
         self.engines_open(dev);
         let mut st = self.state.lock();
         st.open = true;
@@ -123,6 +126,9 @@ impl Vgpu {
             // VFIO does not call close after a failed open.
             self.engines_close();
             self.track_close();
+            if let Some(pages) = &self.guest_dma {
+                pages.close();
+            }
         }
         result
     }
@@ -133,9 +139,15 @@ impl Vgpu {
         // First: no worker uses the device or raises interrupts after this.
         self.engines_close();
         self.close_irqs();
+        // A real GPU is done with the shadow before its pages go.
+        self.host.backend.release_vgpu(self.id);
         // Every shadow tree and protection goes, then KVM's notifier; the
         // shadow's lock comes before the vGPU's.
         self.track_close();
+        // Then whatever guest page is still mapped for a real GPU.
+        if let Some(pages) = &self.guest_dma {
+            pages.close();
+        }
         let mut st = self.state.lock();
         st.open = false;
         st.acct = None;
@@ -155,6 +167,8 @@ impl Vgpu {
     pub(crate) fn reset(&self, dev: &vfio::Device) -> Result {
         // The engines' work goes first (their lock is taken before ours).
         self.engine_reset(super::engine::ALL_ENGINES);
+        // A real GPU is done with the shadow before its pages go.
+        self.host.backend.release_vgpu(self.id);
         // Every shadow tree goes; the shadow's lock comes before the vGPU's.
         self.shadow.lock().clear();
         let mut st = self.state.lock();
@@ -283,5 +297,10 @@ impl Vgpu {
         st.ggtt.end_unmap(first, count);
         drop(st);
         self.pin_wait.notify_all();
+        // The shadow's guest pages for a real GPU: their own leaf lock,
+        // never the shadow's (see `shadow::dma`).
+        if let Some(pages) = &self.guest_dma {
+            pages.dma_unmap(dev, iova, length);
+        }
     }
 }

@@ -179,6 +179,24 @@ impl Show for ShadowFile {
         line("strict_pages", c.strict_now);
         line("relaxed_pages", c.relaxed_now);
         c.for_each(&mut line);
+        // A real GPU's pinned, DMA-mapped guest pages (none on the sim).
+        if let Some(d) = sh.dma() {
+            let d = d.snapshot();
+            line("dma_mapped", d.mapped as u64);
+            line("dma_pins_out", d.pins_out as u64);
+            line("dma_stale", u64::from(d.stale));
+            line("dma_orphaned", d.orphaned);
+            let c = d.cache;
+            line("dma_hits", c.hits);
+            line("dma_inserted", c.inserted);
+            line("dma_refused", c.refused);
+            line("dma_undone", c.undone);
+            line("dma_released", c.released);
+            line("dma_stale_releases", c.stale_releases);
+            line("dma_invalidated", c.invalidated);
+            line("dma_dropped", c.dropped);
+            line("dma_unmaps", c.unmaps);
+        }
         r?;
         writeln!(m, "root refs last_use")?;
         let mut r = Ok(());

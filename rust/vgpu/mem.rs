@@ -166,6 +166,29 @@ impl<'a> Mem<'a> {
         self.vgpu.shadow.lock().prepare(self.dev, pml4 >> 12)
     }
 
+    /// For a real GPU's shadow: holds the running context's shadow tree
+    /// for the GPU to walk (built again first if it went since the scan)
+    /// and returns its guest root frame and the DMA address of its PML4.
+    /// `None` for the sim's shadow or a context without one.
+    pub(crate) fn hold_ppgtt(&mut self) -> Option<(u64, u64)> {
+        self.vgpu.guest_dma.as_ref()?;
+        let Some(Root::L4(pml4)) = self.root else {
+            return None;
+        };
+        let gfn = pml4 >> 12;
+        let mut sh = self.vgpu.shadow.lock();
+        if sh.root_dma(gfn).is_none() {
+            sh.prepare(self.dev, gfn).ok()?;
+        }
+        let dma = sh.root_dma(gfn)?;
+        sh.hold(gfn).then_some((gfn, dma))
+    }
+
+    /// Ends [`Mem::hold_ppgtt`]'s hold of root `gfn`.
+    pub(crate) fn unhold_ppgtt(&mut self, gfn: u64) {
+        self.vgpu.shadow.lock().unhold(gfn);
+    }
+
     /// The guest frame behind `addr` in `space` (kept for the step).
     fn frame(&mut self, space: Space, addr: u64) -> Result<u64, MemError> {
         let root = match space {

@@ -34,8 +34,10 @@
 //! vGPU's lock.
 
 pub(crate) mod check;
+pub(crate) mod dma;
 
 use super::track::{self as wtrack, Source, Tracker};
+use crate::backend::DmaMap;
 use crate::kstorage::KvAlloc;
 use crate::page;
 use crate::pte::Entry;
@@ -44,9 +46,10 @@ use crate::shadow::{self, GuestMemory, Params, Policy, Store, Tables, Target, Tr
 use crate::storage::Vector;
 use crate::vfio;
 use crate::vfio::session::KvmHandler;
+use dma::GuestDma;
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
-use kernel::sync::Mutex;
+use kernel::sync::{Arc, Mutex};
 
 /// The policy a vGPU runs while nothing traps its page-table writes (the
 /// only correct one then; see [`super::track`]).
@@ -125,35 +128,66 @@ impl GuestFrames for NoGuest {
     }
 }
 
-/// The kernel pages behind the shadow, named by frame from [`STORE_BASE`].
+/// The kernel pages behind the shadow.
+///
+/// For the sim they are named by frame from [`STORE_BASE`]; for a real GPU
+/// ([`PageStore::map`]) each is DMA-mapped for the GPU's device and named by
+/// its DMA frame (the address the GPU walks), as GVT-g's shadow pages
+/// (`alloc_page` and `dma_map_page`, `spt->shadow_page.mfn`).
 ///
 /// # Invariants
 ///
 /// `free` lists the empty slots of `pages` and has room for every slot, so
-/// freeing never allocates; `live` counts the full slots.
+/// freeing never allocates; `live` counts the full slots. With `map`, each
+/// full slot's page is mapped at its name, `names` holds exactly one
+/// `(name, slot)` per full slot, sorted by name, and has room for every
+/// slot; without it `names` is empty.
 struct PageStore {
-    pages: KVVec<Option<page::Table>>,
+    pages: KVVec<Option<(page::Table, u64)>>,
     free: KVVec<u32>,
+    names: KVVec<(u64, u32)>,
+    map: Option<Arc<dyn DmaMap>>,
     live: u64,
 }
 
 impl PageStore {
-    fn new() -> Self {
+    fn new(map: Option<Arc<dyn DmaMap>>) -> Self {
         Self {
             pages: KVVec::new(),
             free: KVVec::new(),
+            names: KVVec::new(),
+            map,
             live: 0,
         }
     }
 
-    fn slot(mfn: u64) -> Option<usize> {
+    fn slot(&self, mfn: u64) -> Option<usize> {
+        if self.map.is_some() {
+            let i = self.names.binary_search_by_key(&mfn, |n| n.0).ok()?;
+            return self.names.get(i).map(|n| n.1 as usize);
+        }
         usize::try_from(mfn.checked_sub(STORE_BASE)?)
             .ok()
             .filter(|&s| s < STORE_SLOTS)
     }
 
     fn page(&self, mfn: u64) -> Option<&page::Table> {
-        self.pages.get(Self::slot(mfn)?)?.as_ref()
+        self.pages.get(self.slot(mfn)?)?.as_ref().map(|p| &p.0)
+    }
+
+    /// The name of a new page in `slot`: its DMA frame, mapped now, or its
+    /// frame from [`STORE_BASE`].
+    fn name(&self, table: &page::Table, slot: usize) -> core::result::Result<u64, shadow::Error> {
+        let Some(map) = self.map.as_ref() else {
+            return Ok(STORE_BASE + slot as u64);
+        };
+        let dma = map.map(table.pfn()).map_err(|_| shadow::Error::Alloc)?;
+        // A PTE holds a 46-bit, page-aligned address.
+        if dma & 0xfff != 0 || dma >> 46 != 0 {
+            map.unmap(dma);
+            return Err(shadow::Error::Alloc);
+        }
+        Ok(dma >> 12)
     }
 }
 
@@ -167,45 +201,95 @@ impl Store for PageStore {
                 if slot >= STORE_SLOTS {
                     return Err(shadow::Error::PageLimit);
                 }
-                // Room in `free` for every slot, this one included.
+                // Room in `free` (and `names`) for every slot, this one included.
                 let want = (slot + 1).saturating_sub(self.free.len());
                 self.free.try_reserve(want)?;
+                if self.map.is_some() {
+                    let want = (slot + 1).saturating_sub(self.names.len());
+                    self.names.try_reserve(want)?;
+                }
                 self.pages.try_push(None)?;
                 slot
             }
         };
+        let name = match self.name(&table, slot) {
+            Ok(name) => name,
+            Err(e) => {
+                // Room was reserved when the slot was made.
+                let _ = self.free.try_push(slot as u32);
+                return Err(e);
+            }
+        };
+        if self.map.is_some() {
+            let at = match self.names.binary_search_by_key(&name, |n| n.0) {
+                Err(at) => at,
+                // Two live pages on one DMA frame: the mapping is wrong.
+                Ok(_) => {
+                    if let Some(map) = self.map.as_ref() {
+                        map.unmap(name << 12);
+                    }
+                    let _ = self.free.try_push(slot as u32);
+                    return Err(shadow::Error::Alloc);
+                }
+            };
+            // Room was reserved when the slot was made.
+            self.names.try_insert(at, (name, slot as u32))?;
+        }
         let Some(entry) = self.pages.get_mut(slot) else {
             return Err(shadow::Error::Alloc);
         };
-        *entry = Some(table);
+        *entry = Some((table, name));
         self.live += 1;
-        Ok(STORE_BASE + slot as u64)
+        Ok(name)
     }
 
     fn free(&mut self, mfn: u64) {
-        let Some(slot) = Self::slot(mfn) else {
+        let Some(slot) = self.slot(mfn) else {
             return;
         };
-        if let Some(entry) = self.pages.get_mut(slot) {
-            if entry.take().is_some() {
-                self.live -= 1;
-                // Room was reserved when the slot was made.
-                let _ = self.free.try_push(slot as u32);
+        let Some(entry) = self.pages.get_mut(slot) else {
+            return;
+        };
+        let Some((table, name)) = entry.take() else {
+            return;
+        };
+        self.live -= 1;
+        if let Some(map) = self.map.as_ref() {
+            // The GPU stops seeing the page before it is freed.
+            map.unmap(name << 12);
+            if let Ok(i) = self.names.binary_search_by_key(&name, |n| n.0) {
+                self.names.remove(i);
             }
         }
+        drop(table);
+        // Room was reserved when the slot was made.
+        let _ = self.free.try_push(slot as u32);
     }
 
     fn write(&mut self, mfn: u64, index: usize, entry: u64) {
-        let table = Self::slot(mfn)
+        let table = self
+            .slot(mfn)
             .and_then(|s| self.pages.get_mut(s))
             .and_then(Option::as_mut);
-        if let Some(t) = table {
+        if let Some((t, _)) = table {
             t.write(index, entry);
         }
     }
 
     fn read(&self, mfn: u64, index: usize) -> Option<u64> {
         self.page(mfn)?.read(index)
+    }
+}
+
+impl Drop for PageStore {
+    fn drop(&mut self) {
+        // Pages the tables did not free are unmapped before they go.
+        let names: &[(u64, u32)] = &self.names;
+        if let Some(map) = self.map.as_ref() {
+            for &(name, _) in names {
+                map.unmap(name << 12);
+            }
+        }
     }
 }
 
@@ -220,6 +304,8 @@ struct Host<'a> {
     /// validates each entry's frame, and i915 fills a new page table with
     /// 512 entries naming its one scratch page.
     probed: Option<u64>,
+    /// A real GPU's pinned, DMA-mapped guest pages; `None` for the sim.
+    dma: Option<&'a GuestDma>,
 }
 
 impl GuestMemory for Host<'_> {
@@ -255,6 +341,10 @@ impl Translate for Host<'_> {
         if gfn >= STORE_BASE {
             return Err(shadow::Error::BadFrame);
         }
+        if let Some(dma) = self.dma {
+            // A real GPU: the page held pinned and mapped, its DMA frame.
+            return dma.pin(gfn);
+        }
         // Validated once per operation: `pin` holds nothing either way (the
         // sim reaches the frame through a short pin per access, and a frame
         // the VMM unmaps later faults there), so probing it again in the
@@ -266,8 +356,11 @@ impl Translate for Host<'_> {
         Ok(gfn)
     }
 
-    fn unpin(&mut self, _gfn: u64) {
-        // `pin` held nothing.
+    fn unpin(&mut self, gfn: u64) {
+        // The sim's `pin` held nothing.
+        if let Some(dma) = self.dma {
+            dma.unpin(gfn);
+        }
     }
 }
 
@@ -318,6 +411,9 @@ struct Root {
     refs: u32,
     /// [`Shadow::clock`] at its last prepare.
     last_use: u64,
+    /// Workloads running on it on a real GPU ([`Shadow::hold`]): neither
+    /// a detach nor eviction frees it meanwhile.
+    held: u32,
 }
 
 /// Counters of the kernel side (the core's tables keep theirs).
@@ -355,6 +451,11 @@ pub(crate) struct Stats {
     pub(crate) pv_unknown: u64,
     /// Every tree dropped at once (close, reset).
     pub(crate) clears: u64,
+    /// Every tree dropped before a workload because the VMM unmapped guest
+    /// pages shadow entries named (a real GPU's shadow only).
+    pub(crate) dma_stale_rebuilds: u64,
+    /// Such drops put off: a workload still ran on a tree.
+    pub(crate) dma_stale_deferred: u64,
 }
 
 impl Stats {
@@ -376,6 +477,8 @@ impl Stats {
         f("pv_bad", self.pv_bad);
         f("pv_unknown", self.pv_unknown);
         f("clears", self.clears);
+        f("dma_stale_rebuilds", self.dma_stale_rebuilds);
+        f("dma_stale_deferred", self.dma_stale_deferred);
     }
 }
 
@@ -420,12 +523,22 @@ pub(crate) struct Shadow {
     /// Counts prepares, for least-recently-used eviction.
     clock: u64,
     stats: Stats,
+    /// A real GPU's guest pages ([`dma`]); `None` for the sim.
+    dma: Option<Arc<GuestDma>>,
+    /// Trees held by a workload running on a real GPU ([`Shadow::hold`]).
+    held: u32,
 }
 
 impl Shadow {
     /// An empty shadow with the tunables `defaults` (their policy runs once
-    /// a tracker traps writes, [`POLICY`] until then).
-    pub(crate) fn new(defaults: Params) -> Self {
+    /// a tracker traps writes, [`POLICY`] until then), for the sim (`dma`
+    /// `None`) or for a real GPU: its pages mapped through `map` and its
+    /// leaf entries the DMA frames of the guest pages `dma` holds.
+    pub(crate) fn new(defaults: Params, dma: Option<(Arc<dyn DmaMap>, Arc<GuestDma>)>) -> Self {
+        let (map, dma) = match dma {
+            Some((map, dma)) => (Some(map), Some(dma)),
+            None => (None, None),
+        };
         Self {
             params: defaults,
             default_policy: defaults.policy,
@@ -433,11 +546,18 @@ impl Shadow {
             tables: None,
             track: Tracker::new(),
             resync: KVVec::new(),
-            store: PageStore::new(),
+            store: PageStore::new(map),
             roots: KVVec::new(),
             clock: 0,
             stats: Stats::default(),
+            dma,
+            held: 0,
         }
+    }
+
+    /// The real GPU's guest pages, if the shadow is DMA-mapped.
+    pub(crate) fn dma(&self) -> Option<&Arc<GuestDma>> {
+        self.dma.as_ref()
     }
 
     /// The kernel side's counters.
@@ -533,6 +653,7 @@ impl Shadow {
             store: &mut self.store,
             track: &mut self.track,
             probed: None,
+            dma: self.dma.as_deref(),
         };
         // A page that could not change mode stays as it was: strict pages
         // are protected, relaxed ones rebuilt before every workload.
@@ -560,6 +681,7 @@ impl Shadow {
             tables,
             store,
             track,
+            dma,
             ..
         } = self;
         let Some(t) = tables.as_mut() else {
@@ -570,6 +692,7 @@ impl Shadow {
             store,
             track,
             probed: None,
+            dma: dma.as_deref(),
         };
         let r = t.write(&mut host, gpa >> 12, (gpa & 0xfff) as usize, data, t0);
         let st = &mut self.track.stats;
@@ -598,7 +721,8 @@ impl Shadow {
     }
 
     /// The tables (made on first use, with the effective policy), the
-    /// store, the counters and the tracker, apart.
+    /// store, the counters, the tracker and the guest pages, apart.
+    #[allow(clippy::type_complexity)]
     fn parts(
         &mut self,
     ) -> Result<(
@@ -606,6 +730,7 @@ impl Shadow {
         &mut PageStore,
         &mut Stats,
         &mut Tracker,
+        Option<&GuestDma>,
     )> {
         let policy = self.effective_policy();
         let Shadow {
@@ -614,8 +739,10 @@ impl Shadow {
             store,
             stats,
             track,
+            dma,
             ..
         } = self;
+        let dma = dma.as_deref();
         let t = match tables {
             Some(t) => t,
             None => {
@@ -624,12 +751,13 @@ impl Shadow {
                     store: &mut *store,
                     track: &mut *track,
                     probed: None,
+                    dma,
                 };
                 let p = Params { policy, ..*params };
                 tables.insert(Tables::new(&mut host, p).map_err(errno)?)
             }
         };
-        Ok((t, store, stats, track))
+        Ok((t, store, stats, track, dma))
     }
 
     fn find(&self, gfn: u64) -> Option<usize> {
@@ -655,14 +783,14 @@ impl Shadow {
     pub(crate) fn detach(&mut self, gfn: u64) -> Result {
         let i = self.find(gfn).ok_or(ENOENT)?;
         self.stats.detaches += 1;
-        let refs = match self.roots.get_mut(i) {
+        let free = match self.roots.get_mut(i) {
             Some(r) => {
                 r.refs = r.refs.saturating_sub(1);
-                r.refs
+                r.refs == 0 && r.held == 0
             }
             None => return Err(ENOENT),
         };
-        if refs == 0 {
+        if free {
             self.release(i);
         }
         Ok(())
@@ -680,6 +808,7 @@ impl Shadow {
     /// map scratch and are counted.
     pub(crate) fn prepare(&mut self, guest: &dyn GuestFrames, gfn: u64) -> Result {
         self.clock += 1;
+        self.drop_stale();
         let i = match self.find(gfn) {
             Some(i) => i,
             None => {
@@ -695,7 +824,7 @@ impl Shadow {
         self.sync_policy_with(guest);
         let t0 = wtrack::now_ns();
         let mut resync = core::mem::replace(&mut self.resync, KVVec::new());
-        let (tables, store, stats, track) = self.parts()?;
+        let (tables, store, stats, track, dma) = self.parts()?;
         stats.rebuilds += 1;
         let full = track.needs_full_rebuild();
         if !full && track.take_unsure(&mut resync).is_err() {
@@ -708,6 +837,7 @@ impl Shadow {
             store,
             track,
             probed: None,
+            dma,
         };
         let untracked = host.track.source() == Source::None;
         let r = if untracked {
@@ -735,6 +865,74 @@ impl Shadow {
         Ok(())
     }
 
+    /// A real GPU's shadow whose guest pages the VMM unmapped (some entries
+    /// may name pages no longer pinned): every tree goes, so the next
+    /// builds pin afresh, unless a workload still runs on one (then the
+    /// drop waits for the next prepare; meanwhile no page is pinned and new
+    /// entries map scratch). See [`dma`].
+    fn drop_stale(&mut self) {
+        let Some(dma) = self.dma.clone() else {
+            return;
+        };
+        if !dma.is_stale() {
+            return;
+        }
+        if self.held > 0 {
+            self.stats.dma_stale_deferred += 1;
+            return;
+        }
+        while !self.roots.is_empty() {
+            self.release(self.roots.len() - 1);
+        }
+        if dma.clear_stale() {
+            self.stats.dma_stale_rebuilds += 1;
+        }
+    }
+
+    /// The DMA address of the shadow PML4 of the guest root `gfn`, for a
+    /// real GPU's context (`None` for the sim's shadow or a root with no
+    /// tree). Valid while the tree lives: hold it ([`Shadow::hold`]) for
+    /// as long as the GPU may walk it.
+    pub(crate) fn root_dma(&self, gfn: u64) -> Option<u64> {
+        self.dma.as_ref()?;
+        let mfn = self.tables.as_ref()?.root(gfn)?;
+        Some(mfn << 12)
+    }
+
+    /// Keeps the tree of root `gfn` from eviction, PV destroy and the
+    /// stale drop while a workload runs on it on a real GPU; false if
+    /// there is no such tree. [`Shadow::unhold`] ends it.
+    pub(crate) fn hold(&mut self, gfn: u64) -> bool {
+        let Some(r) = self.find(gfn).and_then(|i| self.roots.get_mut(i)) else {
+            return false;
+        };
+        r.held = r.held.saturating_add(1);
+        self.held += 1;
+        true
+    }
+
+    /// Ends a [`Shadow::hold`] of root `gfn`'s tree (which a PV destroy
+    /// meanwhile may have left to go now).
+    pub(crate) fn unhold(&mut self, gfn: u64) {
+        // A tree detached while held stays, as one built on use does
+        // (eviction takes it when room is needed).
+        if let Some(r) = self.find(gfn).and_then(|i| self.roots.get_mut(i)) {
+            if r.held > 0 {
+                r.held -= 1;
+                self.held = self.held.saturating_sub(1);
+            }
+        }
+    }
+
+    /// The guest frame a shadow leaf names: the frame itself for the sim,
+    /// the guest page behind a DMA frame for a real GPU.
+    fn guest_frame(&self, frame: u64) -> Option<u64> {
+        match self.dma.as_ref() {
+            Some(dma) => dma.gfn_of(frame),
+            None => Some(frame),
+        }
+    }
+
     /// Brings every tree up to date as [`Shadow::prepare`] does, then
     /// calls `f` with each tree's root and each address the shadow maps
     /// to a guest frame (4 KB pages, in address order), for the debugfs
@@ -759,7 +957,13 @@ impl Shadow {
             let Some(root) = t.root(r.gfn) else {
                 continue;
             };
+            let dma = self.dma.as_deref();
             walk_level(t, &self.store, root, 0, 0, &mut |va, frame| {
+                // A real GPU's DMA frame is shown as its guest frame.
+                let frame = match dma {
+                    Some(d) => d.gfn_of(frame).unwrap_or(u64::MAX),
+                    None => frame,
+                };
                 f(r.gfn, va, frame)
             })
             .map_err(|_| EINVAL)?;
@@ -861,7 +1065,7 @@ impl Shadow {
         let found = self.tables.as_ref().and_then(|t| {
             let root = t.root(gfn)?;
             match t.translate(&self.store, root, va) {
-                Target::Frame(frame) => Some((frame, (va & 0xfff) as usize)),
+                Target::Frame(frame) => Some((self.guest_frame(frame)?, (va & 0xfff) as usize)),
                 Target::Scratch | Target::Fault => None,
             }
         });
@@ -920,7 +1124,7 @@ impl Shadow {
                 .roots
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.refs == 0)
+                .filter(|(_, r)| r.refs == 0 && r.held == 0)
                 .min_by_key(|(_, r)| r.last_use)
                 .map(|(i, _)| i);
             let Some(victim) = victim else {
@@ -931,12 +1135,13 @@ impl Shadow {
             self.stats.evictions += 1;
         }
         self.roots.try_reserve(1)?;
-        let (tables, store, stats, track) = self.parts()?;
+        let (tables, store, stats, track, dma) = self.parts()?;
         let mut host = Host {
             guest,
             store,
             track,
             probed: None,
+            dma,
         };
         if let Err(e) = tables.attach(&mut host, gfn) {
             stats.root_errors += 1;
@@ -947,6 +1152,7 @@ impl Shadow {
             gfn,
             refs,
             last_use: self.clock,
+            held: 0,
         })?;
         Ok(self.roots.len() - 1)
     }
@@ -959,12 +1165,14 @@ impl Shadow {
         let Some(root) = self.roots.remove(i) else {
             return;
         };
+        self.held = self.held.saturating_sub(root.held);
         if let Some(t) = self.tables.as_mut() {
             let mut host = Host {
                 guest: &NoGuest,
                 store: &mut self.store,
                 track: &mut self.track,
                 probed: None,
+                dma: self.dma.as_deref(),
             };
             // The reference exists by the type invariant.
             let _ = t.detach(&mut host, root.gfn);
@@ -998,6 +1206,7 @@ impl Drop for Shadow {
                 store: &mut self.store,
                 track: &mut self.track,
                 probed: None,
+                dma: self.dma.as_deref(),
             };
             t.destroy(&mut host);
         }

@@ -119,6 +119,33 @@ FIXTURE(gdrv) {
 	struct timespec t_submit;
 };
 
+/*
+ * Every test runs twice: on the sim's own shadow, and on the shadow a real
+ * GPU needs (the module's sim_dma parameter, read when the vGPU is made:
+ * shadow pages "DMA-mapped" 1:1, leaf entries naming guest pages held
+ * pinned and mapped until their last entry goes, an unmap or a close).
+ */
+FIXTURE_VARIANT(gdrv) {
+	bool dma;
+};
+
+FIXTURE_VARIANT_ADD(gdrv, sim) {
+	.dma = false,
+};
+
+FIXTURE_VARIANT_ADD(gdrv, sim_dma) {
+	.dma = true,
+};
+
+/* Sets the module's sim_dma parameter; 0 or -errno. */
+static int set_sim_dma(bool on)
+{
+	char path[PATH_MAX];
+
+	return rgvt_write(rgvt_path(path, "/sys/module/%s/parameters/sim_dma", rgvt_module()),
+			  on ? "Y" : "N");
+}
+
 /* Guest memory ---------------------------------------------------------- */
 
 static __u64 gpa(unsigned int page)
@@ -684,7 +711,11 @@ FIXTURE_SETUP(gdrv)
 	self->mem = self->outside = MAP_FAILED;
 	self->msi = -1;
 	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
-	ASSERT_EQ(0, rgvt_create(&self->created, TYPE, self->uuid));
+	ASSERT_EQ(0, set_sim_dma(variant->dma));
+	ret = rgvt_create(&self->created, TYPE, self->uuid);
+	/* Only the creation reads it: back to the default at once. */
+	ASSERT_EQ(0, set_sim_dma(false));
+	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, rgvt_vgpu_attr(self->uuid, "vgpu_id", &id));
 	self->id = id;
 	ASSERT_EQ(0, rgvt_vgpu_attr(self->uuid, "low_gm_base", &self->low_base));
@@ -938,6 +969,91 @@ TEST_F(gdrv, changed_pte_takes_effect_on_the_next_workload)
 	}
 	EXPECT_EQ(0x22222222U, ((__u32 *)host(self, new))[0x10]);
 	EXPECT_EQ(0x11111111U, ((__u32 *)host(self, old))[0x10]);
+	EXPECT_NOTHING_OUTSIDE();
+}
+
+/* A line "name value" of debugfs vgpu<id>/shadow; -1 if there is none. */
+static long long shadow_value(FIXTURE_DATA(gdrv) *self, const char *name)
+{
+	char path[PATH_MAX], buf[32768], *line, *save = NULL;
+	size_t len = strlen(name);
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/shadow", self->id), buf,
+		      sizeof(buf)) < 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, name, len) && line[len] == ' ')
+			return strtoll(line + len + 1, NULL, 10);
+	return -1;
+}
+
+/*
+ * A real GPU's shadow (the sim_dma variant) holds the guest pages its
+ * entries name pinned and mapped: the VMM's unmap of guest memory takes
+ * them all back at once (the shadow's lock untouched), the next workload
+ * rebuilds the shadow and pins afresh, and closing the device gives every
+ * page back. The sim's own shadow holds none (no dma_* lines).
+ */
+TEST_F_TIMEOUT(gdrv, shadow_guest_pages_released_on_unmap_and_close, 60)
+{
+	struct ctx *c = &self->ctx[RCS];
+	__u64 va = 0x0000300000000000ULL;
+	unsigned int target = alloc_pages(self, 4), i;
+	struct batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
+	long long mapped, rebuilds;
+	struct done d;
+
+	if (!variant->dma) {
+		EXPECT_EQ(-1, shadow_value(self, "dma_mapped"))
+			TH_LOG("the sim's own shadow shows DMA books");
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		ppgtt_map(self, va + i * PAGE, target + i);
+		emit_store(&b1, va + i * PAGE, 0xd0000000 | i);
+		emit_store(&b2, va + i * PAGE + 4, 0xe0000000 | i);
+	}
+	emit_end(&b1);
+	emit_end(&b2);
+	d = run(self, c, b1.va, WAIT_MS);
+	ASSERT_DONE(d, "stores before the unmap");
+	mapped = shadow_value(self, "dma_mapped");
+	/* At least the four targets (the batch and ring are GGTT pages). */
+	EXPECT_LE(4, mapped) TH_LOG("guest pages held for the shadow: %lld", mapped);
+	EXPECT_EQ(0, shadow_value(self, "dma_stale"));
+	rebuilds = shadow_value(self, "dma_stale_rebuilds");
+
+	/* The VMM unmaps all guest memory: nothing of it stays held. */
+	ASSERT_EQ(0, rgvt_dma_unmap(&self->vfio, GUEST_IOVA, GUEST_SIZE));
+	EXPECT_EQ(0, shadow_value(self, "dma_mapped"));
+	EXPECT_EQ(0, shadow_value(self, "dma_pins_out"));
+	EXPECT_EQ(1, shadow_value(self, "dma_stale"));
+	EXPECT_LE(mapped, shadow_value(self, "dma_invalidated"));
+
+	/*
+	 * Mapped again (the unmap also put the GGTT entries on scratch: the
+	 * driver sets them up again), the next workload drops the stale trees
+	 * and pins afresh.
+	 */
+	ASSERT_EQ(0, rgvt_dma_map(&self->vfio, self->mem, GUEST_IOVA, GUEST_SIZE));
+	ASSERT_EQ(0, gpu_init(self));
+	d = run(self, c, b2.va, WAIT_MS);
+	ASSERT_DONE(d, "stores after the unmap");
+	for (i = 0; i < 4; i++) {
+		__u32 *p = host(self, target + i);
+
+		EXPECT_EQ(0xd0000000U | i, p[0]);
+		EXPECT_EQ(0xe0000000U | i, p[1]);
+	}
+	EXPECT_EQ(rebuilds + 1, shadow_value(self, "dma_stale_rebuilds"));
+	EXPECT_EQ(0, shadow_value(self, "dma_stale"));
+	EXPECT_LE(4, shadow_value(self, "dma_mapped"));
+
+	/* Closed: every page back, none released without a device. */
+	rgvt_vfio_close(&self->vfio);
+	EXPECT_EQ(0, shadow_value(self, "dma_mapped"));
+	EXPECT_EQ(0, shadow_value(self, "dma_orphaned"));
+	EXPECT_EQ(0, shadow_value(self, "trees"));
 	EXPECT_NOTHING_OUTSIDE();
 }
 

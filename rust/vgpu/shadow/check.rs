@@ -141,7 +141,7 @@ fn checks<W: Write>(r: &mut Report<'_, W>, g: &mut Guest) -> fmt::Result {
     // Outside the guest's memory, and the name of a shadow page.
     g.set(PT, 8, ptr(FRAMES + 5));
     g.set(PT, 9, ptr(STORE_BASE));
-    let mut sh = Shadow::new(Params::default());
+    let mut sh = Shadow::new(Params::default(), None);
     r.check("policy_is_full_untracked", sh.effective_policy() == POLICY)?;
     r.check("no_tree_before_prepare", sh.translate(ROOT, 0).is_none())?;
 
