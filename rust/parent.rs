@@ -145,6 +145,11 @@ pub(crate) struct Parent {
     /// The registry lock.
     #[pin]
     pub(crate) registry: Mutex<Registry>,
+    /// Held across a write of the global shadow policy, from setting it to
+    /// the last vGPU switched: two writes at once would otherwise interleave
+    /// and leave a vGPU on the older one. Taken before every other lock.
+    #[pin]
+    pub(crate) policy_switch: Mutex<()>,
     /// `/sys/kernel/debug/rgvt/`, where each vGPU has a directory.
     pub(crate) debugfs: Arc<debugfs::Dir>,
     /// The physical engines and their workers; dropped (drained) with the
@@ -177,6 +182,7 @@ impl Parent {
             try_pin_init!(Self {
                 host,
                 registry <- kernel::new_mutex!(registry),
+                policy_switch <- kernel::new_mutex!(()),
                 debugfs,
                 engines,
             }? Error),

@@ -78,6 +78,7 @@ impl Tunable {
             // lock held (the vGPUs are collected first).
             Tunable::Shadow(shadow::Param::Policy) => {
                 let policy = shadow::Policy::parse(input).map_err(|_| EINVAL)?;
+                let _switch = parent.policy_switch.lock();
                 parent.host.gm.lock().shadow.policy = policy;
                 let mut vgpus = KVec::new();
                 for v in parent.registry.lock().iter() {
