@@ -289,6 +289,38 @@ impl Scheduler {
         }
     }
 
+    /// Charges `ns` of busy time to vGPU `id` without counting a workload: the GPU-wide
+    /// scheduler of the kernel charges the time a vGPU had at least one engine inside one of
+    /// its workloads (one interval may hold several workloads on several engines).
+    pub fn charge(&mut self, id: VgpuId, ns: u64) {
+        if let Some(e) = self.entries[id.index()].as_mut() {
+            let ns = ns.min(i64::MAX as u64);
+            e.credit = e.credit.saturating_sub(ns as i64);
+            e.busy_ns = e.busy_ns.saturating_add(ns);
+        }
+    }
+
+    /// Returns whether the running slice is over at `now`: no slice, or its vGPU has no
+    /// credit left, used its time slice or started [`Params::max_workloads`] workloads. The
+    /// caller then asks [`Scheduler::pick_next`], which may pick another vGPU.
+    pub fn slice_over(&self, now: u64) -> bool {
+        match self.slice {
+            None => true,
+            Some(s) => {
+                !self.entries[s.vgpu.index()].is_some_and(|e| e.credit > 0)
+                    || now.saturating_sub(s.start) >= self.params.time_slice_ns
+                    || s.workloads >= self.params.max_workloads
+            }
+        }
+    }
+
+    /// Predicts the vGPU chosen after `after` (gScale's predictive copy prepares its GTT
+    /// entries): the least recently chosen other vGPU with work, preferring one with credit.
+    pub fn predict(&self, after: VgpuId, has_work: impl Fn(VgpuId) -> bool) -> Option<VgpuId> {
+        self.lru(|id, e| id != after && e.credit > 0 && has_work(id))
+            .or_else(|| self.lru(|id, _| id != after && has_work(id)))
+    }
+
     /// Starts a workload of `id`, opening a slice if it does not hold one.
     fn start_workload(&mut self, id: VgpuId, now: u64) -> Pick {
         let switch = self.last != Some(id);

@@ -129,6 +129,34 @@ fn a_switch_is_reported_once_per_change_of_vgpu() {
     assert_eq!(s.last(), Some(other));
 }
 
+#[test]
+fn charge_slice_over_and_predict() {
+    let mut s = Scheduler::default();
+    s.add(id(0), 1).unwrap();
+    s.add(id(1), 1).unwrap();
+    s.add(id(2), 1).unwrap();
+    assert!(s.slice_over(0));
+    let p = s.pick_next(0, |_| true).unwrap();
+    assert!(!s.slice_over(10));
+    // Time ends the slice; a charge moves busy time and credit but not the workload count.
+    assert!(s.slice_over(DEFAULT_TIME_SLICE_NS));
+    let before = s.stats(p.vgpu).unwrap();
+    s.charge(p.vgpu, 1234);
+    let after = s.stats(p.vgpu).unwrap();
+    assert_eq!(after.busy_ns, before.busy_ns + 1234);
+    assert_eq!(after.credit, before.credit - 1234);
+    assert_eq!(after.workloads, before.workloads);
+    // Spent credit ends the slice at once.
+    s.charge(p.vgpu, DEFAULT_BALANCE_PERIOD_NS);
+    assert!(s.slice_over(20));
+    // The prediction is another vGPU with work, never `after`, none when alone.
+    let n = s.predict(p.vgpu, |_| true).unwrap();
+    assert_ne!(n, p.vgpu);
+    assert_eq!(s.predict(p.vgpu, |v| v == p.vgpu), None);
+    let q = s.pick_next(30, |_| true).unwrap();
+    assert_eq!(q.vgpu, n, "the predicted vGPU is the one picked next");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
