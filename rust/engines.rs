@@ -107,10 +107,22 @@ pub(crate) struct VgpuSched {
     pub(crate) steps: [u64; COUNT],
 }
 
+/// The scheduler's tunables: GVT-g's slice, balance period, and a grace of
+/// one slice for a vGPU whose guest is submitting its next workload.
+const PARAMS: Params = Params {
+    time_slice_ns: crate::sched_policy::DEFAULT_TIME_SLICE_NS,
+    balance_period_ns: crate::sched_policy::DEFAULT_BALANCE_PERIOD_NS,
+    max_workloads: crate::sched_policy::DEFAULT_MAX_WORKLOADS,
+    idle_grace_ns: crate::sched_policy::DEFAULT_TIME_SLICE_NS,
+};
+
 /// What an engine's worker does next.
 enum Action {
     /// Nothing this engine can do now (it is kicked when that changes).
     Idle,
+    /// The scheduler waits a moment for the current vGPU's next workload
+    /// ([`Params::idle_grace_ns`]): decide again after a short sleep.
+    Retry,
     /// Step this client.
     Step(usize),
     /// A switch was made: wake these engines (bit [`EngineId::index`]) and
@@ -221,7 +233,10 @@ impl Sched {
                     }
                     match self.pick(now) {
                         Some(p) if Some(p) != cur => self.next = Some(p),
-                        _ => return Action::Idle,
+                        Some(_) => return Action::Idle,
+                        // Work waits while the current vGPU's guest submits
+                        // its next workload (bounded by the grace).
+                        None => return Action::Retry,
                     }
                 }
             }
@@ -412,6 +427,7 @@ impl Job for Engine {
                     .select(e, now_ns(), &self.shared.host);
                 match action {
                     Action::Idle => return,
+                    Action::Retry => (Progress::Waiting, 0),
                     Action::Switched(mask) => (Progress::More, mask),
                     Action::Step(id) => {
                         let client = self.shared.clients.lock().get(id).cloned().flatten();
@@ -468,7 +484,7 @@ impl Engines {
             stats.push(VgpuSched::default(), GFP_KERNEL)?;
         }
         let sched = Sched {
-                policy: KBox::new(Scheduler::new(Params::default()).map_err(|_| EINVAL)?, GFP_KERNEL)?,
+                policy: KBox::new(Scheduler::new(PARAMS).map_err(|_| EINVAL)?, GFP_KERNEL)?,
                 current: None,
                 next: None,
                 inflight: [None; COUNT],
