@@ -338,6 +338,15 @@ impl Scheduler {
         }
     }
 
+    /// Starts the running slice's time again at `now`: the caller switched the GPU to the
+    /// slice's vGPU (copying its GTT entries) after choosing it, and the slice is counted from
+    /// when the vGPU can run, not from the choice (a switch may take longer than a slice).
+    pub fn restart_slice(&mut self, now: u64) {
+        if let Some(s) = self.slice.as_mut() {
+            s.start = now;
+        }
+    }
+
     /// Returns whether the running slice is over at `now`: no slice, or its vGPU has no
     /// credit left, used its time slice or started [`Params::max_workloads`] workloads. The
     /// caller then asks [`Scheduler::pick_next`], which may pick another vGPU.
