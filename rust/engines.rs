@@ -107,13 +107,15 @@ pub(crate) struct VgpuSched {
     pub(crate) steps: [u64; COUNT],
 }
 
-/// The scheduler's tunables: GVT-g's slice, balance period, and a grace of
-/// one slice for a vGPU whose guest is submitting its next workload.
+/// The scheduler's tunables: GVT-g's slice and balance period, and a grace
+/// of 3 ms for a vGPU whose guest is submitting its next workload (a guest
+/// process under TCG takes a millisecond or more to see a completion and
+/// submit again; without the grace its share goes to the others).
 const PARAMS: Params = Params {
     time_slice_ns: crate::sched_policy::DEFAULT_TIME_SLICE_NS,
     balance_period_ns: crate::sched_policy::DEFAULT_BALANCE_PERIOD_NS,
     max_workloads: crate::sched_policy::DEFAULT_MAX_WORKLOADS,
-    idle_grace_ns: crate::sched_policy::DEFAULT_TIME_SLICE_NS,
+    idle_grace_ns: 3 * crate::sched_policy::DEFAULT_TIME_SLICE_NS,
 };
 
 /// What an engine's worker does next.

@@ -37,7 +37,7 @@ pub const MAX_WEIGHT: u32 = 1024;
 /// # Invariants
 ///
 /// `1000 <= time_slice_ns <= balance_period_ns <= 10 s`, `1 <= max_workloads <= 4096` and
-/// `idle_grace_ns <= time_slice_ns`.
+/// `idle_grace_ns <= balance_period_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
     /// How long one vGPU keeps the engine before the scheduler chooses again.
@@ -69,7 +69,7 @@ impl Params {
         (1000..=self.balance_period_ns).contains(&self.time_slice_ns)
             && self.balance_period_ns <= 10_000_000_000
             && (1..=4096).contains(&self.max_workloads)
-            && self.idle_grace_ns <= self.time_slice_ns
+            && self.idle_grace_ns <= self.balance_period_ns
     }
 }
 

@@ -361,6 +361,7 @@ TEST_F_TIMEOUT(multi, guests_32, 280)
 
 #define FAIR_STORES	900
 #define FAIR_PAGES	4		/* batch pages: 900 stores of 4 dwords */
+#define FAIR_CALLS	16		/* a workload: the batch called 16 times */
 
 /* Set by the parent in shared memory: stop submitting. */
 static volatile int *fair_stop;
@@ -368,7 +369,7 @@ static volatile int *fair_stop;
 /* A saturating guest: one long store batch on rcs0, again and again. */
 static void saturate(int index, const char *uuid, int rounds, int start, struct report *r)
 {
-	struct rgvt_batch b;
+	struct rgvt_batch b, top;
 	struct rgvt_gpu g;
 	__u64 t;
 	int k, ret;
@@ -381,8 +382,9 @@ static void saturate(int index, const char *uuid, int rounds, int start, struct 
 		return;
 	}
 	b = rgvt_gpu_batch_ppgtt(&g, FAIR_PAGES);
+	top = rgvt_gpu_batch_ppgtt(&g, 1);
 	t = rgvt_gpu_ppgtt_alloc(&g, 1);
-	if (!b.start || !t) {
+	if (!b.start || !top.start || !t) {
 		fail(r, "guest %d: mapping failed", index);
 		r->ready = -1;
 		wait_start(start);
@@ -391,10 +393,17 @@ static void saturate(int index, const char *uuid, int rounds, int start, struct 
 	for (k = 0; k < FAIR_STORES; k++)
 		rgvt_batch_store(&b, t + 4 * (k % 1024), k, false);
 	rgvt_batch_end(&b);
+	/* Long workloads (tens of ms): the guest's own time between two is small. */
+	for (k = 0; k < FAIR_CALLS; k++) {
+		*top.cs++ = MI_BATCH_BUFFER_START_GEN8 | MI_BATCH_PPGTT | MI_BATCH_2ND_LEVEL;
+		*top.cs++ = (__u32)b.addr;
+		*top.cs++ = b.addr >> 32;
+	}
+	rgvt_batch_end(&top);
 	r->ready = 1;
 	wait_start(start);
 	while (!*fair_stop) {
-		if (rgvt_gpu_submit(&g, RGVT_RCS, b.addr, false) ||
+		if (rgvt_gpu_submit(&g, RGVT_RCS, top.addr, false) ||
 		    !rgvt_gpu_wait(&g, RGVT_RCS, WAIT_MS)) {
 			r->timeouts++;
 			fail(r, "guest %d: a workload did not complete", index);
