@@ -377,3 +377,4 @@ mod with_the_gtt {
         }
     }
 }
+
