@@ -312,6 +312,17 @@ static void run_guests(struct __test_metadata *_metadata, FIXTURE_DATA(multi) *s
 	ASSERT_EQ(0, spawn(self, rounds, guest));
 	reap(self);
 	ms = now_ms() - t0;
+	{
+		/* The balloon worker's last period: its C is the switches' copy time. */
+		char buf[1024], *nl;
+
+		if (rgvt_read(RGVT_DEBUGFS "/balloon", buf, sizeof(buf)) > 0) {
+			nl = strchr(buf, '\n');
+			if (nl)
+				*nl = 0;
+			ksft_print_msg("multi: balloon: %s\n", buf);
+		}
+	}
 	for (i = 0; i < n; i++) {
 		struct report *r = &self->reports[i];
 
