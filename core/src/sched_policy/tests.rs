@@ -377,4 +377,3 @@ mod with_the_gtt {
         }
     }
 }
-
