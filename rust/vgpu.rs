@@ -38,7 +38,7 @@ use crate::mmio::{Vregs, BAR0_SIZE};
 use crate::vggtt::VGgtt;
 use crate::vgpu_type::VgpuType;
 use core::fmt;
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::{Arc, CondVar, Mutex};
@@ -197,7 +197,13 @@ pub(crate) struct Vgpu {
     /// GPU (`None` for the sim): its lock is a leaf, taken by `dma_unmap`
     /// (see [`shadow::dma`]).
     pub(crate) guest_dma: Option<Arc<shadow::dma::GuestDma>>,
+    /// Scheduling weight: the type's, or the override
+    /// ([`Vgpu::set_weight`]); the engines' scheduler holds the same.
+    weight: AtomicU32,
 }
+
+/// The largest weight a vGPU may be given (GVT-g's `VGPU_MAX_WEIGHT`).
+pub(crate) const MAX_WEIGHT: u32 = 16;
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
 /// the smallest of 1, 2 or 4 GB that covers it (the entries past the GPU's
@@ -301,7 +307,25 @@ impl Vgpu {
             shadow,
             sysfs_refused: AtomicU64::new(0),
             guest_dma,
+            weight: AtomicU32::new(ty.weight),
         }? Error))
+    }
+
+    /// The scheduling weight.
+    pub(crate) fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Relaxed)
+    }
+
+    /// Overrides the scheduling weight (1..=[`MAX_WEIGHT`], as GVT-g);
+    /// shares follow from the next balance period. The per-vGPU sysfs
+    /// file calls this.
+    pub(crate) fn set_weight(&self, weight: u32) -> Result {
+        if !(1..=MAX_WEIGHT).contains(&weight) {
+            return Err(EINVAL);
+        }
+        self.engines.set_weight(self.id, weight)?;
+        self.weight.store(weight, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The UUID as text.

@@ -129,6 +129,99 @@ fn a_switch_is_reported_once_per_change_of_vgpu() {
     assert_eq!(s.last(), Some(other));
 }
 
+#[test]
+fn charge_slice_over_and_predict() {
+    let mut s = Scheduler::default();
+    s.add(id(0), 1).unwrap();
+    s.add(id(1), 1).unwrap();
+    s.add(id(2), 1).unwrap();
+    assert!(s.slice_over(0));
+    let p = s.pick_next(0, |_| true).unwrap();
+    assert!(!s.slice_over(10));
+    // Time ends the slice; a charge moves busy time and credit but not the workload count.
+    assert!(s.slice_over(DEFAULT_TIME_SLICE_NS));
+    let before = s.stats(p.vgpu).unwrap();
+    s.charge(p.vgpu, 1234);
+    let after = s.stats(p.vgpu).unwrap();
+    assert_eq!(after.busy_ns, before.busy_ns + 1234);
+    assert_eq!(after.credit, before.credit - 1234);
+    assert_eq!(after.workloads, before.workloads);
+    // Spent credit ends the slice at once.
+    s.charge(p.vgpu, DEFAULT_BALANCE_PERIOD_NS);
+    assert!(s.slice_over(20));
+    // The prediction is another vGPU with work, never `after`, none when alone.
+    let n = s.predict(p.vgpu, |_| true).unwrap();
+    assert_ne!(n, p.vgpu);
+    assert_eq!(s.predict(p.vgpu, |v| v == p.vgpu), None);
+    let q = s.pick_next(30, |_| true).unwrap();
+    assert_eq!(q.vgpu, n, "the predicted vGPU is the one picked next");
+}
+
+/// Three guests with weights 1:2:4, each pausing `pause(n)` after its workload of `len(n)`
+/// (its own time to submit the next), the scheduler waiting up to `grace`: their busy times.
+fn with_pauses(grace: u64, len: impl Fn(u64) -> u64, pause: impl Fn(u64) -> u64) -> [f64; 3] {
+    let mut s = Scheduler::new(Params {
+        idle_grace_ns: grace,
+        ..Params::default()
+    })
+    .unwrap();
+    for (k, w) in [1u32, 2, 4].iter().enumerate() {
+        s.add(id(k as u32), *w).unwrap();
+    }
+    let mut ready = [0u64; 3];
+    let mut now = 0u64;
+    let mut n = 0u64;
+    while now < 20_000_000_000 {
+        let r = ready;
+        match s.pick_next(now, |v| now >= r[v.index()]) {
+            Some(p) => {
+                let ns = len(n);
+                n += 1;
+                now += ns;
+                s.account(p.vgpu, ns);
+                ready[p.vgpu.index()] = now + pause(n);
+            }
+            None => now += 50_000,
+        }
+    }
+    let b = |k| s.stats(id(k)).unwrap().busy_ns as f64;
+    [b(0), b(1), b(2)]
+}
+
+fn assert_ratio(busy: [f64; 3], what: &str) {
+    let total: f64 = busy.iter().sum();
+    std::eprintln!("{what}, weights 1:2:4: {busy:?}");
+    for (k, w) in [1.0, 2.0, 4.0].iter().enumerate() {
+        let want = total * w / 7.0;
+        let err = (busy[k] - want).abs() / want;
+        assert!(
+            err < 0.10,
+            "{what}: vGPU {k}: {} vs {want} ({err})",
+            busy[k]
+        );
+    }
+}
+
+#[test]
+fn weights_hold_when_guests_pause_between_workloads() {
+    // Short pauses (0.2 to 0.7 ms) within the grace of one slice: the scheduler waits for the
+    // guest rather than taking its share away.
+    let busy = with_pauses(
+        DEFAULT_TIME_SLICE_NS,
+        |n| 3_000_000 + (n * 7919 % 4_000_000),
+        |n| 200_000 + (n * 104_729 % 500_000),
+    );
+    assert_ratio(busy, "short pauses");
+    // Long workloads (25 to 35 ms) and pauses of 1 to 6 ms (guests under TCG), within the
+    // kernel's grace of 10 ms.
+    let busy = with_pauses(
+        10 * DEFAULT_TIME_SLICE_NS,
+        |n| 25_000_000 + (n * 7919 % 10_000_000),
+        |n| 1_000_000 + (n * 104_729 % 5_000_000),
+    );
+    assert_ratio(busy, "long pauses");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
