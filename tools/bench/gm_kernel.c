@@ -1,0 +1,1070 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gm_kernel: gBalloon's comparison in the kernel, on rgvt's sim engines.
+ *
+ * Each guest is a process with its own rgvt-S_32 vGPU, opened through VFIO
+ * as a VMM opens it, running a small gen9 driver: guest memory mapped for
+ * DMA, a status page, ring and logical ring context on rcs0 in its low GM,
+ * execlists (ELSP, completion read from the CSB mirror in the status page,
+ * polled). Its "buffers" live in its high GM: each takes a span of
+ * SPAN_MB of graphics address space in one of the slots the PV balloon
+ * fields say it may use, and is bound by writing the GGTT entries of its
+ * first PAGES_PER_BUF pages (trapped 8-byte BAR0 writes, each pinning the
+ * guest page); the rest of the span stays on scratch (binding cost scaled
+ * down, the address-space pressure kept). A workload touches TOUCH buffers
+ * of the guest's working set in turn: MI_STORE_DWORD_IMM through the GGTT
+ * (from the ring, privileged) to every bound page, and the guest checks
+ * after the context-complete event that each value is in the guest page its
+ * own GGTT entry names. A buffer that is not bound is bound first; when no
+ * span is free the least recently used buffer is unbound (an eviction).
+ *
+ * Guests: GROWING of them have a working set that grows from 5 to 13 slots
+ * over the run (gBalloon's "valley"), the others small constant ones of 1 to
+ * 5 slots (2D and 3D games of the paper's mix). An S_32 holds 6 slots (384
+ * MB) of the GPU's shared high GM.
+ *
+ * Three configurations, one after the other, each for DURATION seconds:
+ *   static-384   balloon off, every vGPU at its type's 6 slots;
+ *   static-1024  every vGPU grown to 16 slots first (balloon on, T1 = T2 =
+ *                2.0: every request granted), then balloon off;
+ *   balloon      balloon on at the default thresholds, period PERIOD_MS; a
+ *                growing guest asks for up to two slots more after
+ *                EVICT_ASK evictions (RGVT_PV_BALLOON_*, as
+ *                selftests/rgvt/rgvt_balloon.c), acknowledges grants and
+ *                rejections, and on a release request unbinds the buffers in
+ *                the slots it loses and acknowledges.
+ * Per configuration: GTT entries copied per second and ns per switch
+ * (debugfs gpu: the copies of HostGgtt::switch_in, zero while the engines do
+ * not switch the GTT), workloads per second per guest (min, median, max),
+ * evictions, grants and releases (debugfs balloon), results that were wrong.
+ *
+ * Then the scale test: with the module reloaded with sim_aperture_mb=512 (so
+ * that 64 S_32 fit in low GM), 8, 15, 32, 48, 64 vGPUs each run SCALE_WL
+ * workloads at once, every result checked; it stops at the first count that
+ * fails (a vGPU not created, a workload not completed, a wrong result).
+ *
+ * Prints tables, asserts nothing (the exit status says whether it ran); the
+ * last line "RGVT-GM-JSON {...}" is what tools/bench-gm.sh keeps.
+ *
+ *   gm_kernel [-t SECS] [-n GUESTS] [-g GROWING] [--no-scale] [--scale-only]
+ */
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "rgvt.h"
+#include "rgvt_util.h"
+
+#define TYPE		"rgvt-S_32"
+#define PAGE		4096ULL
+#define GUEST_IOVA	0x10000000ULL
+#define BAR0		VFIO_PCI_BAR0_REGION_INDEX
+#define PTE(gfn)	(((__u64)(gfn) << 12) | 1ULL)
+
+#define MAX_GUESTS	64
+#define SPANS_PER_SLOT	4		/* 16 MB spans in a 64 MB slot */
+#define MAX_SLOTS	256		/* the PV slot map's bits */
+#define PAGES_PER_BUF	2
+#define MAX_BUFS	64		/* 16 slots of working set */
+#define TOUCH		4		/* buffers per workload */
+#define RING_SIZE	(4 * PAGE)
+#define CTX_PAGES	22		/* rcs0's context image */
+#define GUEST_PAGES	(8 + 4 + CTX_PAGES + MAX_BUFS * PAGES_PER_BUF + 8)
+#define WAIT_MS		30000
+#define EVICT_ASK	4
+#define PERIOD_MS	100
+#define GROW_FROM	5
+#define GROW_TO		13
+#define STATIC_BIG	16		/* slots: 1024 MB */
+#define SCALE_WL	10
+#define RCS_BASE	0x2000
+#define RGVT_STR_(x)	#x
+#define RGVT_STR(x)	RGVT_STR_(x)
+
+static const unsigned int small_slots[] = { 5, 4, 5, 4, 2, 2, 1, 2, 5, 4, 5, 2, 1, 2 };
+
+enum cfg { STATIC_384, STATIC_1024, BALLOON, SCALE };
+static const char *const cfg_name[] = { "static-384", "static-1024", "balloon", "scale" };
+
+/* What a guest reports to the parent (shared memory). */
+struct gres {
+	int setup_err;			/* -errno of the set-up, 0 when it ran */
+	char why[96];
+	long id;
+	bool growing;
+	unsigned long long done, wrong, timeouts, failures, evictions, binds;
+	unsigned long long requests, granted, rejected, released;
+	unsigned int slots_start, slots_end, slots_max;
+	double secs;
+};
+
+struct shared {
+	volatile int ready, go, stop;
+	struct gres r[MAX_GUESTS];
+};
+
+struct buf {
+	int span;			/* -1 when not bound */
+	unsigned int page;		/* first of PAGES_PER_BUF guest pages */
+	unsigned long long lru;
+};
+
+struct guest {
+	int idx;
+	enum cfg cfg;
+	struct rgvt_vfio v;
+	unsigned char *mem;
+	unsigned int next_page;
+	unsigned long long low_base;
+	unsigned int hwsp_page, ring_page, ctx_page;
+	__u64 hwsp_gm, ring_gm, lrca;
+	__u32 ccid, tail;
+	unsigned int csb_head;
+	__u64 slot_base, slot_size;
+	__u32 map[8];
+	short span_buf[MAX_SLOTS * SPANS_PER_SLOT];	/* buffer in a span, or -1 */
+	struct buf bufs[MAX_BUFS];
+	unsigned long long tick;
+	__u32 seq, req_seq, handled_seq;
+	bool inflight;
+	double inflight_at;
+	unsigned int evict_since_req;
+	struct gres *r;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Guest memory, BAR0 ---------------------------------------------------- */
+
+static void *host(struct guest *g, unsigned int page)
+{
+	return g->mem + page * PAGE;
+}
+
+static __u64 gfn(unsigned int page)
+{
+	return GUEST_IOVA / PAGE + page;
+}
+
+static int ggtt_set(struct guest *g, __u64 index, __u64 pte)
+{
+	return rgvt_region_write(g->v.device, BAR0,
+				 RGVT_GGTT_OFFSET + index * RGVT_GGTT_ENTRY_SIZE, &pte, 8) == 8 ?
+	       0 : -EIO;
+}
+
+static __u32 mmio_read(struct guest *g, __u32 off)
+{
+	__u32 v;
+
+	return rgvt_region_read(g->v.device, BAR0, off, &v, 4) == 4 ? v : 0xdeadbeef;
+}
+
+static int mmio_write(struct guest *g, __u32 off, __u32 v)
+{
+	return rgvt_region_write(g->v.device, BAR0, off, &v, 4) == 4 ? 0 : -EIO;
+}
+
+static __u32 pv(struct guest *g, __u32 off)
+{
+	return mmio_read(g, VGT_PVINFO_PAGE + off);
+}
+
+static int pv_write(struct guest *g, __u32 off, __u32 v)
+{
+	return mmio_write(g, VGT_PVINFO_PAGE + off, v);
+}
+
+/* Map n guest pages from page at low GM page gm_page; returns the GM address. */
+static __u64 low_map(struct guest *g, unsigned int gm_page, unsigned int page, unsigned int n)
+{
+	__u64 gm = g->low_base + gm_page * PAGE;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (ggtt_set(g, gm / PAGE + i, PTE(gfn(page + i))))
+			return ~0ULL;
+	return gm;
+}
+
+/* The engine ------------------------------------------------------------ */
+
+static int engine_init(struct guest *g)
+{
+	__u32 *s;
+	int i, ret = 0;
+
+	g->hwsp_page = g->next_page++;
+	g->ring_page = g->next_page;
+	g->next_page += RING_SIZE / PAGE;
+	g->ctx_page = g->next_page;
+	g->next_page += CTX_PAGES;
+	g->hwsp_gm = low_map(g, 0, g->hwsp_page, 1);
+	g->ring_gm = low_map(g, 1, g->ring_page, RING_SIZE / PAGE);
+	g->lrca = low_map(g, 1 + RING_SIZE / PAGE, g->ctx_page, CTX_PAGES);
+	if (g->hwsp_gm == ~0ULL || g->ring_gm == ~0ULL || g->lrca == ~0ULL)
+		return -EIO;
+	rgvt_lrc_init(host(g, g->ctx_page + 1), true, RCS_BASE, (__u32)g->ring_gm, RING_SIZE,
+		      GUEST_IOVA);
+	g->ccid = 0x101;
+	g->tail = 0;
+	ret |= mmio_write(g, RCS_BASE + RING_HWSTAM, ~0U);
+	ret |= mmio_write(g, RCS_BASE + RING_MODE_GEN7, MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
+	ret |= mmio_write(g, RCS_BASE + RING_MI_MODE, MASKED_DISABLE(STOP_RING));
+	ret |= mmio_write(g, RCS_BASE + RING_HWS_PGA, (__u32)g->hwsp_gm);
+	s = host(g, g->hwsp_page);
+	for (i = 0; i < 2 * CSB_ENTRIES; i++)
+		s[I915_HWS_CSB_BUF0_INDEX + i] = ~0U;
+	g->csb_head = CSB_ENTRIES - 1;
+	__atomic_store_n(&s[I915_HWS_CSB_WRITE_INDEX], CSB_ENTRIES - 1, __ATOMIC_RELEASE);
+	ret |= mmio_write(g, RCS_BASE + RING_CONTEXT_STATUS_PTR,
+			  0xffffU << 16 | (CSB_ENTRIES - 1) << 8 | (CSB_ENTRIES - 1));
+	return ret ? -EIO : 0;
+}
+
+static void ring_emit(struct guest *g, __u32 dw)
+{
+	__u32 *ring = host(g, g->ring_page);
+
+	ring[g->tail / 4] = dw;
+	g->tail = (g->tail + 4) % RING_SIZE;
+}
+
+/* ELSP with the context in element 0; then the CSB until it is out. */
+static int submit_and_wait(struct guest *g)
+{
+	__u32 *regs = host(g, g->ctx_page + 1), *s = host(g, g->hwsp_page);
+	__u64 d0 = rgvt_ctx_desc((__u32)g->lrca, g->ccid);
+	__u32 elsp = RCS_BASE + RING_ELSP;
+	double t0 = now_s();
+
+	__atomic_store_n(&regs[CTX_RING_TAIL], g->tail, __ATOMIC_RELEASE);
+	if (mmio_write(g, elsp, 0) || mmio_write(g, elsp, 0) ||
+	    mmio_write(g, elsp, d0 >> 32) || mmio_write(g, elsp, (__u32)d0))
+		return -EIO;
+	while ((now_s() - t0) * 1e3 < WAIT_MS) {
+		unsigned int wp = __atomic_load_n(&s[I915_HWS_CSB_WRITE_INDEX], __ATOMIC_ACQUIRE) & 7;
+
+		if (wp < CSB_ENTRIES) {
+			while (g->csb_head != wp) {
+				__u32 status, id;
+
+				g->csb_head = (g->csb_head + 1) % CSB_ENTRIES;
+				status = s[I915_HWS_CSB_BUF0_INDEX + 2 * g->csb_head];
+				id = s[I915_HWS_CSB_BUF0_INDEX + 2 * g->csb_head + 1];
+				if (id == g->ccid &&
+				    status & (CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE))
+					return 0;
+			}
+		}
+		usleep(100);
+	}
+	return -ETIMEDOUT;
+}
+
+/* High GM: slots, spans, buffers ----------------------------------------- */
+
+static bool in_map(const __u32 map[8], unsigned int s)
+{
+	return map[s / 32] & (1U << (s % 32));
+}
+
+static unsigned int slots_in(const __u32 map[8])
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < 8; i++)
+		n += __builtin_popcount(map[i]);
+	return n;
+}
+
+static void read_map(struct guest *g)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		g->map[i] = pv(g, RGVT_PV_BALLOON_SLOT_MAP + 4 * i);
+	g->r->slots_end = slots_in(g->map);
+	if (g->r->slots_end > g->r->slots_max)
+		g->r->slots_max = g->r->slots_end;
+}
+
+static __u64 span_gm(struct guest *g, int span)
+{
+	return g->slot_base + (span / SPANS_PER_SLOT) * g->slot_size +
+	       (span % SPANS_PER_SLOT) * (g->slot_size / SPANS_PER_SLOT);
+}
+
+static int unbind(struct guest *g, int b)
+{
+	struct buf *bf = &g->bufs[b];
+	__u64 index = span_gm(g, bf->span) / PAGE;
+	int p, ret = 0;
+
+	for (p = 0; p < PAGES_PER_BUF; p++)
+		ret |= ggtt_set(g, index + p, 0);
+	g->span_buf[bf->span] = -1;
+	bf->span = -1;
+	return ret;
+}
+
+/*
+ * Binds buffer b in a free span of a slot the guest may use; when there is
+ * none, unbinds the least recently used buffer not in keep[] first.
+ */
+static int bind(struct guest *g, int b, const int *keep, int nkeep)
+{
+	int span, best = -1, i, k, p, ret = 0;
+	__u64 index;
+
+	for (span = 0; span < MAX_SLOTS * SPANS_PER_SLOT; span++)
+		if (in_map(g->map, span / SPANS_PER_SLOT) && g->span_buf[span] < 0)
+			break;
+	if (span == MAX_SLOTS * SPANS_PER_SLOT) {
+		for (i = 0; i < MAX_BUFS; i++) {
+			bool kept = false;
+
+			if (g->bufs[i].span < 0)
+				continue;
+			for (k = 0; k < nkeep; k++)
+				kept |= keep[k] == i;
+			if (!kept && (best < 0 || g->bufs[i].lru < g->bufs[best].lru))
+				best = i;
+		}
+		if (best < 0)
+			return -ENOSPC;
+		span = g->bufs[best].span;
+		ret = unbind(g, best);
+		g->r->evictions++;
+		g->evict_since_req++;
+	}
+	index = span_gm(g, span) / PAGE;
+	for (p = 0; p < PAGES_PER_BUF; p++)
+		ret |= ggtt_set(g, index + p, PTE(gfn(g->bufs[b].page + p)));
+	g->bufs[b].span = span;
+	g->span_buf[span] = b;
+	g->r->binds++;
+	return ret;
+}
+
+/* The balloon protocol, guest side --------------------------------------- */
+
+static int notify(struct guest *g, __u32 what)
+{
+	return pv_write(g, VGT_IF_G2V_NOTIFY, what);
+}
+
+static int request(struct guest *g, __u32 slots, __u32 evictions)
+{
+	g->req_seq++;
+	g->r->requests++;
+	g->inflight = true;
+	g->inflight_at = now_s();
+	return pv_write(g, RGVT_PV_BALLOON_REQ_SLOTS, slots) ?:
+	       pv_write(g, RGVT_PV_BALLOON_REQ_EVICTIONS, evictions) ?:
+	       pv_write(g, RGVT_PV_BALLOON_REQ_SEQ, g->req_seq) ?:
+	       notify(g, RGVT_G2V_BALLOON_REQUEST);
+}
+
+static int ack(struct guest *g, __u32 seq)
+{
+	return pv_write(g, RGVT_PV_BALLOON_ACK_SEQ, seq) ?: notify(g, RGVT_G2V_BALLOON_ACK);
+}
+
+/*
+ * Answers whatever the host said since the last look: a grant or a
+ * rejection is acknowledged (the slot map re-read), a release request is
+ * met (the buffers in the slots not kept are unbound) and acknowledged.
+ */
+static int balloon_poll(struct guest *g)
+{
+	__u32 status = pv(g, RGVT_PV_BALLOON_STATUS), seq;
+	int ret = 0, s;
+
+	if (g->inflight && now_s() - g->inflight_at > 5)
+		g->inflight = false;	/* a request the host saw as a repeat */
+	if (status == RGVT_BALLOON_IDLE || status == ~0U)
+		return 0;
+	seq = pv(g, RGVT_PV_BALLOON_SEQ);
+	if (seq == g->handled_seq)
+		return 0;
+	g->handled_seq = seq;
+	switch (status) {
+	case RGVT_BALLOON_GRANTED:
+		g->r->granted++;
+		g->inflight = false;
+		read_map(g);
+		break;
+	case RGVT_BALLOON_REJECTED:
+		g->r->rejected++;
+		g->inflight = false;
+		break;
+	case RGVT_BALLOON_RELEASE:
+		read_map(g);	/* the slots kept */
+		for (s = 0; s < MAX_SLOTS * SPANS_PER_SLOT; s++)
+			if (g->span_buf[s] >= 0 && !in_map(g->map, s / SPANS_PER_SLOT))
+				ret |= unbind(g, g->span_buf[s]);
+		g->r->released++;
+		break;
+	default:
+		return 0;
+	}
+	return ret ?: ack(g, seq);
+}
+
+/* One guest -------------------------------------------------------------- */
+
+/* The working set in slots at time t of total (growing guests grow). */
+static unsigned int demand(struct guest *g, double t, double total)
+{
+	if (g->r->growing) {
+		/* One slot more every total / 9 seconds: 5, 6, ..., 13. */
+		unsigned int step = total > 0 ? (unsigned int)(t / total * (GROW_TO - GROW_FROM + 1)) :
+				    GROW_TO - GROW_FROM;
+
+		return GROW_FROM + (step < GROW_TO - GROW_FROM ? step : GROW_TO - GROW_FROM);
+	}
+	if (g->cfg == SCALE)
+		return 4;
+	return small_slots[g->idx % (sizeof(small_slots) / sizeof(small_slots[0]))];
+}
+
+/* One workload over the next TOUCH buffers of a working set of ws; checked. */
+static int workload(struct guest *g, unsigned int ws, unsigned int *cursor)
+{
+	int touched[TOUCH], i, p, ret;
+	__u32 value;
+
+	if (ws > MAX_BUFS)
+		ws = MAX_BUFS;
+	g->seq++;
+	for (i = 0; i < TOUCH; i++) {
+		touched[i] = (*cursor + i) % ws;
+		if (g->bufs[touched[i]].span < 0) {
+			ret = bind(g, touched[i], touched, i);
+			if (ret)
+				return ret;
+		}
+		g->bufs[touched[i]].lru = ++g->tick;
+	}
+	*cursor = (*cursor + TOUCH) % ws;
+	ring_emit(g, MI_ARB_CHECK);
+	for (i = 0; i < TOUCH; i++) {
+		__u64 gm = span_gm(g, g->bufs[touched[i]].span);
+
+		for (p = 0; p < PAGES_PER_BUF; p++) {
+			__u64 a = gm + p * PAGE + (g->seq % 1024) * 4;
+
+			value = (__u32)(g->idx + 1) << 24 ^ g->seq << 8 ^ (touched[i] << 1 | p);
+			ring_emit(g, MI_STORE_DWORD_IMM_GEN4 | MI_USE_GGTT);
+			ring_emit(g, (__u32)a);
+			ring_emit(g, a >> 32);
+			ring_emit(g, value);
+		}
+	}
+	if (g->tail & 7)
+		ring_emit(g, MI_NOOP);
+	ret = submit_and_wait(g);
+	if (ret == -ETIMEDOUT) {
+		g->r->timeouts++;
+		return ret;
+	}
+	if (ret)
+		return ret;
+	for (i = 0; i < TOUCH; i++) {
+		for (p = 0; p < PAGES_PER_BUF; p++) {
+			__u32 *w = host(g, g->bufs[touched[i]].page + p);
+
+			value = (__u32)(g->idx + 1) << 24 ^ g->seq << 8 ^ (touched[i] << 1 | p);
+			if (__atomic_load_n(&w[g->seq % 1024], __ATOMIC_ACQUIRE) != value)
+				g->r->wrong++;
+		}
+	}
+	g->r->done++;
+	return 0;
+}
+
+/* Why a workload did not complete: the vGPU's engine counters that moved. */
+static void dump_engines(struct guest *g)
+{
+	char path[PATH_MAX], buf[16384], *line, *save = NULL, *engine = "";
+
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/engines", g->r->id), buf,
+		      sizeof(buf)) < 0)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] != ' ')
+			engine = line;
+		else if (strncmp(engine, "rcs", 3) == 0 && !strstr(line, " 0"))
+			printf("guest %d (vgpu%ld) %s:%s\n", g->idx, g->r->id, engine, line);
+	}
+}
+
+static int guest_setup(struct guest *g, const char *uuid)
+{
+	int ret, i;
+
+	ret = rgvt_vgpu_attr(uuid, "low_gm_base", &g->low_base);
+	if (ret) {
+		snprintf(g->r->why, sizeof(g->r->why), "low_gm_base");
+		return ret;
+	}
+	ret = rgvt_vfio_open(uuid, &g->v);
+	if (ret) {
+		snprintf(g->r->why, sizeof(g->r->why), "%s", g->v.failed);
+		return ret;
+	}
+	g->mem = mmap(NULL, GUEST_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (g->mem == MAP_FAILED)
+		return -ENOMEM;
+	ret = rgvt_dma_map(&g->v, g->mem, GUEST_IOVA, GUEST_PAGES * PAGE);
+	if (ret) {
+		snprintf(g->r->why, sizeof(g->r->why), "VFIO_IOMMU_MAP_DMA");
+		return ret;
+	}
+	g->next_page = 1;
+	ret = engine_init(g);
+	if (ret) {
+		snprintf(g->r->why, sizeof(g->r->why), "engine set-up");
+		return ret;
+	}
+	for (i = 0; i < MAX_BUFS; i++) {
+		g->bufs[i].span = -1;
+		g->bufs[i].page = g->next_page;
+		g->next_page += PAGES_PER_BUF;
+	}
+	for (i = 0; i < MAX_SLOTS * SPANS_PER_SLOT; i++)
+		g->span_buf[i] = -1;
+	/* The worker publishes the balloon fields every period. */
+	for (i = 0; i < 300 && pv(g, RGVT_PV_BALLOON_VERSION) != 1; i++)
+		usleep(10 * 1000);
+	if (pv(g, RGVT_PV_BALLOON_VERSION) != 1) {
+		snprintf(g->r->why, sizeof(g->r->why), "PV balloon fields never published");
+		return -ENODEV;
+	}
+	g->slot_base = pv(g, RGVT_PV_BALLOON_SLOT_BASE);
+	g->slot_size = pv(g, RGVT_PV_BALLOON_SLOT_SIZE);
+	read_map(g);
+	g->r->slots_start = g->r->slots_end;
+	g->handled_seq = pv(g, RGVT_PV_BALLOON_SEQ);
+	return 0;
+}
+
+/* static-1024: grow to STATIC_BIG slots while every request is granted. */
+static int grow_to(struct guest *g, unsigned int want)
+{
+	double t0 = now_s();
+
+	while (slots_in(g->map) < want && now_s() - t0 < 30) {
+		if (!g->inflight && request(g, want - slots_in(g->map), 0))
+			return -EIO;
+		usleep(5 * 1000);
+		if (balloon_poll(g))
+			return -EIO;
+	}
+	return slots_in(g->map) >= want ? 0 : -ENOSPC;
+}
+
+static void guest_main(struct shared *sh, int idx, enum cfg cfg, const char *uuid, double secs,
+		       int growing)
+{
+	struct guest *g = calloc(1, sizeof(*g));
+	unsigned int cursor = 0, ws;
+	double t0, t;
+	int ret;
+
+	if (!g)
+		_exit(1);
+	g->idx = idx;
+	g->cfg = cfg;
+	g->v = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
+	g->r = &sh->r[idx];
+	g->r->growing = cfg != SCALE && idx < growing;
+	ret = guest_setup(g, uuid);
+	if (!ret && cfg == STATIC_1024)
+		ret = grow_to(g, STATIC_BIG);
+	g->r->setup_err = ret;
+	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
+	if (ret)
+		_exit(1);
+	while (!sh->go)
+		usleep(1000);
+	t0 = now_s();
+	for (;;) {
+		t = now_s() - t0;
+		if (cfg == SCALE ? g->r->done + g->r->failures >= SCALE_WL : sh->stop)
+			break;
+		ws = demand(g, t, secs) * SPANS_PER_SLOT;
+		ret = workload(g, ws, &cursor);
+		if (ret) {
+			if (!g->r->failures)
+				dump_engines(g);
+			g->r->failures++;
+			if (!g->r->why[0])
+				snprintf(g->r->why, sizeof(g->r->why), "workload %llu: %s",
+					 g->r->done + 1, strerror(-ret));
+			if (ret != -ETIMEDOUT || g->r->timeouts > 3)
+				break;
+		}
+		if (cfg == BALLOON) {
+			balloon_poll(g);
+			if (g->r->growing && !g->inflight && g->evict_since_req >= EVICT_ASK &&
+			    slots_in(g->map) < demand(g, t, secs)) {
+				unsigned int more = demand(g, t, secs) - slots_in(g->map);
+
+				request(g, more > 2 ? 2 : more, g->evict_since_req);
+				g->evict_since_req = 0;
+			}
+		}
+	}
+	g->r->secs = now_s() - t0;
+	/* Answer what is in flight, so nothing waits on a gone guest. */
+	balloon_poll(g);
+	rgvt_vfio_close(&g->v);
+	_exit(0);
+}
+
+/* The parent: debugfs, tunables, the runs ---------------------------------- */
+
+struct gpu_counters {
+	unsigned long long switches, switches_free, entries, prefetch, sync, copy_ns;
+};
+
+static unsigned long long field(const char *buf, const char *name)
+{
+	char key[96];
+	const char *p;
+
+	snprintf(key, sizeof(key), "%s ", name);
+	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, strlen(key)))
+			return strtoull(p + strlen(key), NULL, 10);
+	return 0;
+}
+
+static void gpu_read(struct gpu_counters *c)
+{
+	static char buf[16384];
+
+	memset(c, 0, sizeof(*c));
+	if (rgvt_read(RGVT_DEBUGFS "/gpu", buf, sizeof(buf)) < 0)
+		return;
+	c->switches = field(buf, "switches");
+	c->switches_free = field(buf, "switches_free");
+	c->entries = field(buf, "switch_entries_copied");
+	c->prefetch = field(buf, "prefetch_entries_copied");
+	c->sync = field(buf, "sync_entries_copied");
+	c->copy_ns = field(buf, "copy_ns");
+}
+
+/* "vgpu<id>.<name> <n>" in debugfs balloon, or 0. */
+static long long balloon_counter(const char *buf, long id, const char *name)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "vgpu%ld.%s ", id, name);
+	p = strstr(buf, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+/* "phi <x>" of the latest balloon period, or -1. */
+static double balloon_phi(void)
+{
+	static char buf[64 * 1024];
+	const char *p;
+
+	if (rgvt_read(RGVT_DEBUGFS "/balloon", buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "phi ");
+	return p ? strtod(p + 4, NULL) : -1;
+}
+
+static int set(const char *name, const char *value)
+{
+	char path[PATH_MAX];
+	int ret = rgvt_write(rgvt_path(path, RGVT_SYSFS "/%s", name), value);
+
+	if (ret)
+		fprintf(stderr, "gm_kernel: %s=%s: %s\n", name, value, strerror(-ret));
+	return ret;
+}
+
+static int thresholds(const char *t1, const char *t2)
+{
+	return set("balloon_t1", "0") ?: set("balloon_t2", t2) ?: set("balloon_t1", t1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct outcome {
+	enum cfg cfg;
+	int n, started, failed_setup;
+	double secs;
+	double entries_per_s, ns_per_switch, switches_per_s;
+	double wl_min, wl_med, wl_max, wl_growing_med;
+	unsigned long long done, wrong, timeouts, failures, evictions, binds;
+	unsigned long long requests, granted, granted_slots, rejected, releases, released,
+			   released_slots, withdrawn;
+	unsigned int slots_min, slots_max, slots_growing_end;
+	double phi_mean;
+	char why[128];
+};
+
+/*
+ * Creates n vGPUs, starts a guest on each, lets them run secs (or SCALE_WL
+ * workloads each), and collects what they and debugfs say.
+ */
+static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
+{
+	static char bbuf[64 * 1024];
+	struct rgvt_created created = { 0 };
+	char uuids[MAX_GUESTS][RGVT_UUID_LEN + 1];
+	pid_t pids[MAX_GUESTS];
+	struct gpu_counters c0, c1;
+	struct shared *sh;
+	double rates[MAX_GUESTS], grow_rates[MAX_GUESTS], t0, phi_sum = 0;
+	int i, ngrow = 0, nrates = 0, phi_n = 0, status;
+	unsigned long long id;
+
+	memset(o, 0, sizeof(*o));
+	o->cfg = cfg;
+	o->n = n;
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return -ENOMEM;
+	memset(sh, 0, sizeof(*sh));
+	if (set("balloon", cfg == STATIC_384 || cfg == SCALE ? "0" : "1") ||
+	    (cfg == STATIC_1024 ? thresholds("2.0", "2.0") : thresholds("0.5", "1.0")))
+		return -EIO;
+	for (i = 0; i < n; i++) {
+		int ret = rgvt_create(&created, TYPE, uuids[i]);
+
+		if (ret) {
+			snprintf(o->why, sizeof(o->why), "vGPU %d of %d not created: %s", i + 1, n,
+				 strerror(-ret));
+			n = i;
+			break;
+		}
+		sh->r[i].id = rgvt_vgpu_attr(uuids[i], "vgpu_id", &id) ? -1 : (long)id;
+	}
+	o->started = n;
+	fflush(stdout);
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			guest_main(sh, i, cfg, uuids[i], secs, growing);
+		if (pids[i] < 0) {
+			snprintf(o->why, sizeof(o->why), "fork: %s", strerror(errno));
+			n = i;
+			break;
+		}
+	}
+	while (sh->ready < n)
+		usleep(10 * 1000);
+	for (i = 0; i < n; i++)
+		if (sh->r[i].setup_err) {
+			o->failed_setup++;
+			if (!o->why[0])
+				snprintf(o->why, sizeof(o->why), "guest %d set-up: %s: %s", i,
+					 sh->r[i].why, strerror(-sh->r[i].setup_err));
+		}
+	if (cfg == STATIC_1024) {
+		set("balloon", "0");
+		thresholds("0.5", "1.0");
+	}
+	gpu_read(&c0);
+	t0 = now_s();
+	sh->go = 1;
+	if (cfg == SCALE) {
+		for (i = 0; i < n; i++)
+			waitpid(pids[i], &status, 0);
+	} else {
+		while (now_s() - t0 < secs) {
+			usleep(500 * 1000);
+			if (cfg == BALLOON) {
+				double phi = balloon_phi();
+
+				if (phi >= 0) {
+					phi_sum += phi;
+					phi_n++;
+				}
+			}
+		}
+		sh->stop = 1;
+		for (i = 0; i < n; i++)
+			waitpid(pids[i], &status, 0);
+	}
+	o->secs = now_s() - t0;
+	gpu_read(&c1);
+	if (rgvt_read(RGVT_DEBUGFS "/balloon", bbuf, sizeof(bbuf)) < 0)
+		bbuf[0] = 0;
+	o->switches_per_s = (c1.switches - c0.switches) / o->secs;
+	o->entries_per_s = (c1.entries + c1.prefetch + c1.sync - c0.entries - c0.prefetch -
+			    c0.sync) / o->secs;
+	o->ns_per_switch = c1.switches > c0.switches ?
+			   (double)(c1.copy_ns - c0.copy_ns) / (c1.switches - c0.switches) : 0;
+	o->phi_mean = phi_n ? phi_sum / phi_n : -1;
+	o->slots_min = ~0U;
+	for (i = 0; i < n; i++) {
+		struct gres *r = &sh->r[i];
+
+		if (r->setup_err)
+			continue;
+		o->done += r->done;
+		o->wrong += r->wrong;
+		o->timeouts += r->timeouts;
+		o->failures += r->failures;
+		if (r->failures && !o->why[0])
+			snprintf(o->why, sizeof(o->why), "guest %d: %s", i, r->why);
+		o->evictions += r->evictions;
+		o->binds += r->binds;
+		o->requests += balloon_counter(bbuf, r->id, "requests");
+		o->granted += balloon_counter(bbuf, r->id, "granted");
+		o->granted_slots += balloon_counter(bbuf, r->id, "granted_slots");
+		o->rejected += balloon_counter(bbuf, r->id, "rejected");
+		o->releases += balloon_counter(bbuf, r->id, "releases");
+		o->released += balloon_counter(bbuf, r->id, "released");
+		o->released_slots += balloon_counter(bbuf, r->id, "released_slots");
+		o->withdrawn += balloon_counter(bbuf, r->id, "withdrawn");
+		if (r->slots_end < o->slots_min)
+			o->slots_min = r->slots_end;
+		if (r->slots_end > o->slots_max)
+			o->slots_max = r->slots_end;
+		if (r->growing && r->slots_end > o->slots_growing_end)
+			o->slots_growing_end = r->slots_end;
+		rates[nrates++] = r->secs > 0 ? r->done / r->secs : 0;
+		if (r->growing)
+			grow_rates[ngrow++] = r->secs > 0 ? r->done / r->secs : 0;
+	}
+	if (nrates) {
+		qsort(rates, nrates, sizeof(double), cmp_double);
+		o->wl_min = rates[0];
+		o->wl_med = rates[nrates / 2];
+		o->wl_max = rates[nrates - 1];
+	} else {
+		o->slots_min = 0;
+	}
+	if (ngrow) {
+		qsort(grow_rates, ngrow, sizeof(double), cmp_double);
+		o->wl_growing_med = grow_rates[ngrow / 2];
+	}
+	rgvt_remove_created(&created);
+	munmap(sh, sizeof(*sh));
+	return 0;
+}
+
+static bool scale_ok(const struct outcome *o)
+{
+	return o->started == o->n && !o->failed_setup && !o->wrong && !o->failures &&
+	       o->done == (unsigned long long)o->n * SCALE_WL;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+static void table(const struct outcome *o, int k)
+{
+	const struct outcome *b = &o[0];
+	int i;
+
+	printf("\n%-34s", "configuration");
+	for (i = 0; i < k; i++)
+		printf(" %14s", cfg_name[o[i].cfg]);
+	printf("\n");
+#define ROW(label, fmt, expr) do {					\
+		printf("%-34s", label);					\
+		for (i = 0; i < k; i++)					\
+			printf(" " fmt, (expr));			\
+		printf("\n");						\
+	} while (0)
+	ROW("vGPUs running", "%14d", o[i].started - o[i].failed_setup);
+	ROW("seconds", "%14.1f", o[i].secs);
+	ROW("high-GM slots per vGPU at end min", "%14u", o[i].slots_min);
+	ROW("                              max", "%14u", o[i].slots_max);
+	ROW("growing guests' slots at end", "%14u", o[i].slots_growing_end);
+	ROW("GTT entries copied / s", "%14.0f", o[i].entries_per_s);
+	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].entries_per_s, b->entries_per_s));
+	ROW("switches / s", "%14.1f", o[i].switches_per_s);
+	ROW("switch time (ns per switch)", "%14.0f", o[i].ns_per_switch);
+	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].ns_per_switch, b->ns_per_switch));
+	ROW("workloads / s per guest  min", "%14.1f", o[i].wl_min);
+	ROW("                      median", "%14.1f", o[i].wl_med);
+	ROW("                         max", "%14.1f", o[i].wl_max);
+	ROW("  median ratio vs static-384", "%14.2f", ratio(o[i].wl_med, b->wl_med));
+	ROW("growing guests' median wl/s", "%14.1f", o[i].wl_growing_med);
+	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].wl_growing_med, b->wl_growing_med));
+	ROW("workloads completed", "%14llu", o[i].done);
+	ROW("wrong results", "%14llu", o[i].wrong);
+	ROW("workloads timed out", "%14llu", o[i].timeouts);
+	ROW("workloads failed (any error)", "%14llu", o[i].failures);
+	ROW("evictions", "%14llu", o[i].evictions);
+	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].evictions, b->evictions));
+	ROW("balloon requests", "%14llu", o[i].requests);
+	ROW("grants (slots)", "%14llu", o[i].granted);
+	ROW("  slots granted", "%14llu", o[i].granted_slots);
+	ROW("rejections", "%14llu", o[i].rejected);
+	ROW("releases asked", "%14llu", o[i].releases);
+	ROW("releases acknowledged", "%14llu", o[i].released);
+	ROW("  slots released", "%14llu", o[i].released_slots);
+	ROW("releases withdrawn", "%14llu", o[i].withdrawn);
+	ROW("mean phi (balloon only)", "%14.2f", o[i].phi_mean);
+#undef ROW
+	for (i = 0; i < k; i++)
+		if (o[i].why[0])
+			printf("%s: %s\n", cfg_name[o[i].cfg], o[i].why);
+}
+
+static void json_outcome(FILE *f, const struct outcome *o)
+{
+	fprintf(f, "{\"config\":\"%s\",\"vgpus\":%d,\"running\":%d,\"seconds\":%.2f,"
+		"\"entries_per_s\":%.1f,\"switches_per_s\":%.2f,\"ns_per_switch\":%.1f,"
+		"\"wl_per_s_min\":%.2f,\"wl_per_s_median\":%.2f,\"wl_per_s_max\":%.2f,"
+		"\"wl_per_s_growing_median\":%.2f,\"workloads\":%llu,\"wrong\":%llu,"
+		"\"timeouts\":%llu,\"failures\":%llu,\"evictions\":%llu,\"binds\":%llu,"
+		"\"requests\":%llu,"
+		"\"grants\":%llu,\"granted_slots\":%llu,\"rejections\":%llu,\"releases\":%llu,"
+		"\"released\":%llu,\"released_slots\":%llu,\"withdrawn\":%llu,"
+		"\"slots_min\":%u,\"slots_max\":%u,\"growing_slots_end\":%u,\"phi_mean\":%.3f}",
+		cfg_name[o->cfg], o->n, o->started - o->failed_setup, o->secs, o->entries_per_s,
+		o->switches_per_s, o->ns_per_switch, o->wl_min, o->wl_med, o->wl_max,
+		o->wl_growing_med, o->done, o->wrong, o->timeouts, o->failures, o->evictions, o->binds,
+		o->requests, o->granted, o->granted_slots, o->rejected, o->releases, o->released,
+		o->released_slots, o->withdrawn, o->slots_min, o->slots_max,
+		o->slots_growing_end, o->phi_mean);
+}
+
+static int module_reload(const char *params)
+{
+	int fd, ret;
+
+	ret = rgvt_module_unload_settled();
+	if (ret && ret != -ENOENT)
+		return ret;
+	fd = open(rgvt_ko(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const int counts[] = { 8, 15, 32, 48, 64 };
+	struct outcome o[3], sc[5];
+	double secs = 20;
+	int n = 15, growing = 3, i, k = 0, nsc = 0, largest = 0;
+	bool scale = true, configs = true;
+	const char *stop_why = "";
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-t") && i + 1 < argc)
+			secs = atof(argv[++i]);
+		else if (!strcmp(argv[i], "-n") && i + 1 < argc)
+			n = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-g") && i + 1 < argc)
+			growing = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-scale"))
+			scale = false;
+		else if (!strcmp(argv[i], "--scale-only"))
+			configs = false;
+		else {
+			fprintf(stderr, "usage: gm_kernel [-t SECS] [-n GUESTS] [-g GROWING] "
+				"[--no-scale] [--scale-only]\n");
+			return 2;
+		}
+	}
+	if (n < 1 || n > MAX_GUESTS || secs <= 0)
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (rgvt_module_ensure()) {
+		fprintf(stderr, "gm_kernel: cannot load %s\n", rgvt_ko());
+		return 1;
+	}
+	if (set("balloon_period_ms", RGVT_STR(PERIOD_MS)))
+		return 1;
+	printf("gm_kernel: %d guests (%d growing from %d to %d slots of 64 MB, the others %s), "
+	       "%.0f s per configuration,\n  %d buffers of %d MB per slot (%d pages bound each), "
+	       "%d buffers a workload (store-dwords through the GGTT, each checked),\n"
+	       "  balloon period %d ms, T1 0.5, T2 1.0; type %s (6 slots)\n",
+	       n, growing, GROW_FROM, GROW_TO, "1-5 slots", secs, SPANS_PER_SLOT,
+	       64 / SPANS_PER_SLOT, PAGES_PER_BUF, TOUCH, PERIOD_MS, TYPE);
+	if (configs) {
+		for (k = 0; k < 3; k++) {
+			printf("running %s ...\n", cfg_name[k]);
+			if (run(k, n, growing, secs, &o[k]))
+				return 1;
+		}
+		table(o, 3);
+	}
+	if (scale) {
+		printf("\nscale: reloading the module with sim_aperture_mb=512 (64 S_32 in low GM), "
+		       "balloon off, %d workloads per vGPU, all at once\n", SCALE_WL);
+		if (module_reload("sim_aperture_mb=512")) {
+			fprintf(stderr, "gm_kernel: module reload failed\n");
+			return 1;
+		}
+		printf("%8s %8s %10s %8s %8s %10s %14s  %s\n", "vGPUs", "running", "workloads",
+		       "wrong", "timeout", "seconds", "entries/s", "");
+		for (nsc = 0; nsc < 5; nsc++) {
+			struct outcome *s = &sc[nsc];
+			bool ok;
+
+			if (run(SCALE, counts[nsc], 0, 0, s))
+				return 1;
+			ok = scale_ok(s);
+			printf("%8d %8d %10llu %8llu %8llu %10.1f %14.0f  %s %s\n", counts[nsc],
+			       s->started - s->failed_setup, s->done, s->wrong, s->timeouts,
+			       s->secs, s->entries_per_s, ok ? "ok" : "FAILED", s->why);
+			if (!ok) {
+				stop_why = s->why[0] ? s->why : "wrong or missing results";
+				nsc++;
+				break;
+			}
+			largest = counts[nsc];
+		}
+		printf("largest number of vGPUs submitting at once with correct results: %d "
+		       "(tried 8, 15, 32, 48, 64; goal >= 32, gScale 15, GVT-g 8)\n", largest);
+		if (module_reload("")) {
+			fprintf(stderr, "gm_kernel: module reload failed\n");
+			return 1;
+		}
+	}
+	printf("RGVT-GM-JSON {\"guests\":%d,\"growing\":%d,\"seconds\":%.1f,\"period_ms\":%d,"
+	       "\"configs\":[", n, growing, secs, PERIOD_MS);
+	for (i = 0; i < k; i++) {
+		if (i)
+			printf(",");
+		json_outcome(stdout, &o[i]);
+	}
+	printf("],\"scale\":{\"tried\":[");
+	for (i = 0; i < nsc; i++) {
+		if (i)
+			printf(",");
+		printf("{\"vgpus\":%d,\"ok\":%s,\"workloads\":%llu,\"wrong\":%llu,"
+		       "\"timeouts\":%llu,\"seconds\":%.2f}", sc[i].n,
+		       scale_ok(&sc[i]) ? "true" : "false", sc[i].done, sc[i].wrong,
+		       sc[i].timeouts, sc[i].secs);
+	}
+	printf("],\"largest\":%d,\"stopped\":\"%s\"}}\n", largest, stop_why);
+	set("balloon", "1");
+	thresholds("0.5", "1.0");
+	set("balloon_period_ms", "500");
+	return 0;
+}
