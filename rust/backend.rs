@@ -68,6 +68,14 @@ pub(crate) trait Backend: Send + Sync {
     fn write_batch(&self, batch: &mut dyn FnMut(Writer<'_>));
     /// Makes the GPU see the entries written so far.
     fn invalidate(&self);
+    /// The physical GGTT entry at `index`, as the GPU resolves a GGTT
+    /// address, if the backend can read it (the sim: its array). The
+    /// engines check it against the running vGPU's own entry
+    /// (`vgpu::mem`): `None` skips the check (a real GPU reads the table
+    /// itself).
+    fn read_entry(&self, _index: u64) -> Option<u64> {
+        None
+    }
     /// Prints the backend's own lines of debugfs `gpu` (name, counters).
     fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result;
 

@@ -29,6 +29,7 @@ use crate::pvinfo;
 use crate::shadow;
 use crate::vggtt::Range;
 use crate::vgpu_type::VgpuType;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
@@ -147,6 +148,9 @@ pub(crate) struct HostGgtt {
     /// The GM lock.
     #[pin]
     pub(crate) gm: Mutex<GmState>,
+    /// GGTT accesses of the engines that found another vGPU's entry in the
+    /// physical GGTT (refused; a missing switch shows here).
+    ggtt_foreign: AtomicU64,
 }
 
 impl HostGgtt {
@@ -170,7 +174,19 @@ impl HostGgtt {
         Ok(try_pin_init!(Self {
             backend,
             gm <- kernel::new_mutex!(state),
+            ggtt_foreign: AtomicU64::new(0),
         }? Error))
+    }
+
+    /// Counts an engine's GGTT access refused because the physical entry
+    /// was another vGPU's.
+    pub(crate) fn count_foreign(&self) {
+        self.ggtt_foreign.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// GGTT accesses refused so far (see [`HostGgtt::count_foreign`]).
+    pub(crate) fn foreign(&self) -> u64 {
+        self.ggtt_foreign.load(Ordering::Relaxed)
     }
 
     /// Stores a batch of vGPU `id`'s entries: `entries` is called once

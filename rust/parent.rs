@@ -172,7 +172,7 @@ impl Parent {
             max: MAX_VGPUS_DEFAULT,
         };
         let debugfs = debugfs::Dir::new(kernel::c_str!("rgvt"), None)?;
-        let engines = Engines::new()?;
+        let engines = Engines::new(host.clone())?;
         Arc::pin_init(
             try_pin_init!(Self {
                 host,
@@ -223,7 +223,7 @@ impl Parent {
         };
         // Attached before the VFIO device exists, so that no kick is lost;
         // detached on every way out.
-        self.engines.attach(vgpu.id, vgpu.clone())?;
+        self.engines.attach(vgpu.id, vgpu.weight(), vgpu.clone())?;
         // Under no lock of ours: VFIO calls `open_device`, which takes the
         // vGPU's and the GM lock, with VFIO's own device-set lock held.
         let made = self.bind(mdev, &vgpu);

@@ -38,6 +38,7 @@ use crate::mmio::{Vregs, BAR0_SIZE};
 use crate::vggtt::VGgtt;
 use crate::vgpu_type::VgpuType;
 use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::{Arc, CondVar, Mutex};
@@ -190,7 +191,13 @@ pub(crate) struct Vgpu {
     /// never by `dma_unmap`, so guest pages may be pinned under it. Shared
     /// with KVM's page-track notifier while the device is open ([`track`]).
     pub(crate) shadow: Arc<Mutex<shadow::Shadow>>,
+    /// Scheduling weight: the type's, or the override
+    /// ([`Vgpu::set_weight`]); the engines' scheduler holds the same.
+    weight: AtomicU32,
 }
+
+/// The largest weight a vGPU may be given (GVT-g's `VGPU_MAX_WEIGHT`).
+pub(crate) const MAX_WEIGHT: u32 = 16;
 
 /// The graphics memory size GGMS states for a GPU with `gm_size` bytes:
 /// the smallest of 1, 2 or 4 GB that covers it (the entries past the GPU's
@@ -283,7 +290,25 @@ impl Vgpu {
             engine <- kernel::new_mutex!(engine),
             engines,
             shadow,
+            weight: AtomicU32::new(ty.weight),
         }? Error))
+    }
+
+    /// The scheduling weight.
+    pub(crate) fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Relaxed)
+    }
+
+    /// Overrides the scheduling weight (1..=[`MAX_WEIGHT`], as GVT-g);
+    /// shares follow from the next balance period. The per-vGPU sysfs
+    /// file calls this.
+    pub(crate) fn set_weight(&self, weight: u32) -> Result {
+        if !(1..=MAX_WEIGHT).contains(&weight) {
+            return Err(EINVAL);
+        }
+        self.engines.set_weight(self.id, weight)?;
+        self.weight.store(weight, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The UUID as text.

@@ -9,7 +9,10 @@
 //! where they are made: a slice ends after [`Params::max_workloads`] workloads as well (a vGPU
 //! of many tiny workloads cannot hold a slice by count), and when every vGPU with work has
 //! spent its share the next period starts at once instead of leaving the engine idle until the
-//! timer (work conserving). A vGPU without work is skipped, gets no share, and accrues nothing.
+//! timer (work conserving). A vGPU without work is skipped, gets no share, and accrues nothing,
+//! unless it ran in the period that ends: a guest between two of its workloads (submitting the
+//! next) keeps its share, and while such a vGPU has share left the others run on debt instead of
+//! a new period starting early (which would cap its share).
 //!
 //! The core reads no clock: the caller passes `now` in nanoseconds from any monotonic source.
 //! (The module is named after GVT-g's file: the kernel crate's own `sched` is its scheduling
@@ -33,7 +36,8 @@ pub const MAX_WEIGHT: u32 = 1024;
 ///
 /// # Invariants
 ///
-/// `1000 <= time_slice_ns <= balance_period_ns <= 10 s` and `1 <= max_workloads <= 4096`.
+/// `1000 <= time_slice_ns <= balance_period_ns <= 10 s`, `1 <= max_workloads <= 4096` and
+/// `idle_grace_ns <= time_slice_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
     /// How long one vGPU keeps the engine before the scheduler chooses again.
@@ -42,6 +46,10 @@ pub struct Params {
     pub balance_period_ns: u64,
     /// The most workloads one vGPU starts in one slice.
     pub max_workloads: u32,
+    /// How long the engine waits for the vGPU that ran last, when it has no work but share
+    /// left, before another vGPU gets it (its guest is submitting the next workload; GVT-g
+    /// keeps a vGPU current until its timer tick). 0: never wait (fully work conserving).
+    pub idle_grace_ns: u64,
 }
 
 impl Default for Params {
@@ -50,6 +58,7 @@ impl Default for Params {
             time_slice_ns: DEFAULT_TIME_SLICE_NS,
             balance_period_ns: DEFAULT_BALANCE_PERIOD_NS,
             max_workloads: DEFAULT_MAX_WORKLOADS,
+            idle_grace_ns: 0,
         }
     }
 }
@@ -60,6 +69,7 @@ impl Params {
         (1000..=self.balance_period_ns).contains(&self.time_slice_ns)
             && self.balance_period_ns <= 10_000_000_000
             && (1..=4096).contains(&self.max_workloads)
+            && self.idle_grace_ns <= self.time_slice_ns
     }
 }
 
@@ -86,6 +96,9 @@ struct Entry {
     workloads: u64,
     /// Times it was chosen when another vGPU (or none) had the engine.
     switches: u64,
+    /// Whether it started a workload in this balance period: a vGPU between two of its
+    /// workloads (its guest is submitting the next) is still busy for the balance.
+    ran: bool,
 }
 
 /// The slice running now.
@@ -137,6 +150,8 @@ pub struct Scheduler {
     picks: u64,
     /// Balance periods started, on time or early.
     periods: u64,
+    /// Since when the vGPU that ran last has had no work (for [`Params::idle_grace_ns`]).
+    idle_since: Option<u64>,
 }
 
 impl Default for Scheduler {
@@ -149,6 +164,7 @@ impl Default for Scheduler {
             period_start: 0,
             picks: 0,
             periods: 0,
+            idle_since: None,
         })
     }
 }
@@ -168,6 +184,7 @@ impl Scheduler {
             period_start: 0,
             picks: 0,
             periods: 0,
+            idle_since: None,
         })
     }
 
@@ -197,6 +214,7 @@ impl Scheduler {
             busy_ns: 0,
             workloads: 0,
             switches: 0,
+            ran: false,
         });
         Ok(())
     }
@@ -253,6 +271,20 @@ impl Scheduler {
         if now.saturating_sub(self.period_start) >= self.params.balance_period_ns {
             self.balance(now, &has_work);
         }
+        if let Some(l) = self.last {
+            let grace = self.params.idle_grace_ns;
+            let waiting = grace > 0
+                && !has_work(l)
+                && self.entries[l.index()].is_some_and(|e| e.credit > 0);
+            if waiting {
+                let since = *self.idle_since.get_or_insert(now);
+                if now.saturating_sub(since) < grace {
+                    return None;
+                }
+            } else if has_work(l) {
+                self.idle_since = None;
+            }
+        }
         if let Some(s) = self.slice {
             let keep = self.entries[s.vgpu.index()].is_some_and(|e| e.credit > 0)
                 && now.saturating_sub(s.start) < self.params.time_slice_ns
@@ -266,9 +298,15 @@ impl Scheduler {
         let next = match self.lru(|id, e| e.credit > 0 && has_work(id)) {
             Some(id) => id,
             None => {
+                let any = self.lru(|id, _| has_work(id))?;
+                if self.lru(|_, e| e.ran && e.credit > 0).is_some() {
+                    // A vGPU with share left is between two of its workloads: the others
+                    // run on debt (paid from their next share) rather than a new period
+                    // taking its share away.
+                    return Some(self.start_workload(any, now));
+                }
                 // Every vGPU with work spent its share (or none has work): start the next
                 // period now rather than idling until the timer, as GVT-g would.
-                let any = self.lru(|id, _| has_work(id))?;
                 self.balance(now, &has_work);
                 // Debt deeper than a whole share leaves no one with credit: the least
                 // recently chosen runs anyway, so work never waits on an idle engine.
@@ -289,9 +327,44 @@ impl Scheduler {
         }
     }
 
+    /// Charges `ns` of busy time to vGPU `id` without counting a workload: the GPU-wide
+    /// scheduler of the kernel charges the time a vGPU had at least one engine inside one of
+    /// its workloads (one interval may hold several workloads on several engines).
+    pub fn charge(&mut self, id: VgpuId, ns: u64) {
+        if let Some(e) = self.entries[id.index()].as_mut() {
+            let ns = ns.min(i64::MAX as u64);
+            e.credit = e.credit.saturating_sub(ns as i64);
+            e.busy_ns = e.busy_ns.saturating_add(ns);
+        }
+    }
+
+    /// Returns whether the running slice is over at `now`: no slice, or its vGPU has no
+    /// credit left, used its time slice or started [`Params::max_workloads`] workloads. The
+    /// caller then asks [`Scheduler::pick_next`], which may pick another vGPU.
+    pub fn slice_over(&self, now: u64) -> bool {
+        match self.slice {
+            None => true,
+            Some(s) => {
+                !self.entries[s.vgpu.index()].is_some_and(|e| e.credit > 0)
+                    || now.saturating_sub(s.start) >= self.params.time_slice_ns
+                    || s.workloads >= self.params.max_workloads
+            }
+        }
+    }
+
+    /// Predicts the vGPU chosen after `after` (gScale's predictive copy prepares its GTT
+    /// entries): the least recently chosen other vGPU with work, preferring one with credit.
+    pub fn predict(&self, after: VgpuId, has_work: impl Fn(VgpuId) -> bool) -> Option<VgpuId> {
+        self.lru(|id, e| id != after && e.credit > 0 && has_work(id))
+            .or_else(|| self.lru(|id, _| id != after && has_work(id)))
+    }
+
     /// Starts a workload of `id`, opening a slice if it does not hold one.
     fn start_workload(&mut self, id: VgpuId, now: u64) -> Pick {
         let switch = self.last != Some(id);
+        if switch {
+            self.idle_since = None;
+        }
         match &mut self.slice {
             Some(s) if s.vgpu == id => s.workloads += 1,
             _ => {
@@ -306,10 +379,9 @@ impl Scheduler {
                 }
             }
         }
-        if switch {
-            if let Some(e) = self.entries[id.index()].as_mut() {
-                e.switches += 1;
-            }
+        if let Some(e) = self.entries[id.index()].as_mut() {
+            e.ran = true;
+            e.switches += u64::from(switch);
         }
         self.last = Some(id);
         Pick { vgpu: id, switch }
@@ -337,13 +409,14 @@ impl Scheduler {
             .iter()
             .enumerate()
             .filter_map(|(i, e)| Some((VgpuId::new(i as u32)?, e.as_ref()?)))
-            .filter(|(id, _)| has_work(*id))
+            .filter(|(id, e)| has_work(*id) || e.ran)
             .map(|(_, e)| u64::from(e.weight))
             .sum();
         let period = self.params.balance_period_ns;
         for (i, slot) in self.entries.iter_mut().enumerate() {
             let Some(e) = slot.as_mut() else { continue };
-            let busy = VgpuId::new(i as u32).is_some_and(has_work);
+            let busy = VgpuId::new(i as u32).is_some_and(has_work) || e.ran;
+            e.ran = false;
             if !busy || total == 0 {
                 e.credit = e.credit.min(0);
                 continue;

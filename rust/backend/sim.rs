@@ -115,6 +115,11 @@ impl Backend for Sim {
         });
     }
 
+    fn read_entry(&self, index: u64) -> Option<u64> {
+        let g = self.ggtt.lock();
+        usize::try_from(index).ok().and_then(|i| g.get(i)).copied()
+    }
+
     fn invalidate(&self) {
         self.invalidations.fetch_add(1, Ordering::Relaxed);
     }

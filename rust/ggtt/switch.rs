@@ -55,10 +55,6 @@ impl HostGgtt {
     /// holds, then prepares `next`'s entries where `id` does not need the
     /// slot (see the module documentation for the locking and what the
     /// caller keeps).
-    #[expect(
-        dead_code,
-        reason = "the engine (issue 10) calls it; remove once it does"
-    )]
     pub(crate) fn switch_in(&self, id: VgpuId, next: Option<VgpuId>) -> Result<SwitchStats> {
         let mut stats = SwitchStats::default();
         {

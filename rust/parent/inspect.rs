@@ -95,7 +95,8 @@ impl Show for GpuFile {
                 r = writeln!(m, "{name} {value}");
             }
         });
-        r
+        r?;
+        writeln!(m, "ggtt_foreign {}", p.host.foreign())
     }
 }
 

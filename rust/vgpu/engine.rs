@@ -30,7 +30,7 @@ use super::mem::{Mem, Regs};
 use super::Vgpu;
 use crate::cmd::{self, Limits, Step};
 use crate::engine::{irq_bit, EngineId};
-use crate::engines::{Client, Progress};
+use crate::engines::{Client, Progress, Stepped};
 use crate::execlist::{self, Outcome};
 use crate::kstorage::KvAlloc;
 use crate::mmio::EngineHook;
@@ -147,19 +147,26 @@ impl Vgpu {
     }
 
     /// One step of `engine`'s work (see the module documentation).
-    fn engine_step(&self, engine: EngineId) -> Progress {
+    fn engine_step(&self, engine: EngineId) -> Stepped {
         let i = engine.index();
         let mut guard = self.engine.lock();
         let EngineState { dev, per } = &mut *guard;
         let Some(dev) = dev.as_ref() else {
-            return Progress::Idle;
+            return Stepped {
+                progress: Progress::Idle,
+                inside: false,
+            };
         };
         let pe: &mut PerEngine = &mut per[i];
         let mut mem = Mem::new(self, dev.device());
         let mut regs = Regs::new(self);
         let progress = self.step_with(engine, pe, &mut mem, &mut regs);
         pe.stats.access_faults += mem.faults;
-        progress
+        pe.stats.ggtt_foreign += mem.foreign;
+        Stepped {
+            progress,
+            inside: pe.running.is_some(),
+        }
     }
 
     /// [`Vgpu::engine_step`] with the engine lock held and the guest's
@@ -365,7 +372,7 @@ impl Vgpu {
 }
 
 impl Client for Vgpu {
-    fn step(&self, engine: EngineId) -> Progress {
+    fn step(&self, engine: EngineId) -> Stepped {
         self.engine_step(engine)
     }
 }

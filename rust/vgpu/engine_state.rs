@@ -45,6 +45,9 @@ pub(crate) struct Stats {
     /// Guest memory accesses that failed (no translation, or the frame
     /// could not be pinned), in scans, execution and context images.
     pub(crate) access_faults: u64,
+    /// GGTT accesses refused because the physical GGTT entry was not the
+    /// vGPU's own (another vGPU's entries were switched in): must stay 0.
+    pub(crate) ggtt_foreign: u64,
     /// Workloads cut off: an endless chain (the scan's bound) or a
     /// semaphore waited on [`super::engine::SEMAPHORE_TIMEOUT_MS`].
     pub(crate) hangs: u64,
@@ -82,6 +85,7 @@ impl Stats {
         f("audit_failures", self.audit_failures);
         f("faults", self.faults);
         f("access_faults", self.access_faults);
+        f("ggtt_foreign", self.ggtt_foreign);
         f("hangs", self.hangs);
         f("waits", self.waits);
         f("user_interrupts", self.user_interrupts);

@@ -4,7 +4,7 @@
 //! `Documentation/rgvt/debugfs.rst`).
 
 use super::Vgpu;
-use crate::debugfs::{Dir, Files, Seq, Show};
+use crate::debugfs::{Dir, Files, Seq, Show, Store};
 use crate::engine::EngineId;
 use core::fmt::{self, Write};
 use kernel::prelude::*;
@@ -34,6 +34,38 @@ impl Show for CountersFile {
         line("untracked_overflow_reads", reads);
         line("untracked_overflow_writes", writes);
         r
+    }
+}
+
+/// `vgpu<N>/sched`: the scheduler's view of the vGPU (weight, credit, busy
+/// time) and its GTT switches (entries copied, time).
+struct SchedFile;
+
+impl Show for SchedFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        v.engines.describe_client(v.id, m)
+    }
+}
+
+/// `vgpu<N>/weight`: the scheduling weight; writing 1..=16 overrides it
+/// (a test knob until the per-vGPU sysfs file).
+struct WeightFile;
+
+impl Show for WeightFile {
+    type Data = Vgpu;
+
+    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
+        writeln!(m, "{}", v.weight())
+    }
+}
+
+impl Store for WeightFile {
+    fn store(v: &Vgpu, input: &[u8]) -> Result {
+        let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
+        let w: u32 = text.trim().parse().map_err(|_| EINVAL)?;
+        v.set_weight(w)
     }
 }
 
@@ -191,6 +223,8 @@ impl Show for ShadowFile {
 pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     let mut files = Files::new(dir, vgpu);
     files.add::<CountersFile>(kernel::c_str!("counters"))?;
+    files.add::<SchedFile>(kernel::c_str!("sched"))?;
+    files.add_rw::<WeightFile>(kernel::c_str!("weight"))?;
     files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
     files.add::<ShadowFile>(kernel::c_str!("shadow"))?;

@@ -77,6 +77,9 @@ pub(crate) struct Mem<'a> {
     root: Option<Root>,
     /// Translations and accesses that failed, for the counters.
     pub(crate) faults: u64,
+    /// GGTT translations refused because the physical entry was another
+    /// vGPU's (see [`Mem::ggtt_frame`]).
+    pub(crate) foreign: u64,
     /// Accesses made, for the scheduling points.
     accesses: u64,
 }
@@ -101,6 +104,7 @@ impl<'a> Mem<'a> {
             dev,
             root: None,
             faults: 0,
+            foreign: 0,
             accesses: 0,
             pins: [None, None, None, None, None, None, None, None],
             hand: 0,
@@ -115,20 +119,37 @@ impl<'a> Mem<'a> {
     }
 
     /// The guest frame behind GGTT address `addr`, as the vGPU's view has
-    /// it now: inside its ranges, present, pinned, not on scratch.
-    fn ggtt_frame(&self, addr: u64) -> Result<u64, MemError> {
+    /// it now (inside its ranges, present, pinned, not on scratch) and as
+    /// the physical GGTT has it: a GPU resolves a GGTT address through the
+    /// physical table, so the physical entry must be the vGPU's own host
+    /// PTE. Another vGPU's entry there (a shared slot not switched in)
+    /// faults and is counted ([`Mem::foreign`], debugfs `ggtt_foreign`):
+    /// nothing is read or written through it.
+    fn ggtt_frame(&mut self, addr: u64) -> Result<u64, MemError> {
         let index = addr / PAGE;
         let st = self.vgpu.state.lock();
-        let host = GgttPte::from_raw(st.ggtt.host_pte(index).ok_or(MemError::Unmapped)?);
-        match st.ggtt.entry(index) {
+        let raw = st.ggtt.host_pte(index).ok_or(MemError::Unmapped)?;
+        let host = GgttPte::from_raw(raw);
+        let gfn = match st.ggtt.entry(index) {
             Some((guest, Some(gfn)))
                 if GgttPte::from_raw(guest).present()
                     && host.present()
                     && host.frame() != st.ggtt.scratch_mfn() =>
             {
-                Ok(gfn)
+                gfn
             }
-            _ => Err(MemError::Unmapped),
+            _ => return Err(MemError::Unmapped),
+        };
+        // Under the vGPU's lock (before the backend's, the documented
+        // order): the entry cannot change between the two reads.
+        match self.vgpu.host.backend.read_entry(index) {
+            Some(phys) if phys != raw => {
+                drop(st);
+                self.foreign += 1;
+                self.vgpu.host.count_foreign();
+                Err(MemError::Fault)
+            }
+            _ => Ok(gfn),
         }
     }
 

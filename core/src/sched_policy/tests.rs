@@ -129,6 +129,75 @@ fn a_switch_is_reported_once_per_change_of_vgpu() {
     assert_eq!(s.last(), Some(other));
 }
 
+#[test]
+fn charge_slice_over_and_predict() {
+    let mut s = Scheduler::default();
+    s.add(id(0), 1).unwrap();
+    s.add(id(1), 1).unwrap();
+    s.add(id(2), 1).unwrap();
+    assert!(s.slice_over(0));
+    let p = s.pick_next(0, |_| true).unwrap();
+    assert!(!s.slice_over(10));
+    // Time ends the slice; a charge moves busy time and credit but not the workload count.
+    assert!(s.slice_over(DEFAULT_TIME_SLICE_NS));
+    let before = s.stats(p.vgpu).unwrap();
+    s.charge(p.vgpu, 1234);
+    let after = s.stats(p.vgpu).unwrap();
+    assert_eq!(after.busy_ns, before.busy_ns + 1234);
+    assert_eq!(after.credit, before.credit - 1234);
+    assert_eq!(after.workloads, before.workloads);
+    // Spent credit ends the slice at once.
+    s.charge(p.vgpu, DEFAULT_BALANCE_PERIOD_NS);
+    assert!(s.slice_over(20));
+    // The prediction is another vGPU with work, never `after`, none when alone.
+    let n = s.predict(p.vgpu, |_| true).unwrap();
+    assert_ne!(n, p.vgpu);
+    assert_eq!(s.predict(p.vgpu, |v| v == p.vgpu), None);
+    let q = s.pick_next(30, |_| true).unwrap();
+    assert_eq!(q.vgpu, n, "the predicted vGPU is the one picked next");
+}
+
+#[test]
+fn weights_hold_when_guests_pause_between_workloads() {
+    // Each guest submits its next workload a little after the last ended (its own CPU time):
+    // the scheduler must not take its share away while it does (it waits up to one slice).
+    let mut s = Scheduler::new(Params {
+        idle_grace_ns: DEFAULT_TIME_SLICE_NS,
+        ..Params::default()
+    })
+    .unwrap();
+    let w = [1u32, 2, 4];
+    for (k, w) in w.iter().enumerate() {
+        s.add(id(k as u32), *w).unwrap();
+    }
+    let mut ready = [0u64; 3];
+    let mut now = 0u64;
+    let mut n = 0u64;
+    while now < 20_000_000_000 {
+        let r = ready;
+        match s.pick_next(now, |v| now >= r[v.index()]) {
+            Some(p) => {
+                let k = p.vgpu.index();
+                let ns = 3_000_000 + (n * 7919 % 4_000_000);
+                n += 1;
+                now += ns;
+                s.account(p.vgpu, ns);
+                // 0.2 to 0.7 ms before the guest submits again.
+                ready[k] = now + 200_000 + (n * 104_729 % 500_000);
+            }
+            None => now += 50_000,
+        }
+    }
+    let busy: Vec<f64> = (0..3).map(|k| s.stats(id(k)).unwrap().busy_ns as f64).collect();
+    let total: f64 = busy.iter().sum();
+    std::eprintln!("busy with pauses, weights 1:2:4: {busy:?}");
+    for k in 0..3 {
+        let want = total * f64::from(w[k]) / 7.0;
+        let err = (busy[k] - want).abs() / want;
+        assert!(err < 0.10, "vGPU {k}: {} vs {want} ({err}) {busy:?}", busy[k]);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
