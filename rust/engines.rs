@@ -107,13 +107,15 @@ pub(crate) struct VgpuSched {
     pub(crate) steps: [u64; COUNT],
 }
 
-/// The scheduler's tunables: GVT-g's slice, balance period, and a grace of
-/// one slice for a vGPU whose guest is submitting its next workload.
+/// The scheduler's tunables: GVT-g's slice and balance period, and a grace
+/// of 3 ms for a vGPU whose guest is submitting its next workload (a guest
+/// process under TCG takes a millisecond or more to see a completion and
+/// submit again; without the grace its share goes to the others).
 const PARAMS: Params = Params {
     time_slice_ns: crate::sched_policy::DEFAULT_TIME_SLICE_NS,
     balance_period_ns: crate::sched_policy::DEFAULT_BALANCE_PERIOD_NS,
     max_workloads: crate::sched_policy::DEFAULT_MAX_WORKLOADS,
-    idle_grace_ns: crate::sched_policy::DEFAULT_TIME_SLICE_NS,
+    idle_grace_ns: 3 * crate::sched_policy::DEFAULT_TIME_SLICE_NS,
 };
 
 /// What an engine's worker does next.
@@ -210,6 +212,10 @@ impl Sched {
                     Some(p) if p == c => {
                         self.kicked[e] &= !bit(c);
                         self.busy_since.get_or_insert(now);
+                        // Inside from now: the step may scan (read guest
+                        // memory through the GGTT) before it says so, and
+                        // no switch may come in between.
+                        self.inflight[e] = Some(c);
                         return Action::Step(c);
                     }
                     Some(p) => self.next = Some(p),
@@ -257,6 +263,8 @@ impl Sched {
             .policy
             .predict(v, |w| Self::has_work(&pending, &inflight, w));
         let done = host.switch_in(v, predicted);
+        // Its slice runs from now: the copy may take longer than a slice.
+        self.policy.restart_slice(now_ns());
         if let Some(s) = self.stats.get_mut(n) {
             match done {
                 Ok(c) => {
@@ -297,18 +305,17 @@ impl Sched {
         } else {
             self.pending[e] |= b;
         }
-        let was_inside = self.inflight[e].is_some();
         self.inflight[e] = r.inside.then_some(id);
         if self.inflight.iter().all(Option::is_none) {
             if let (Some(since), Some(v)) = (self.busy_since.take(), vid(id)) {
                 self.policy.charge(v, now.saturating_sub(since));
             }
         }
-        if r.inside || !was_inside && r.progress != Progress::Idle {
+        if r.inside {
             return 0;
         }
-        // A workload ended (or the vGPU ran out of work): engines with
-        // work may now switch or run.
+        // The engine left the vGPU's work (a workload ended, or it had
+        // none to start): engines with work may now switch or run.
         let mut mask = 0u8;
         for (k, p) in self.pending.iter().enumerate() {
             if k != e && *p != 0 {

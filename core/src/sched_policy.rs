@@ -37,7 +37,7 @@ pub const MAX_WEIGHT: u32 = 1024;
 /// # Invariants
 ///
 /// `1000 <= time_slice_ns <= balance_period_ns <= 10 s`, `1 <= max_workloads <= 4096` and
-/// `idle_grace_ns <= time_slice_ns`.
+/// `idle_grace_ns <= balance_period_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
     /// How long one vGPU keeps the engine before the scheduler chooses again.
@@ -69,7 +69,7 @@ impl Params {
         (1000..=self.balance_period_ns).contains(&self.time_slice_ns)
             && self.balance_period_ns <= 10_000_000_000
             && (1..=4096).contains(&self.max_workloads)
-            && self.idle_grace_ns <= self.time_slice_ns
+            && self.idle_grace_ns <= self.balance_period_ns
     }
 }
 
@@ -335,6 +335,15 @@ impl Scheduler {
             let ns = ns.min(i64::MAX as u64);
             e.credit = e.credit.saturating_sub(ns as i64);
             e.busy_ns = e.busy_ns.saturating_add(ns);
+        }
+    }
+
+    /// Starts the running slice's time again at `now`: the caller switched the GPU to the
+    /// slice's vGPU (copying its GTT entries) after choosing it, and the slice is counted from
+    /// when the vGPU can run, not from the choice (a switch may take longer than a slice).
+    pub fn restart_slice(&mut self, now: u64) {
+        if let Some(s) = self.slice.as_mut() {
+            s.start = now;
         }
     }
 

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small user-space gen9 GPU driver for rgvt's simulated engines, through
+ * VFIO only: one vGPU, its guest memory, GGTT entries in low and high GM,
+ * one 4-level PPGTT, one execlist context per engine, batches, submission
+ * and completion. It programs the vGPU as i915 programs a Skylake GT2 in
+ * execlist mode (rgvt_engine.c states the details and checks each of them);
+ * it is shared by the tests that run many guests at once (rgvt_multi.c) and
+ * by the benchmarks, so the API is kept small:
+ *
+ *   struct rgvt_gpu g;
+ *   rgvt_gpu_open(&g, uuid, pages);      VFIO open, guest memory, contexts,
+ *                                        execlists on every engine
+ *   p  = rgvt_gpu_alloc(&g, n);          n zeroed guest pages (an index)
+ *   gm = rgvt_gpu_map_low(&g, p, n);     GGTT entries in low GM (aperture)
+ *   gm = rgvt_gpu_map_high(&g, p, n);    GGTT entries in high GM
+ *   va = rgvt_gpu_ppgtt_alloc(&g, n);    n fresh pages at a PPGTT address
+ *   rgvt_gpu_host(&g, p) / rgvt_gpu_va_host(&g, va)   the CPU's view
+ *   b  = rgvt_gpu_batch_ggtt(&g, p, gm)  a batch in page p at GGTT gm
+ *   b  = rgvt_gpu_batch_ppgtt(&g, n)     a batch of n pages in the PPGTT
+ *   rgvt_batch_store(&b, addr, v, ggtt); rgvt_batch_end(&b);
+ *   rgvt_gpu_submit(&g, engine, b.addr, b.ggtt);   ring + ELSP
+ *   rgvt_gpu_wait(&g, engine, ms)        1: complete, 0: timed out
+ *   rgvt_gpu_close(&g);
+ *
+ * Errors are returned as -errno (or ~0ULL for addresses); nothing here
+ * asserts, so it can run in forked children. Completion is polled from the
+ * context-status mirror in the status page (no interrupts are set up).
+ */
+#ifndef RGVT_GPU_H
+#define RGVT_GPU_H
+
+#include <sys/mman.h>
+#include <time.h>
+
+#include "rgvt.h"
+#include "rgvt_util.h"
+
+#define RGVT_GPU_PAGE		4096ULL
+#define RGVT_GPU_IOVA		0x10000000ULL
+#define RGVT_GPU_RING_SIZE	(4 * RGVT_GPU_PAGE)
+#define RGVT_GPU_PTE(gfn)	(((__u64)(gfn) << 12) | 1ULL)	/* GGTT, present */
+
+enum { RGVT_RCS, RGVT_BCS, RGVT_VCS, RGVT_VECS, RGVT_NENGINES };
+
+struct rgvt_gpu_engine {
+	const char *name;
+	__u32 base;
+	bool rcs;
+};
+
+static const struct rgvt_gpu_engine rgvt_gpu_engines[RGVT_NENGINES] = {
+	[RGVT_RCS] = { "rcs0", 0x2000, true },
+	[RGVT_BCS] = { "bcs0", 0x22000, false },
+	[RGVT_VCS] = { "vcs0", 0x12000, false },
+	[RGVT_VECS] = { "vecs0", 0x1a000, false },
+};
+
+/* One logical ring context on one engine, with its ring and status page. */
+struct rgvt_gpu_ctx {
+	const struct rgvt_gpu_engine *e;
+	unsigned int hwsp_page, ring_page, ctx_page, ctx_pages;
+	__u64 hwsp_gm, ring_gm, lrca;
+	__u32 ccid;
+	__u32 tail;		/* ring offset of the next command */
+	unsigned int csb_head;	/* last CSB entry read */
+};
+
+struct rgvt_gpu {
+	struct rgvt_vfio vfio;
+	long id;			/* vgpu_id: debugfs vgpu<id>/ */
+	unsigned long long low_base, low_size, high_base, high_size;
+	unsigned char *mem;		/* guest memory, at RGVT_GPU_IOVA */
+	unsigned int pages, next_page;
+	__u64 next_low, next_high;	/* next free GM page of each range */
+	unsigned int pml4_page;
+	__u64 next_va;
+	struct rgvt_gpu_ctx ctx[RGVT_NENGINES];
+};
+
+static inline __u64 rgvt_gpu_gpa(unsigned int page)
+{
+	return RGVT_GPU_IOVA + page * RGVT_GPU_PAGE;
+}
+
+/* The CPU's view of guest page page. */
+static inline void *rgvt_gpu_host(struct rgvt_gpu *g, unsigned int page)
+{
+	return g->mem + page * RGVT_GPU_PAGE;
+}
+
+/* n fresh zeroed guest pages (a bump allocator); -1U when out of memory. */
+static inline unsigned int rgvt_gpu_alloc(struct rgvt_gpu *g, unsigned int n)
+{
+	unsigned int p = g->next_page;
+
+	if (p + n > g->pages)
+		return -1U;
+	g->next_page += n;
+	memset(rgvt_gpu_host(g, p), 0, n * RGVT_GPU_PAGE);
+	return p;
+}
+
+static inline int rgvt_gpu_mmio_write(struct rgvt_gpu *g, __u32 off, __u32 v)
+{
+	return rgvt_region_write(g->vfio.device, VFIO_PCI_BAR0_REGION_INDEX, off, &v, 4) == 4 ?
+	       0 : -EIO;
+}
+
+static inline __u32 rgvt_gpu_mmio_read(struct rgvt_gpu *g, __u32 off)
+{
+	__u32 v;
+
+	if (rgvt_region_read(g->vfio.device, VFIO_PCI_BAR0_REGION_INDEX, off, &v, 4) != 4)
+		return 0xdeadbeef;
+	return v;
+}
+
+/* Writes the GGTT entry of GM address gm (BAR0's GGTT window). */
+static inline int rgvt_gpu_ggtt_set(struct rgvt_gpu *g, __u64 gm, __u64 pte)
+{
+	__u64 off = RGVT_GGTT_OFFSET + gm / RGVT_GPU_PAGE * RGVT_GGTT_ENTRY_SIZE;
+
+	return rgvt_region_write(g->vfio.device, VFIO_PCI_BAR0_REGION_INDEX, off, &pte, 8) == 8 ?
+	       0 : -EIO;
+}
+
+static inline __u64 rgvt_gpu_map_at(struct rgvt_gpu *g, __u64 gm, unsigned int page,
+				    unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (rgvt_gpu_ggtt_set(g, gm + i * RGVT_GPU_PAGE,
+				      RGVT_GPU_PTE(rgvt_gpu_gpa(page + i) / RGVT_GPU_PAGE)))
+			return ~0ULL;
+	return gm;
+}
+
+/* Maps n guest pages from page at fresh low-GM pages; the GM address. */
+static inline __u64 rgvt_gpu_map_low(struct rgvt_gpu *g, unsigned int page, unsigned int n)
+{
+	__u64 gm = g->low_base + g->next_low * RGVT_GPU_PAGE;
+
+	if ((g->next_low + n) * RGVT_GPU_PAGE > g->low_size)
+		return ~0ULL;
+	g->next_low += n;
+	return rgvt_gpu_map_at(g, gm, page, n);
+}
+
+/*
+ * Maps n guest pages from page at fresh high-GM pages; the GM address.
+ * stride spreads successive calls over the range (each call starts stride
+ * pages after the previous one), so they land in different slots.
+ */
+static inline __u64 rgvt_gpu_map_high(struct rgvt_gpu *g, unsigned int page, unsigned int n,
+				      unsigned int stride)
+{
+	__u64 gm = g->high_base + g->next_high * RGVT_GPU_PAGE;
+
+	if ((g->next_high + n) * RGVT_GPU_PAGE > g->high_size)
+		return ~0ULL;
+	g->next_high += n > stride ? n : stride;
+	return rgvt_gpu_map_at(g, gm, page, n);
+}
+
+/* The PPGTT --------------------------------------------------------------- */
+
+static inline __u64 *rgvt_gpu_pt_slot(struct rgvt_gpu *g, unsigned int tp, __u64 va, int level)
+{
+	return (__u64 *)rgvt_gpu_host(g, tp) + ((va >> (12 + 9 * level)) & 511);
+}
+
+/* The PTE of va, allocating tables on the way when alloc; NULL if absent. */
+static inline __u64 *rgvt_gpu_pte_of(struct rgvt_gpu *g, __u64 va, bool alloc)
+{
+	unsigned int tp = g->pml4_page;
+	int level;
+
+	for (level = 3; level > 0; level--) {
+		__u64 *e = rgvt_gpu_pt_slot(g, tp, va, level);
+
+		if (!(*e & PPGTT_PRESENT)) {
+			unsigned int p;
+
+			if (!alloc)
+				return NULL;
+			p = rgvt_gpu_alloc(g, 1);
+			if (p == -1U)
+				return NULL;
+			*e = rgvt_gpu_gpa(p) | PPGTT_RW | PPGTT_PRESENT;
+		}
+		tp = ((*e & PPGTT_ADDR) - RGVT_GPU_IOVA) / RGVT_GPU_PAGE;
+	}
+	return rgvt_gpu_pt_slot(g, tp, va, 0);
+}
+
+/* The CPU's view of PPGTT address va, as the guest's own tables say. */
+static inline void *rgvt_gpu_va_host(struct rgvt_gpu *g, __u64 va)
+{
+	__u64 *pte = rgvt_gpu_pte_of(g, va, false), addr;
+
+	if (!pte || !(*pte & PPGTT_PRESENT))
+		return NULL;
+	addr = *pte & PPGTT_ADDR;
+	if (addr < RGVT_GPU_IOVA || addr >= RGVT_GPU_IOVA + g->pages * RGVT_GPU_PAGE)
+		return NULL;
+	return g->mem + (addr - RGVT_GPU_IOVA) + (va & (RGVT_GPU_PAGE - 1));
+}
+
+/* n fresh pages at a fresh PPGTT address (a hole after each); 0 on failure. */
+static inline __u64 rgvt_gpu_ppgtt_alloc(struct rgvt_gpu *g, unsigned int n)
+{
+	__u64 va = g->next_va;
+	unsigned int p = rgvt_gpu_alloc(g, n), i;
+
+	if (p == -1U)
+		return 0;
+	for (i = 0; i < n; i++) {
+		__u64 *pte = rgvt_gpu_pte_of(g, va + i * RGVT_GPU_PAGE, true);
+
+		if (!pte)
+			return 0;
+		*pte = rgvt_gpu_gpa(p + i) | PPGTT_RW | PPGTT_PRESENT;
+	}
+	g->next_va += (n + 1) * RGVT_GPU_PAGE;
+	return va;
+}
+
+/* Batches ----------------------------------------------------------------- */
+
+struct rgvt_batch {
+	__u64 addr;		/* GPU address of the first command */
+	bool ggtt;		/* in the GGTT (privileged, from the ring) */
+	__u32 *start, *cs;
+};
+
+/* A batch in guest page page, mapped at GGTT address gm. */
+static inline struct rgvt_batch rgvt_gpu_batch_ggtt(struct rgvt_gpu *g, unsigned int page,
+						    __u64 gm)
+{
+	struct rgvt_batch b = { .addr = gm, .ggtt = true };
+
+	b.start = b.cs = rgvt_gpu_host(g, page);
+	return b;
+}
+
+/* A batch of n fresh pages in the PPGTT (start NULL on failure). */
+static inline struct rgvt_batch rgvt_gpu_batch_ppgtt(struct rgvt_gpu *g, unsigned int n)
+{
+	struct rgvt_batch b = { .addr = rgvt_gpu_ppgtt_alloc(g, n) };
+
+	b.start = b.cs = b.addr ? rgvt_gpu_va_host(g, b.addr) : NULL;
+	return b;
+}
+
+/* MI_STORE_DWORD_IMM of v at addr, a GGTT address when ggtt. */
+static inline void rgvt_batch_store(struct rgvt_batch *b, __u64 addr, __u32 v, bool ggtt)
+{
+	*b->cs++ = MI_STORE_DWORD_IMM_GEN4 | (ggtt ? MI_USE_GGTT : 0);
+	*b->cs++ = (__u32)addr;
+	*b->cs++ = addr >> 32;
+	*b->cs++ = v;
+}
+
+static inline void rgvt_batch_end(struct rgvt_batch *b)
+{
+	*b->cs++ = MI_BATCH_BUFFER_END;
+	if ((b->cs - b->start) & 1)
+		*b->cs++ = MI_NOOP;
+}
+
+/* Contexts and submission ---------------------------------------------------- */
+
+static inline __u32 *rgvt_gpu_hwsp(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
+{
+	return rgvt_gpu_host(g, c->hwsp_page);
+}
+
+/* enable_execlists(), a fresh context image and ring, the CSB reset. */
+static inline int rgvt_gpu_engine_init(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
+{
+	__u32 base = c->e->base, *s = rgvt_gpu_hwsp(g, c);
+	unsigned int i;
+	int ret = 0;
+
+	memset(s, 0, RGVT_GPU_PAGE);
+	memset(rgvt_gpu_host(g, c->ring_page), 0, RGVT_GPU_RING_SIZE);
+	memset(rgvt_gpu_host(g, c->ctx_page), 0, c->ctx_pages * RGVT_GPU_PAGE);
+	rgvt_lrc_init(rgvt_gpu_host(g, c->ctx_page + 1), c->e->rcs, base, (__u32)c->ring_gm,
+		      RGVT_GPU_RING_SIZE, rgvt_gpu_gpa(g->pml4_page));
+	c->tail = 0;
+	ret |= rgvt_gpu_mmio_write(g, base + RING_HWSTAM, ~0U);
+	ret |= rgvt_gpu_mmio_write(g, base + RING_MODE_GEN7, MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
+	ret |= rgvt_gpu_mmio_write(g, base + RING_MI_MODE, MASKED_DISABLE(STOP_RING));
+	ret |= rgvt_gpu_mmio_write(g, base + RING_HWS_PGA, (__u32)c->hwsp_gm);
+	for (i = 0; i < 2 * CSB_ENTRIES; i++)
+		s[I915_HWS_CSB_BUF0_INDEX + i] = ~0U;
+	c->csb_head = CSB_ENTRIES - 1;
+	__atomic_store_n(&s[I915_HWS_CSB_WRITE_INDEX], CSB_ENTRIES - 1, __ATOMIC_RELEASE);
+	ret |= rgvt_gpu_mmio_write(g, base + RING_CONTEXT_STATUS_PTR,
+				   0xffffU << 16 | (CSB_ENTRIES - 1) << 8 | (CSB_ENTRIES - 1));
+	return ret ? -EIO : 0;
+}
+
+static inline void rgvt_gpu_close(struct rgvt_gpu *g)
+{
+	rgvt_vfio_close(&g->vfio);
+	if (g->mem && g->mem != MAP_FAILED)
+		munmap(g->mem, g->pages * RGVT_GPU_PAGE);
+	g->mem = NULL;
+}
+
+/*
+ * Opens vGPU uuid through VFIO with pages of guest memory (page 0 unused,
+ * so no address is 0), and sets up a context per engine in low GM and the
+ * PPGTT root. Returns 0 or -errno (everything closed).
+ */
+static inline int rgvt_gpu_open(struct rgvt_gpu *g, const char *uuid, unsigned int pages)
+{
+	unsigned long long id;
+	int i, ret;
+
+	memset(g, 0, sizeof(*g));
+	g->vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
+	g->pages = pages;
+	if ((ret = rgvt_vgpu_attr(uuid, "vgpu_id", &id)) ||
+	    (ret = rgvt_vgpu_attr(uuid, "low_gm_base", &g->low_base)) ||
+	    (ret = rgvt_vgpu_attr(uuid, "low_gm_size", &g->low_size)) ||
+	    (ret = rgvt_vgpu_attr(uuid, "high_gm_base", &g->high_base)) ||
+	    (ret = rgvt_vgpu_attr(uuid, "high_gm_size", &g->high_size)))
+		return ret;
+	g->id = id;
+	ret = rgvt_vfio_open(uuid, &g->vfio);
+	if (ret)
+		return ret;
+	g->mem = mmap(NULL, pages * RGVT_GPU_PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->mem == MAP_FAILED) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = rgvt_dma_map(&g->vfio, g->mem, RGVT_GPU_IOVA, pages * RGVT_GPU_PAGE);
+	if (ret)
+		goto fail;
+	g->next_page = 1;
+	g->pml4_page = rgvt_gpu_alloc(g, 1);
+	/* PML4 slot 0x24, PDP slot 0x1d, PD slot 0x123: all four levels used. */
+	g->next_va = 0x0000123456000000ULL;
+	ret = -ENOMEM;
+	for (i = 0; i < RGVT_NENGINES; i++) {
+		struct rgvt_gpu_ctx *c = &g->ctx[i];
+
+		c->e = &rgvt_gpu_engines[i];
+		c->ccid = 0x100 + i * 0x10 + 1;
+		c->ctx_pages = c->e->rcs ? 22 : 2;
+		c->hwsp_page = rgvt_gpu_alloc(g, 1);
+		c->ring_page = rgvt_gpu_alloc(g, RGVT_GPU_RING_SIZE / RGVT_GPU_PAGE);
+		c->ctx_page = rgvt_gpu_alloc(g, c->ctx_pages);
+		if (c->hwsp_page == -1U || c->ring_page == -1U || c->ctx_page == -1U)
+			goto fail;
+		c->hwsp_gm = rgvt_gpu_map_low(g, c->hwsp_page, 1);
+		c->ring_gm = rgvt_gpu_map_low(g, c->ring_page, RGVT_GPU_RING_SIZE / RGVT_GPU_PAGE);
+		c->lrca = rgvt_gpu_map_low(g, c->ctx_page, c->ctx_pages);
+		ret = -EIO;
+		if (c->hwsp_gm == ~0ULL || c->ring_gm == ~0ULL || c->lrca == ~0ULL)
+			goto fail;
+		ret = rgvt_gpu_engine_init(g, c);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+fail:
+	rgvt_gpu_close(g);
+	return ret;
+}
+
+static inline void rgvt_gpu_ring_emit(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c, __u32 dw)
+{
+	__u32 *ring = rgvt_gpu_host(g, c->ring_page);
+
+	ring[c->tail / 4] = dw;
+	c->tail = (c->tail + 4) % RGVT_GPU_RING_SIZE;
+}
+
+/*
+ * Runs the batch at addr (a GGTT address when ggtt) on engine: ring
+ * commands, the context's tail in its image, ELSP with the context in
+ * element 0. Completion: rgvt_gpu_wait().
+ */
+static inline int rgvt_gpu_submit(struct rgvt_gpu *g, int engine, __u64 addr, bool ggtt)
+{
+	struct rgvt_gpu_ctx *c = &g->ctx[engine];
+	__u32 *regs = rgvt_gpu_host(g, c->ctx_page + 1), elsp = c->e->base + RING_ELSP;
+	__u64 d = rgvt_ctx_desc((__u32)c->lrca, c->ccid);
+	int ret = 0;
+
+	rgvt_gpu_ring_emit(g, c, MI_ARB_CHECK);
+	rgvt_gpu_ring_emit(g, c, MI_BATCH_BUFFER_START_GEN8 | (ggtt ? 0 : MI_BATCH_PPGTT));
+	rgvt_gpu_ring_emit(g, c, (__u32)addr);
+	rgvt_gpu_ring_emit(g, c, addr >> 32);
+	if (c->tail & 7)
+		rgvt_gpu_ring_emit(g, c, MI_NOOP);
+	__atomic_store_n(&regs[CTX_RING_TAIL], c->tail, __ATOMIC_RELEASE);
+	ret |= rgvt_gpu_mmio_write(g, elsp, 0);
+	ret |= rgvt_gpu_mmio_write(g, elsp, 0);
+	ret |= rgvt_gpu_mmio_write(g, elsp, d >> 32);
+	ret |= rgvt_gpu_mmio_write(g, elsp, (__u32)d);
+	return ret ? -EIO : 0;
+}
+
+static inline double rgvt_gpu_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Waits up to timeout_ms for the context-status event that takes engine's
+ * context out (COMPLETE or ACTIVE_IDLE with its ID), reading the CSB
+ * mirror as process_csb() does. Returns 1 when it came, 0 on timeout.
+ */
+static inline int rgvt_gpu_wait(struct rgvt_gpu *g, int engine, int timeout_ms)
+{
+	struct rgvt_gpu_ctx *c = &g->ctx[engine];
+	__u32 *s = rgvt_gpu_hwsp(g, c);
+	struct timespec t0;
+	bool done = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		unsigned int wp = __atomic_load_n(&s[I915_HWS_CSB_WRITE_INDEX],
+						  __ATOMIC_ACQUIRE) & 7;
+
+		while (wp < CSB_ENTRIES && c->csb_head != wp) {
+			__u32 status, id;
+
+			c->csb_head = (c->csb_head + 1) % CSB_ENTRIES;
+			status = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head];
+			id = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head + 1];
+			if (id == c->ccid &&
+			    status & (CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE))
+				done = true;
+		}
+		if (done)
+			return 1;
+		if (rgvt_gpu_ms(&t0) > timeout_ms)
+			return 0;
+		usleep(200);
+	}
+}
+
+#endif /* RGVT_GPU_H */
