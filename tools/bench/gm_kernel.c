@@ -3,17 +3,19 @@
  * gm_kernel: gBalloon's comparison in the kernel, on rgvt's sim engines.
  *
  * Each guest is a process with its own rgvt-S_32 vGPU, opened through VFIO
- * as a VMM opens it, running a small gen9 driver: guest memory mapped for
- * DMA, a status page, ring and logical ring context on rcs0 in its low GM,
- * execlists (ELSP, completion read from the CSB mirror in the status page,
- * polled). Its "buffers" live in its high GM: each takes a span of
+ * as a VMM opens it, running the small gen9 driver of
+ * selftests/rgvt/rgvt_gpu.h (guest memory mapped for DMA, a status page,
+ * ring and logical ring context per engine in its low GM, execlists), with
+ * rcs0's context-switch interrupt through MSI so that a guest sleeps until
+ * its workload's context-status event. Its "buffers" live in its high GM:
+ * each takes a span of
  * SPAN_MB of graphics address space in one of the slots the PV balloon
  * fields say it may use, and is bound by writing the GGTT entries of its
  * first PAGES_PER_BUF pages (trapped 8-byte BAR0 writes, each pinning the
  * guest page); the rest of the span stays on scratch (binding cost scaled
  * down, the address-space pressure kept). A workload touches TOUCH buffers
- * of the guest's working set in turn: MI_STORE_DWORD_IMM through the GGTT
- * (from the ring, privileged) to every bound page, and the guest checks
+ * of the guest's working set in turn: a batch in low GM (privileged) of
+ * MI_STORE_DWORD_IMM through the GGTT to every bound page, and the guest checks
  * after the context-complete event that each value is in the guest page its
  * own GGTT entry names. A buffer that is not bound is bound first; when no
  * span is free the least recently used buffer is unbound (an eviction).
@@ -48,19 +50,20 @@
  *
  *   gm_kernel [-t SECS] [-n GUESTS] [-g GROWING] [--no-scale] [--scale-only]
  */
+#include <poll.h>
 #include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "rgvt.h"
 #include "rgvt_util.h"
+#include "rgvt_gpu.h"
 
 #define TYPE		"rgvt-S_32"
-#define PAGE		4096ULL
-#define GUEST_IOVA	0x10000000ULL
+#define PAGE		RGVT_GPU_PAGE
 #define BAR0		VFIO_PCI_BAR0_REGION_INDEX
-#define PTE(gfn)	(((__u64)(gfn) << 12) | 1ULL)
 
 #define MAX_GUESTS	64
 #define SPANS_PER_SLOT	4		/* 16 MB spans in a 64 MB slot */
@@ -68,9 +71,7 @@
 #define PAGES_PER_BUF	2
 #define MAX_BUFS	64		/* 16 slots of working set */
 #define TOUCH		4		/* buffers per workload */
-#define RING_SIZE	(4 * PAGE)
-#define CTX_PAGES	22		/* rcs0's context image */
-#define GUEST_PAGES	(8 + 4 + CTX_PAGES + MAX_BUFS * PAGES_PER_BUF + 8)
+#define GUEST_PAGES	(64 + MAX_BUFS * PAGES_PER_BUF + 8)
 #define WAIT_MS		30000
 #define EVICT_ASK	4
 #define PERIOD_MS	100
@@ -78,7 +79,6 @@
 #define GROW_TO		13
 #define STATIC_BIG	16		/* slots: 1024 MB */
 #define SCALE_WL	10
-#define RCS_BASE	0x2000
 #define RGVT_STR_(x)	#x
 #define RGVT_STR(x)	RGVT_STR_(x)
 
@@ -113,14 +113,10 @@ struct buf {
 struct guest {
 	int idx;
 	enum cfg cfg;
-	struct rgvt_vfio v;
-	unsigned char *mem;
-	unsigned int next_page;
-	unsigned long long low_base;
-	unsigned int hwsp_page, ring_page, ctx_page;
-	__u64 hwsp_gm, ring_gm, lrca;
-	__u32 ccid, tail;
-	unsigned int csb_head;
+	struct rgvt_gpu gpu;
+	unsigned int batch_page;
+	__u64 batch_gm;
+	int msi;
 	__u64 slot_base, slot_size;
 	__u32 map[8];
 	short span_buf[MAX_SLOTS * SPANS_PER_SLOT];	/* buffer in a span, or -1 */
@@ -143,33 +139,14 @@ static double now_s(void)
 
 /* Guest memory, BAR0 ---------------------------------------------------- */
 
-static void *host(struct guest *g, unsigned int page)
-{
-	return g->mem + page * PAGE;
-}
-
-static __u64 gfn(unsigned int page)
-{
-	return GUEST_IOVA / PAGE + page;
-}
-
-static int ggtt_set(struct guest *g, __u64 index, __u64 pte)
-{
-	return rgvt_region_write(g->v.device, BAR0,
-				 RGVT_GGTT_OFFSET + index * RGVT_GGTT_ENTRY_SIZE, &pte, 8) == 8 ?
-	       0 : -EIO;
-}
-
 static __u32 mmio_read(struct guest *g, __u32 off)
 {
-	__u32 v;
-
-	return rgvt_region_read(g->v.device, BAR0, off, &v, 4) == 4 ? v : 0xdeadbeef;
+	return rgvt_gpu_mmio_read(&g->gpu, off);
 }
 
 static int mmio_write(struct guest *g, __u32 off, __u32 v)
 {
-	return rgvt_region_write(g->v.device, BAR0, off, &v, 4) == 4 ? 0 : -EIO;
+	return rgvt_gpu_mmio_write(&g->gpu, off, v);
 }
 
 static __u32 pv(struct guest *g, __u32 off)
@@ -182,89 +159,71 @@ static int pv_write(struct guest *g, __u32 off, __u32 v)
 	return mmio_write(g, VGT_PVINFO_PAGE + off, v);
 }
 
-/* Map n guest pages from page at low GM page gm_page; returns the GM address. */
-static __u64 low_map(struct guest *g, unsigned int gm_page, unsigned int page, unsigned int n)
-{
-	__u64 gm = g->low_base + gm_page * PAGE;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (ggtt_set(g, gm / PAGE + i, PTE(gfn(page + i))))
-			return ~0ULL;
-	return gm;
-}
-
 /* The engine ------------------------------------------------------------ */
 
-static int engine_init(struct guest *g)
+/*
+ * rcs0's user and context-switch interrupts through MSI (an eventfd), as
+ * gen8_gt_irq_postinstall enables them: the guest sleeps until its
+ * context-status event instead of polling.
+ */
+static int irq_init(struct guest *g)
 {
-	__u32 *s;
-	int i, ret = 0;
+	__u32 bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
+	struct {
+		struct vfio_irq_set set;
+		__s32 fd;
+	} req = {
+		.set = {
+			.argsz = sizeof(req),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_MSI_IRQ_INDEX,
+			.count = 1,
+		},
+	};
+	int ret = 0;
 
-	g->hwsp_page = g->next_page++;
-	g->ring_page = g->next_page;
-	g->next_page += RING_SIZE / PAGE;
-	g->ctx_page = g->next_page;
-	g->next_page += CTX_PAGES;
-	g->hwsp_gm = low_map(g, 0, g->hwsp_page, 1);
-	g->ring_gm = low_map(g, 1, g->ring_page, RING_SIZE / PAGE);
-	g->lrca = low_map(g, 1 + RING_SIZE / PAGE, g->ctx_page, CTX_PAGES);
-	if (g->hwsp_gm == ~0ULL || g->ring_gm == ~0ULL || g->lrca == ~0ULL)
+	g->msi = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (g->msi < 0)
+		return -errno;
+	ret |= mmio_write(g, GEN8_GT_IIR(0), ~0U);
+	ret |= mmio_write(g, GEN8_GT_IER(0), bits);
+	ret |= mmio_write(g, GEN8_GT_IMR(0), ~bits);
+	ret |= mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+	if (ret)
 		return -EIO;
-	rgvt_lrc_init(host(g, g->ctx_page + 1), true, RCS_BASE, (__u32)g->ring_gm, RING_SIZE,
-		      GUEST_IOVA);
-	g->ccid = 0x101;
-	g->tail = 0;
-	ret |= mmio_write(g, RCS_BASE + RING_HWSTAM, ~0U);
-	ret |= mmio_write(g, RCS_BASE + RING_MODE_GEN7, MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
-	ret |= mmio_write(g, RCS_BASE + RING_MI_MODE, MASKED_DISABLE(STOP_RING));
-	ret |= mmio_write(g, RCS_BASE + RING_HWS_PGA, (__u32)g->hwsp_gm);
-	s = host(g, g->hwsp_page);
-	for (i = 0; i < 2 * CSB_ENTRIES; i++)
-		s[I915_HWS_CSB_BUF0_INDEX + i] = ~0U;
-	g->csb_head = CSB_ENTRIES - 1;
-	__atomic_store_n(&s[I915_HWS_CSB_WRITE_INDEX], CSB_ENTRIES - 1, __ATOMIC_RELEASE);
-	ret |= mmio_write(g, RCS_BASE + RING_CONTEXT_STATUS_PTR,
-			  0xffffU << 16 | (CSB_ENTRIES - 1) << 8 | (CSB_ENTRIES - 1));
-	return ret ? -EIO : 0;
+	req.fd = g->msi;
+	return ioctl(g->gpu.vfio.device, VFIO_DEVICE_SET_IRQS, &req) ? -errno : 0;
 }
 
-static void ring_emit(struct guest *g, __u32 dw)
+/* gen8_gt_irq_handler's ack: master off, IIR written back, master on. */
+static void irq_ack(struct guest *g)
 {
-	__u32 *ring = host(g, g->ring_page);
+	__u32 iir;
 
-	ring[g->tail / 4] = dw;
-	g->tail = (g->tail + 4) % RING_SIZE;
+	mmio_write(g, GEN8_MASTER_IRQ, 0);
+	iir = mmio_read(g, GEN8_GT_IIR(0));
+	if (iir && iir != 0xdeadbeef)
+		mmio_write(g, GEN8_GT_IIR(0), iir);
+	mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
 }
 
-/* ELSP with the context in element 0; then the CSB until it is out. */
+/* The batch in the ring's stead: submitted, then the CSB until it is out. */
 static int submit_and_wait(struct guest *g)
 {
-	__u32 *regs = host(g, g->ctx_page + 1), *s = host(g, g->hwsp_page);
-	__u64 d0 = rgvt_ctx_desc((__u32)g->lrca, g->ccid);
-	__u32 elsp = RCS_BASE + RING_ELSP;
 	double t0 = now_s();
+	int ret = rgvt_gpu_submit(&g->gpu, RGVT_RCS, g->batch_gm, true);
 
-	__atomic_store_n(&regs[CTX_RING_TAIL], g->tail, __ATOMIC_RELEASE);
-	if (mmio_write(g, elsp, 0) || mmio_write(g, elsp, 0) ||
-	    mmio_write(g, elsp, d0 >> 32) || mmio_write(g, elsp, (__u32)d0))
-		return -EIO;
+	if (ret)
+		return ret;
 	while ((now_s() - t0) * 1e3 < WAIT_MS) {
-		unsigned int wp = __atomic_load_n(&s[I915_HWS_CSB_WRITE_INDEX], __ATOMIC_ACQUIRE) & 7;
+		struct pollfd pfd = { .fd = g->msi, .events = POLLIN };
+		__u64 n;
 
-		if (wp < CSB_ENTRIES) {
-			while (g->csb_head != wp) {
-				__u32 status, id;
-
-				g->csb_head = (g->csb_head + 1) % CSB_ENTRIES;
-				status = s[I915_HWS_CSB_BUF0_INDEX + 2 * g->csb_head];
-				id = s[I915_HWS_CSB_BUF0_INDEX + 2 * g->csb_head + 1];
-				if (id == g->ccid &&
-				    status & (CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE))
-					return 0;
-			}
-		}
-		usleep(100);
+		/* Asleep until the interrupt (every 20 ms a look anyway). */
+		if (poll(&pfd, 1, 20) == 1 && read(g->msi, &n, 8) == 8)
+			irq_ack(g);
+		if (rgvt_gpu_wait(&g->gpu, RGVT_RCS, 0))
+			return 0;
 	}
 	return -ETIMEDOUT;
 }
@@ -309,7 +268,7 @@ static int unbind(struct guest *g, int b)
 	int p, ret = 0;
 
 	for (p = 0; p < PAGES_PER_BUF; p++)
-		ret |= ggtt_set(g, index + p, 0);
+		ret |= rgvt_gpu_ggtt_set(&g->gpu, (index + p) * PAGE, 0);
 	g->span_buf[bf->span] = -1;
 	bf->span = -1;
 	return ret;
@@ -347,7 +306,8 @@ static int bind(struct guest *g, int b, const int *keep, int nkeep)
 	}
 	index = span_gm(g, span) / PAGE;
 	for (p = 0; p < PAGES_PER_BUF; p++)
-		ret |= ggtt_set(g, index + p, PTE(gfn(g->bufs[b].page + p)));
+		ret |= rgvt_gpu_ggtt_set(&g->gpu, (index + p) * PAGE,
+					 RGVT_GPU_PTE(rgvt_gpu_gpa(g->bufs[b].page + p) / PAGE));
 	g->bufs[b].span = span;
 	g->span_buf[span] = b;
 	g->r->binds++;
@@ -440,6 +400,7 @@ static unsigned int demand(struct guest *g, double t, double total)
 static int workload(struct guest *g, unsigned int ws, unsigned int *cursor)
 {
 	int touched[TOUCH], i, p, ret;
+	struct rgvt_batch b;
 	__u32 value;
 
 	if (ws > MAX_BUFS)
@@ -455,7 +416,7 @@ static int workload(struct guest *g, unsigned int ws, unsigned int *cursor)
 		g->bufs[touched[i]].lru = ++g->tick;
 	}
 	*cursor = (*cursor + TOUCH) % ws;
-	ring_emit(g, MI_ARB_CHECK);
+	b = rgvt_gpu_batch_ggtt(&g->gpu, g->batch_page, g->batch_gm);
 	for (i = 0; i < TOUCH; i++) {
 		__u64 gm = span_gm(g, g->bufs[touched[i]].span);
 
@@ -463,14 +424,10 @@ static int workload(struct guest *g, unsigned int ws, unsigned int *cursor)
 			__u64 a = gm + p * PAGE + (g->seq % 1024) * 4;
 
 			value = (__u32)(g->idx + 1) << 24 ^ g->seq << 8 ^ (touched[i] << 1 | p);
-			ring_emit(g, MI_STORE_DWORD_IMM_GEN4 | MI_USE_GGTT);
-			ring_emit(g, (__u32)a);
-			ring_emit(g, a >> 32);
-			ring_emit(g, value);
+			rgvt_batch_store(&b, a, value, true);
 		}
 	}
-	if (g->tail & 7)
-		ring_emit(g, MI_NOOP);
+	rgvt_batch_end(&b);
 	ret = submit_and_wait(g);
 	if (ret == -ETIMEDOUT) {
 		g->r->timeouts++;
@@ -480,7 +437,7 @@ static int workload(struct guest *g, unsigned int ws, unsigned int *cursor)
 		return ret;
 	for (i = 0; i < TOUCH; i++) {
 		for (p = 0; p < PAGES_PER_BUF; p++) {
-			__u32 *w = host(g, g->bufs[touched[i]].page + p);
+			__u32 *w = rgvt_gpu_host(&g->gpu, g->bufs[touched[i]].page + p);
 
 			value = (__u32)(g->idx + 1) << 24 ^ g->seq << 8 ^ (touched[i] << 1 | p);
 			if (__atomic_load_n(&w[g->seq % 1024], __ATOMIC_ACQUIRE) != value)
@@ -505,41 +462,41 @@ static void dump_engines(struct guest *g)
 		else if (strncmp(engine, "rcs", 3) == 0 && !strstr(line, " 0"))
 			printf("guest %d (vgpu%ld) %s:%s\n", g->idx, g->r->id, engine, line);
 	}
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/sched", g->r->id), buf,
+		      sizeof(buf)) < 0)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		printf("guest %d (vgpu%ld) sched: %s\n", g->idx, g->r->id, line);
 }
 
 static int guest_setup(struct guest *g, const char *uuid)
 {
 	int ret, i;
 
-	ret = rgvt_vgpu_attr(uuid, "low_gm_base", &g->low_base);
+	ret = rgvt_gpu_open(&g->gpu, uuid, GUEST_PAGES);
 	if (ret) {
-		snprintf(g->r->why, sizeof(g->r->why), "low_gm_base");
+		snprintf(g->r->why, sizeof(g->r->why), "rgvt_gpu_open");
 		return ret;
 	}
-	ret = rgvt_vfio_open(uuid, &g->v);
+	ret = irq_init(g);
 	if (ret) {
-		snprintf(g->r->why, sizeof(g->r->why), "%s", g->v.failed);
+		snprintf(g->r->why, sizeof(g->r->why), "interrupts");
 		return ret;
 	}
-	g->mem = mmap(NULL, GUEST_PAGES * PAGE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (g->mem == MAP_FAILED)
+	g->batch_page = rgvt_gpu_alloc(&g->gpu, 1);
+	g->batch_gm = g->batch_page == -1U ? ~0ULL :
+		      rgvt_gpu_map_low(&g->gpu, g->batch_page, 1);
+	if (g->batch_gm == ~0ULL) {
+		snprintf(g->r->why, sizeof(g->r->why), "batch page");
 		return -ENOMEM;
-	ret = rgvt_dma_map(&g->v, g->mem, GUEST_IOVA, GUEST_PAGES * PAGE);
-	if (ret) {
-		snprintf(g->r->why, sizeof(g->r->why), "VFIO_IOMMU_MAP_DMA");
-		return ret;
-	}
-	g->next_page = 1;
-	ret = engine_init(g);
-	if (ret) {
-		snprintf(g->r->why, sizeof(g->r->why), "engine set-up");
-		return ret;
 	}
 	for (i = 0; i < MAX_BUFS; i++) {
 		g->bufs[i].span = -1;
-		g->bufs[i].page = g->next_page;
-		g->next_page += PAGES_PER_BUF;
+		g->bufs[i].page = rgvt_gpu_alloc(&g->gpu, PAGES_PER_BUF);
+		if (g->bufs[i].page == -1U) {
+			snprintf(g->r->why, sizeof(g->r->why), "guest memory");
+			return -ENOMEM;
+		}
 	}
 	for (i = 0; i < MAX_SLOTS * SPANS_PER_SLOT; i++)
 		g->span_buf[i] = -1;
@@ -585,7 +542,7 @@ static void guest_main(struct shared *sh, int idx, enum cfg cfg, const char *uui
 		_exit(1);
 	g->idx = idx;
 	g->cfg = cfg;
-	g->v = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
+	g->msi = -1;
 	g->r = &sh->r[idx];
 	g->r->growing = cfg != SCALE && idx < growing;
 	ret = guest_setup(g, uuid);
@@ -628,7 +585,9 @@ static void guest_main(struct shared *sh, int idx, enum cfg cfg, const char *uui
 	g->r->secs = now_s() - t0;
 	/* Answer what is in flight, so nothing waits on a gone guest. */
 	balloon_poll(g);
-	rgvt_vfio_close(&g->v);
+	rgvt_gpu_close(&g->gpu);
+	if (g->msi >= 0)
+		close(g->msi);
 	_exit(0);
 }
 
