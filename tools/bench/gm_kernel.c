@@ -25,7 +25,7 @@
  * 5 slots (2D and 3D games of the paper's mix). An S_32 holds 6 slots (384
  * MB) of the GPU's shared high GM.
  *
- * Three configurations, one after the other, each for DURATION seconds:
+ * Four configurations, one after the other, each for DURATION seconds:
  *   static-384   balloon off, every vGPU at its type's 6 slots;
  *   static-1024  every vGPU grown to 16 slots first (balloon on, T1 = T2 =
  *                2.0: every request granted), then balloon off;
@@ -34,7 +34,11 @@
  *                EVICT_ASK evictions (RGVT_PV_BALLOON_*, as
  *                selftests/rgvt/rgvt_balloon.c), acknowledges grants and
  *                rejections, and on a release request unbinds the buffers in
- *                the slots it loses and acknowledges.
+ *                the slots it loses and acknowledges;
+ *   balloon-T2=2 the same with T1 = T2 = 2.0: Φ never reaches them, so every
+ *                request is granted (what ballooning does on a host with
+ *                headroom; on 2 TCG vCPUs the measured Φ is near 2, and at
+ *                the default thresholds every expansion is rejected).
  * Per configuration: GTT entries copied per second and ns per switch
  * (debugfs gpu: the copies of HostGgtt::switch_in, zero while the engines do
  * not switch the GTT), workloads per second per guest (min, median, max),
@@ -84,8 +88,9 @@
 
 static const unsigned int small_slots[] = { 5, 4, 5, 4, 2, 2, 1, 2, 5, 4, 5, 2, 1, 2 };
 
-enum cfg { STATIC_384, STATIC_1024, BALLOON, SCALE };
-static const char *const cfg_name[] = { "static-384", "static-1024", "balloon", "scale" };
+enum cfg { STATIC_384, STATIC_1024, BALLOON, BALLOON_LOW, SCALE, NCONFIGS = SCALE };
+static const char *const cfg_name[] = { "static-384", "static-1024", "balloon", "balloon-T2=2",
+					"scale" };
 
 /* What a guest reports to the parent (shared memory). */
 struct gres {
@@ -571,7 +576,7 @@ static void guest_main(struct shared *sh, int idx, enum cfg cfg, const char *uui
 			if (ret != -ETIMEDOUT || g->r->timeouts > 3)
 				break;
 		}
-		if (cfg == BALLOON) {
+		if (cfg == BALLOON || cfg == BALLOON_LOW) {
 			balloon_poll(g);
 			if (g->r->growing && !g->inflight && g->evict_since_req >= EVICT_ASK &&
 			    slots_in(g->map) < demand(g, t, secs)) {
@@ -635,16 +640,23 @@ static long long balloon_counter(const char *buf, long id, const char *name)
 	return p ? strtoll(p + strlen(key), NULL, 10) : 0;
 }
 
-/* "phi <x>" of the latest balloon period, or -1. */
-static double balloon_phi(void)
+/* Φ, W and C of the latest balloon period ("phi <x>; w <x>; c <x>"); false if none. */
+static bool balloon_phi(double *phi, double *w, double *c)
 {
 	static char buf[64 * 1024];
-	const char *p;
+	const char *p, *q, *r;
 
 	if (rgvt_read(RGVT_DEBUGFS "/balloon", buf, sizeof(buf)) < 0)
-		return -1;
-	p = strstr(buf, "phi ");
-	return p ? strtod(p + 4, NULL) : -1;
+		return false;
+	p = strstr(buf, "; phi ");
+	q = strstr(buf, "; w ");
+	r = strstr(buf, "; c ");
+	if (!p || !q || !r)
+		return false;
+	*phi = strtod(p + 6, NULL);
+	*w = strtod(q + 4, NULL);
+	*c = strtod(r + 4, NULL);
+	return true;
 }
 
 static int set(const char *name, const char *value)
@@ -679,7 +691,7 @@ struct outcome {
 	unsigned long long requests, granted, granted_slots, rejected, releases, released,
 			   released_slots, withdrawn;
 	unsigned int slots_min, slots_max, slots_growing_end;
-	double phi_mean;
+	double phi_mean, w_mean, c_mean;
 	char why[128];
 };
 
@@ -695,7 +707,7 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 	pid_t pids[MAX_GUESTS];
 	struct gpu_counters c0, c1;
 	struct shared *sh;
-	double rates[MAX_GUESTS], grow_rates[MAX_GUESTS], t0, phi_sum = 0;
+	double rates[MAX_GUESTS], grow_rates[MAX_GUESTS], t0, phi_sum = 0, w_sum = 0, c_sum = 0;
 	int i, ngrow = 0, nrates = 0, phi_n = 0, status;
 	unsigned long long id;
 
@@ -707,7 +719,8 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 		return -ENOMEM;
 	memset(sh, 0, sizeof(*sh));
 	if (set("balloon", cfg == STATIC_384 || cfg == SCALE ? "0" : "1") ||
-	    (cfg == STATIC_1024 ? thresholds("2.0", "2.0") : thresholds("0.5", "1.0")))
+	    (cfg == STATIC_1024 || cfg == BALLOON_LOW ? thresholds("2.0", "2.0") :
+	     thresholds("0.5", "1.0")))
 		return -EIO;
 	for (i = 0; i < n; i++) {
 		int ret = rgvt_create(&created, TYPE, uuids[i]);
@@ -754,11 +767,13 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 	} else {
 		while (now_s() - t0 < secs) {
 			usleep(500 * 1000);
-			if (cfg == BALLOON) {
-				double phi = balloon_phi();
+			if (cfg == BALLOON || cfg == BALLOON_LOW) {
+				double phi, w, c;
 
-				if (phi >= 0) {
+				if (balloon_phi(&phi, &w, &c)) {
 					phi_sum += phi;
+					w_sum += w;
+					c_sum += c;
 					phi_n++;
 				}
 			}
@@ -777,6 +792,8 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 	o->ns_per_switch = c1.switches > c0.switches ?
 			   (double)(c1.copy_ns - c0.copy_ns) / (c1.switches - c0.switches) : 0;
 	o->phi_mean = phi_n ? phi_sum / phi_n : -1;
+	o->w_mean = phi_n ? w_sum / phi_n : -1;
+	o->c_mean = phi_n ? c_sum / phi_n : -1;
 	o->slots_min = ~0U;
 	for (i = 0; i < n; i++) {
 		struct gres *r = &sh->r[i];
@@ -882,7 +899,9 @@ static void table(const struct outcome *o, int k)
 	ROW("releases acknowledged", "%14llu", o[i].released);
 	ROW("  slots released", "%14llu", o[i].released_slots);
 	ROW("releases withdrawn", "%14llu", o[i].withdrawn);
-	ROW("mean phi (balloon only)", "%14.2f", o[i].phi_mean);
+	ROW("mean phi (ballooning only)", "%14.2f", o[i].phi_mean);
+	ROW("  mean W", "%14.3f", o[i].w_mean);
+	ROW("  mean C", "%14.3f", o[i].c_mean);
 #undef ROW
 	for (i = 0; i < k; i++)
 		if (o[i].why[0])
@@ -899,13 +918,14 @@ static void json_outcome(FILE *f, const struct outcome *o)
 		"\"requests\":%llu,"
 		"\"grants\":%llu,\"granted_slots\":%llu,\"rejections\":%llu,\"releases\":%llu,"
 		"\"released\":%llu,\"released_slots\":%llu,\"withdrawn\":%llu,"
-		"\"slots_min\":%u,\"slots_max\":%u,\"growing_slots_end\":%u,\"phi_mean\":%.3f}",
+		"\"slots_min\":%u,\"slots_max\":%u,\"growing_slots_end\":%u,\"phi_mean\":%.3f,"
+		"\"w_mean\":%.3f,\"c_mean\":%.3f}",
 		cfg_name[o->cfg], o->n, o->started - o->failed_setup, o->secs, o->entries_per_s,
 		o->switches_per_s, o->ns_per_switch, o->wl_min, o->wl_med, o->wl_max,
 		o->wl_growing_med, o->done, o->wrong, o->timeouts, o->failures, o->evictions, o->binds,
 		o->requests, o->granted, o->granted_slots, o->rejected, o->releases, o->released,
 		o->released_slots, o->withdrawn, o->slots_min, o->slots_max,
-		o->slots_growing_end, o->phi_mean);
+		o->slots_growing_end, o->phi_mean, o->w_mean, o->c_mean);
 }
 
 static int module_reload(const char *params)
@@ -926,7 +946,7 @@ static int module_reload(const char *params)
 int main(int argc, char **argv)
 {
 	static const int counts[] = { 8, 15, 32, 48, 64 };
-	struct outcome o[3], sc[5];
+	struct outcome o[NCONFIGS], sc[5];
 	double secs = 20;
 	int n = 15, growing = 3, i, k = 0, nsc = 0, largest = 0;
 	bool scale = true, configs = true;
@@ -965,17 +985,17 @@ int main(int argc, char **argv)
 	       n, growing, GROW_FROM, GROW_TO, "1-5 slots", secs, SPANS_PER_SLOT,
 	       64 / SPANS_PER_SLOT, PAGES_PER_BUF, TOUCH, PERIOD_MS, TYPE);
 	if (configs) {
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < NCONFIGS; k++) {
 			printf("running %s ...\n", cfg_name[k]);
 			if (run(k, n, growing, secs, &o[k]))
 				return 1;
 		}
-		table(o, 3);
+		table(o, NCONFIGS);
 	}
 	if (scale) {
 		printf("\nscale: reloading the module with sim_aperture_mb=512 (64 S_32 in low GM), "
-		       "balloon off, %d workloads per vGPU, all at once\n", SCALE_WL);
-		if (module_reload("sim_aperture_mb=512")) {
+		       "max_vgpus 64, balloon off, %d workloads per vGPU, all at once\n", SCALE_WL);
+		if (module_reload("sim_aperture_mb=512") || set("max_vgpus", "64")) {
 			fprintf(stderr, "gm_kernel: module reload failed\n");
 			return 1;
 		}
