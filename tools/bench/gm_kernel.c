@@ -35,10 +35,12 @@
  *                selftests/rgvt/rgvt_balloon.c), acknowledges grants and
  *                rejections, and on a release request unbinds the buffers in
  *                the slots it loses and acknowledges;
- *   balloon-T2=2 the same with T1 = T2 = 2.0: Φ never reaches them, so every
- *                request is granted (what ballooning does on a host with
- *                headroom; on 2 TCG vCPUs the measured Φ is near 2, and at
- *                the default thresholds every expansion is rejected).
+ *   balloon-grow the same with W_max = C_max = 1.0 and T1 = T2 = 2.0, so Φ
+ *                stays below T1 and the worker grants what it can (what
+ *                ballooning does on a host with headroom: on 2 TCG vCPUs
+ *                the measured W and C are above the default W_max 0.5 and
+ *                C_max 0.1, Φ is near 2 and nearly every expansion is
+ *                rejected).
  * Per configuration: GTT entries copied per second and ns per switch
  * (debugfs gpu: the copies of HostGgtt::switch_in, zero while the engines do
  * not switch the GTT), workloads per second per guest (min, median, max),
@@ -89,7 +91,7 @@
 static const unsigned int small_slots[] = { 5, 4, 5, 4, 2, 2, 1, 2, 5, 4, 5, 2, 1, 2 };
 
 enum cfg { STATIC_384, STATIC_1024, BALLOON, BALLOON_LOW, SCALE, NCONFIGS = SCALE };
-static const char *const cfg_name[] = { "static-384", "static-1024", "balloon", "balloon-T2=2",
+static const char *const cfg_name[] = { "static-384", "static-1024", "balloon", "balloon-grow",
 					"scale" };
 
 /* What a guest reports to the parent (shared memory). */
@@ -719,6 +721,8 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 		return -ENOMEM;
 	memset(sh, 0, sizeof(*sh));
 	if (set("balloon", cfg == STATIC_384 || cfg == SCALE ? "0" : "1") ||
+	    set("balloon_w_max", cfg == BALLOON_LOW ? "1.0" : "0.5") ||
+	    set("balloon_c_max", cfg == BALLOON_LOW ? "1.0" : "0.1") ||
 	    (cfg == STATIC_1024 || cfg == BALLOON_LOW ? thresholds("2.0", "2.0") :
 	     thresholds("0.5", "1.0")))
 		return -EIO;
@@ -981,7 +985,8 @@ int main(int argc, char **argv)
 	printf("gm_kernel: %d guests (%d growing from %d to %d slots of 64 MB, the others %s), "
 	       "%.0f s per configuration,\n  %d buffers of %d MB per slot (%d pages bound each), "
 	       "%d buffers a workload (store-dwords through the GGTT, each checked),\n"
-	       "  balloon period %d ms, T1 0.5, T2 1.0; type %s (6 slots)\n",
+	       "  balloon period %d ms, T1 0.5, T2 1.0, W_max 0.5, C_max 0.1 (balloon-grow: 2.0, 2.0, "
+	       "1.0, 1.0); type %s (6 slots)\n",
 	       n, growing, GROW_FROM, GROW_TO, "1-5 slots", secs, SPANS_PER_SLOT,
 	       64 / SPANS_PER_SLOT, PAGES_PER_BUF, TOUCH, PERIOD_MS, TYPE);
 	if (configs) {
@@ -1044,6 +1049,8 @@ int main(int argc, char **argv)
 	printf("],\"largest\":%d,\"stopped\":\"%s\"}}\n", largest, stop_why);
 	set("balloon", "1");
 	thresholds("0.5", "1.0");
+	set("balloon_w_max", "0.5");
+	set("balloon_c_max", "0.1");
 	set("balloon_period_ms", "500");
 	return 0;
 }
