@@ -8,24 +8,24 @@
  * ring and logical ring context per engine in its low GM, execlists), with
  * rcs0's context-switch interrupt through MSI so that a guest sleeps until
  * its workload's context-status event. Its "buffers" live in its high GM:
- * each takes a span of
- * SPAN_MB of graphics address space in one of the slots the PV balloon
- * fields say it may use, and is bound by writing the GGTT entries of its
+ * each takes a span of 16 MB (SPANS_PER_SLOT to a slot) of graphics address
+ * space in one of the slots the PV balloon fields say it may use (which
+ * ballooning changes), and is bound by writing the GGTT entries of its
  * first PAGES_PER_BUF pages (trapped 8-byte BAR0 writes, each pinning the
  * guest page); the rest of the span stays on scratch (binding cost scaled
  * down, the address-space pressure kept). A workload touches TOUCH buffers
  * of the guest's working set in turn: a batch in low GM (privileged) of
- * MI_STORE_DWORD_IMM through the GGTT to every bound page, and the guest checks
- * after the context-complete event that each value is in the guest page its
- * own GGTT entry names. A buffer that is not bound is bound first; when no
+ * MI_STORE_DWORD_IMM through the GGTT to every bound page; after the
+ * context-complete event the guest checks that each value is in the guest
+ * page its own GGTT entry names. A buffer that is not bound is bound first; when no
  * span is free the least recently used buffer is unbound (an eviction).
  *
- * Guests: GROWING of them have a working set that grows from 5 to 13 slots
- * over the run (gBalloon's "valley"), the others small constant ones of 1 to
- * 5 slots (2D and 3D games of the paper's mix). An S_32 holds 6 slots (384
+ * Guests: -g of them (default 3 of 15) have a working set that grows from 5
+ * to 13 slots over the run (gBalloon's "valley"), the others small constant
+ * ones of 1 to 5 slots (2D and 3D games of the paper's mix). An S_32 holds 6 slots (384
  * MB) of the GPU's shared high GM.
  *
- * Four configurations, one after the other, each for DURATION seconds:
+ * Four configurations, one after the other, each for -t seconds (20):
  *   static-384   balloon off, every vGPU at its type's 6 slots;
  *   static-1024  every vGPU grown to 16 slots first (balloon on, T1 = T2 =
  *                2.0: every request granted), then balloon off;
@@ -42,12 +42,12 @@
  *                C_max 0.1, Φ is near 2 and nearly every expansion is
  *                rejected).
  * Per configuration: GTT entries copied per second and ns per switch
- * (debugfs gpu: the copies of HostGgtt::switch_in, zero while the engines do
- * not switch the GTT), workloads per second per guest (min, median, max),
+ * (debugfs gpu: the copies of HostGgtt::switch_in and its predictive copy,
+ * which the engines make before each vGPU's work), workloads per second per guest (min, median, max),
  * evictions, grants and releases (debugfs balloon), results that were wrong.
  *
  * Then the scale test: with the module reloaded with sim_aperture_mb=512 (so
- * that 64 S_32 fit in low GM), 8, 15, 32, 48, 64 vGPUs each run SCALE_WL
+ * that 64 S_32 fit in low GM) and max_vgpus 64, 8, 15, 32, 48, 64 vGPUs each run SCALE_WL
  * workloads at once, every result checked; it stops at the first count that
  * fails (a vGPU not created, a workload not completed, a wrong result).
  *
@@ -85,6 +85,7 @@
 #define GROW_TO		13
 #define STATIC_BIG	16		/* slots: 1024 MB */
 #define SCALE_WL	10
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define RGVT_STR_(x)	#x
 #define RGVT_STR(x)	RGVT_STR_(x)
 
@@ -106,8 +107,9 @@ struct gres {
 	double secs;
 };
 
+/* Shared by the parent and the guests (MAP_SHARED); the flags are read with __atomic. */
 struct shared {
-	volatile int ready, go, stop;
+	int ready, go, stop;
 	struct gres r[MAX_GUESTS];
 };
 
@@ -400,7 +402,7 @@ static unsigned int demand(struct guest *g, double t, double total)
 	}
 	if (g->cfg == SCALE)
 		return 4;
-	return small_slots[g->idx % (sizeof(small_slots) / sizeof(small_slots[0]))];
+	return small_slots[g->idx % ARRAY_SIZE(small_slots)];
 }
 
 /* One workload over the next TOUCH buffers of a working set of ws; checked. */
@@ -559,12 +561,13 @@ static void guest_main(struct shared *sh, int idx, enum cfg cfg, const char *uui
 	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
 	if (ret)
 		_exit(1);
-	while (!sh->go)
+	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	t0 = now_s();
 	for (;;) {
 		t = now_s() - t0;
-		if (cfg == SCALE ? g->r->done + g->r->failures >= SCALE_WL : sh->stop)
+		if (cfg == SCALE ? g->r->done + g->r->failures >= SCALE_WL :
+				   __atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
 			break;
 		ws = demand(g, t, secs) * SPANS_PER_SLOT;
 		ret = workload(g, ws, &cursor);
@@ -749,7 +752,7 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 			break;
 		}
 	}
-	while (sh->ready < n)
+	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < n)
 		usleep(10 * 1000);
 	for (i = 0; i < n; i++)
 		if (sh->r[i].setup_err) {
@@ -764,7 +767,7 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 	}
 	gpu_read(&c0);
 	t0 = now_s();
-	sh->go = 1;
+	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
 	if (cfg == SCALE) {
 		for (i = 0; i < n; i++)
 			waitpid(pids[i], &status, 0);
@@ -782,7 +785,7 @@ static int run(enum cfg cfg, int n, int growing, double secs, struct outcome *o)
 				}
 			}
 		}
-		sh->stop = 1;
+		__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 		for (i = 0; i < n; i++)
 			waitpid(pids[i], &status, 0);
 	}
@@ -896,7 +899,7 @@ static void table(const struct outcome *o, int k)
 	ROW("evictions", "%14llu", o[i].evictions);
 	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].evictions, b->evictions));
 	ROW("balloon requests", "%14llu", o[i].requests);
-	ROW("grants (slots)", "%14llu", o[i].granted);
+	ROW("grants", "%14llu", o[i].granted);
 	ROW("  slots granted", "%14llu", o[i].granted_slots);
 	ROW("rejections", "%14llu", o[i].rejected);
 	ROW("releases asked", "%14llu", o[i].releases);
