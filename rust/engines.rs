@@ -491,16 +491,16 @@ impl Engines {
             stats.push(VgpuSched::default(), GFP_KERNEL)?;
         }
         let sched = Sched {
-                policy: KBox::new(Scheduler::new(PARAMS).map_err(|_| EINVAL)?, GFP_KERNEL)?,
-                current: None,
-                next: None,
-                inflight: [None; COUNT],
-                pending: [0; COUNT],
-                kicked: [0; COUNT],
-                busy_since: None,
-                stats,
-                decisions: 0,
-                switch_waits: 0,
+            policy: KBox::new(Scheduler::new(PARAMS).map_err(|_| EINVAL)?, GFP_KERNEL)?,
+            current: None,
+            next: None,
+            inflight: [None; COUNT],
+            pending: [0; COUNT],
+            kicked: [0; COUNT],
+            busy_since: None,
+            stats,
+            decisions: 0,
+            switch_waits: 0,
         };
         let shared = Arc::pin_init(
             pin_init!(Shared {
@@ -535,12 +535,7 @@ impl Engines {
 
     /// Runs `f` on the workers (none after the engines were dropped).
     fn for_workers(&self, mut f: impl FnMut(&Worker<Engine>)) {
-        let workers = self
-            .shared
-            .wake
-            .lock()
-            .as_ref()
-            .map(|w| w.workers.clone());
+        let workers = self.shared.wake.lock().as_ref().map(|w| w.workers.clone());
         for w in workers.iter().flatten() {
             f(w);
         }

@@ -273,9 +273,8 @@ impl Scheduler {
         }
         if let Some(l) = self.last {
             let grace = self.params.idle_grace_ns;
-            let waiting = grace > 0
-                && !has_work(l)
-                && self.entries[l.index()].is_some_and(|e| e.credit > 0);
+            let waiting =
+                grace > 0 && !has_work(l) && self.entries[l.index()].is_some_and(|e| e.credit > 0);
             if waiting {
                 let since = *self.idle_since.get_or_insert(now);
                 if now.saturating_sub(since) < grace {

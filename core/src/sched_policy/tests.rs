@@ -188,13 +188,19 @@ fn weights_hold_when_guests_pause_between_workloads() {
             None => now += 50_000,
         }
     }
-    let busy: Vec<f64> = (0..3).map(|k| s.stats(id(k)).unwrap().busy_ns as f64).collect();
+    let busy: Vec<f64> = (0..3)
+        .map(|k| s.stats(id(k)).unwrap().busy_ns as f64)
+        .collect();
     let total: f64 = busy.iter().sum();
     std::eprintln!("busy with pauses, weights 1:2:4: {busy:?}");
     for k in 0..3 {
         let want = total * f64::from(w[k]) / 7.0;
         let err = (busy[k] - want).abs() / want;
-        assert!(err < 0.10, "vGPU {k}: {} vs {want} ({err}) {busy:?}", busy[k]);
+        assert!(
+            err < 0.10,
+            "vGPU {k}: {} vs {want} ({err}) {busy:?}",
+            busy[k]
+        );
     }
 }
 
