@@ -3,7 +3,9 @@
 # (`cargo bench -p rgvt-core --bench shadow` and `--bench gm`), which print
 # their tables and write build/bench/shadow.json and gm.json, then draws them
 # as SVG with tools/figures (plotters) into Documentation/rgvt/figures/, with
-# made.rst saying when, from which commit and by which command.
+# made.rst saying when, from which commit and by which command. When
+# build/bench/gm-kernel.json is there (tools/bench-gm.sh, in QEMU; not run
+# here), it is drawn too, as gm-kernel.svg (its footer names its own run).
 #
 #   tools/figures.sh [--no-bench] [OUT_DIR]
 #
@@ -50,4 +52,8 @@ Made on $when from commit \`\`$commit\`\` by \`\`tools/figures.sh\`\`
 ($( ((bench)) && echo "the benchmarks run then" || echo "the results already in build/bench/"); the
 results themselves are \`\`build/bench/shadow.json\`\` and \`\`gm.json\`\`).
 RST
-log "wrote $out/shadow.svg, gm.svg and made.rst"
+if [[ -f "$results/gm-kernel.json" ]]; then
+	log "wrote $out/shadow.svg, gm.svg, gm-kernel.svg and made.rst"
+else
+	log "wrote $out/shadow.svg, gm.svg and made.rst (no gm-kernel.json: tools/bench-gm.sh makes it)"
+fi
