@@ -99,6 +99,8 @@ struct Entry {
     /// Whether it started a workload in this balance period: a vGPU between two of its
     /// workloads (its guest is submitting the next) is still busy for the balance.
     ran: bool,
+    /// Its share at the last balance (0 if it got none).
+    share: i64,
 }
 
 /// The slice running now.
@@ -215,6 +217,7 @@ impl Scheduler {
             workloads: 0,
             switches: 0,
             ran: false,
+            share: 0,
         });
         Ok(())
     }
@@ -301,8 +304,14 @@ impl Scheduler {
                 if self.lru(|_, e| e.ran && e.credit > 0).is_some() {
                     // A vGPU with share left is between two of its workloads: the others
                     // run on debt (paid from their next share) rather than a new period
-                    // taking its share away.
-                    return Some(self.start_workload(any, now));
+                    // taking its share away. With a grace (the caller polls again), only a
+                    // vGPU owing less than one share does: filling every pause of the others
+                    // with whole workloads would grow its debt without end.
+                    if self.params.idle_grace_ns == 0 {
+                        return Some(self.start_workload(any, now));
+                    }
+                    let next = self.lru(|id, e| has_work(id) && e.credit + e.share > 0)?;
+                    return Some(self.start_workload(next, now));
                 }
                 // Every vGPU with work spent its share (or none has work): start the next
                 // period now rather than idling until the timer, as GVT-g would.
@@ -407,8 +416,8 @@ impl Scheduler {
     }
 
     /// Starts a balance period at `now`: each vGPU with work gets its weight's share of the
-    /// period on top of what it has left (debt is paid first; unused time is not banked
-    /// beyond one share); a vGPU without work drops its credit and costs nothing.
+    /// period on top of what it has left (debt is paid first; unused time is banked up to
+    /// one more share); a vGPU without work drops its credit and costs nothing.
     fn balance(&mut self, now: u64, has_work: &impl Fn(VgpuId) -> bool) {
         self.period_start = now;
         self.periods += 1;
@@ -427,6 +436,7 @@ impl Scheduler {
             e.ran = false;
             if !busy || total == 0 {
                 e.credit = e.credit.min(0);
+                e.share = 0;
                 continue;
             }
             // period <= 10 s and weight <= total: the share fits in i64; `total` is not 0.
@@ -434,7 +444,11 @@ impl Scheduler {
                 .checked_div(total)
                 .unwrap_or(0)
                 .max(1) as i64;
-            e.credit = e.credit.saturating_add(share).min(share);
+            // Time left from a period that ended on the clock is kept, up to one more share:
+            // a vGPU whose workloads are long next to its share would otherwise lose what the
+            // period's end cut off, while the others' debt is always carried.
+            e.credit = e.credit.saturating_add(share).min(2 * share);
+            e.share = share;
         }
     }
 }

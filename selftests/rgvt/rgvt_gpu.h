@@ -24,12 +24,15 @@
  *   rgvt_gpu_close(&g);
  *
  * Errors are returned as -errno (or ~0ULL for addresses); nothing here
- * asserts, so it can run in forked children. Completion is polled from the
- * context-status mirror in the status page (no interrupts are set up).
+ * asserts, so it can run in forked children. Completion is read from the
+ * context-status mirror in the status page, woken by the MSI (an eventfd;
+ * the GT interrupts of rcs0 and bcs0 unmasked, acked as i915 acks them).
  */
 #ifndef RGVT_GPU_H
 #define RGVT_GPU_H
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -47,13 +50,14 @@ struct rgvt_gpu_engine {
 	const char *name;
 	__u32 base;
 	bool rcs;
+	unsigned int bank;	/* GT interrupt bank */
 };
 
 static const struct rgvt_gpu_engine rgvt_gpu_engines[RGVT_NENGINES] = {
-	[RGVT_RCS] = { "rcs0", 0x2000, true },
-	[RGVT_BCS] = { "bcs0", 0x22000, false },
-	[RGVT_VCS] = { "vcs0", 0x12000, false },
-	[RGVT_VECS] = { "vecs0", 0x1a000, false },
+	[RGVT_RCS] = { "rcs0", 0x2000, true, 0 },
+	[RGVT_BCS] = { "bcs0", 0x22000, false, 0 },
+	[RGVT_VCS] = { "vcs0", 0x12000, false, 1 },
+	[RGVT_VECS] = { "vecs0", 0x1a000, false, 3 },
 };
 
 /* One logical ring context on one engine, with its ring and status page. */
@@ -76,6 +80,7 @@ struct rgvt_gpu {
 	unsigned int pml4_page;
 	__u64 next_va;
 	struct rgvt_gpu_ctx ctx[RGVT_NENGINES];
+	int msi;			/* eventfd of the MSI, -1 if none */
 };
 
 static inline __u64 rgvt_gpu_gpa(unsigned int page)
@@ -303,9 +308,57 @@ static inline int rgvt_gpu_engine_init(struct rgvt_gpu *g, struct rgvt_gpu_ctx *
 	return ret ? -EIO : 0;
 }
 
+/* gen8_gt_irq_postinstall for the four engines, and the MSI as an eventfd. */
+static inline int rgvt_gpu_irq_init(struct rgvt_gpu *g)
+{
+	__u32 bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
+	__u32 want[4] = { bits | bits << 16, bits, 0, bits };
+	struct {
+		struct vfio_irq_set set;
+		__s32 fd;
+	} req = {
+		.set = {
+			.argsz = sizeof(req),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_MSI_IRQ_INDEX,
+			.count = 1,
+		},
+	};
+	int n, ret = 0;
+
+	g->msi = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (g->msi < 0)
+		return -errno;
+	req.fd = g->msi;
+	if (ioctl(g->vfio.device, VFIO_DEVICE_SET_IRQS, &req))
+		return -errno;
+	for (n = 0; n < 4; n++) {
+		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IIR(n), ~0U);
+		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IER(n), want[n]);
+		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IMR(n), ~want[n]);
+	}
+	ret |= rgvt_gpu_mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+	return ret ? -EIO : 0;
+}
+
+/* gen8_gt_irq_handler's ack of one bank: master off, IIR written back, on. */
+static inline void rgvt_gpu_irq_ack(struct rgvt_gpu *g, unsigned int bank)
+{
+	__u32 iir;
+
+	rgvt_gpu_mmio_write(g, GEN8_MASTER_IRQ, 0);
+	iir = rgvt_gpu_mmio_read(g, GEN8_GT_IIR(bank));
+	if (iir && iir != 0xdeadbeef)
+		rgvt_gpu_mmio_write(g, GEN8_GT_IIR(bank), iir);
+	rgvt_gpu_mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+}
+
 static inline void rgvt_gpu_close(struct rgvt_gpu *g)
 {
 	rgvt_vfio_close(&g->vfio);
+	if (g->msi >= 0)
+		close(g->msi);
+	g->msi = -1;
 	if (g->mem && g->mem != MAP_FAILED)
 		munmap(g->mem, g->pages * RGVT_GPU_PAGE);
 	g->mem = NULL;
@@ -323,6 +376,7 @@ static inline int rgvt_gpu_open(struct rgvt_gpu *g, const char *uuid, unsigned i
 
 	memset(g, 0, sizeof(*g));
 	g->vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
+	g->msi = -1;
 	g->pages = pages;
 	if ((ret = rgvt_vgpu_attr(uuid, "vgpu_id", &id)) ||
 	    (ret = rgvt_vgpu_attr(uuid, "low_gm_base", &g->low_base)) ||
@@ -369,6 +423,9 @@ static inline int rgvt_gpu_open(struct rgvt_gpu *g, const char *uuid, unsigned i
 		if (ret)
 			goto fail;
 	}
+	ret = rgvt_gpu_irq_init(g);
+	if (ret)
+		goto fail;
 	return 0;
 fail:
 	rgvt_gpu_close(g);
@@ -448,7 +505,16 @@ static inline int rgvt_gpu_wait(struct rgvt_gpu *g, int engine, int timeout_ms)
 			return 1;
 		if (rgvt_gpu_ms(&t0) > timeout_ms)
 			return 0;
-		usleep(200);
+		/* The MSI wakes us; every 10 ms anyway (an interrupt may be shared). */
+		if (g->msi >= 0) {
+			struct pollfd p = { .fd = g->msi, .events = POLLIN };
+			__u64 n;
+
+			if (poll(&p, 1, 10) == 1 && read(g->msi, &n, 8) == 8)
+				rgvt_gpu_irq_ack(g, c->e->bank);
+		} else {
+			usleep(200);
+		}
 	}
 }
 

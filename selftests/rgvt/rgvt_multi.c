@@ -361,7 +361,7 @@ TEST_F_TIMEOUT(multi, guests_32, 280)
 
 #define FAIR_STORES	900
 #define FAIR_PAGES	4		/* batch pages: 900 stores of 4 dwords */
-#define FAIR_CALLS	16		/* a workload: the batch called 16 times */
+#define FAIR_CALLS	6		/* a workload: the batch called 6 times */
 
 /* Set by the parent in shared memory: stop submitting. */
 static volatile int *fair_stop;
@@ -414,7 +414,7 @@ static void saturate(int index, const char *uuid, int rounds, int start, struct 
 	rgvt_gpu_close(&g);
 }
 
-TEST_F_TIMEOUT(multi, fairness_1_2_4, 120)
+TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 {
 	static const int weight[3] = { 1, 2, 4 };
 	unsigned long long b0[3], b1[3];
@@ -433,29 +433,41 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 120)
 			  vgpu_counter(self->id[i], "sched", "weight"));
 	}
 	ASSERT_EQ(0, spawn(self, 0, saturate));
-	/* A second to settle, then four measured. */
+	/*
+	 * A second to settle, then ten measured: a stall of the test guest
+	 * (TCG on a loaded host) is charged to the vGPU whose workload runs,
+	 * and paid back from its next shares; the window must hold that.
+	 */
 	usleep(1000 * 1000);
 	for (i = 0; i < 3; i++)
 		b0[i] = vgpu_counter(self->id[i], "sched", "busy_ns");
-	usleep(4000 * 1000);
+	usleep(10000 * 1000);
 	for (i = 0; i < 3; i++) {
 		b1[i] = vgpu_counter(self->id[i], "sched", "busy_ns") - b0[i];
 		total += b1[i];
 	}
 	*fair_stop = 1;
 	reap(self);
+	{
+		char buf[4096];
+
+		if (rgvt_read(RGVT_DEBUGFS "/engines", buf, sizeof(buf)) > 0)
+			ksft_print_msg("fairness: engines:\n%s", buf);
+	}
 	for (i = 0; i < 3; i++) {
 		struct report *r = &self->reports[i];
 
 		share = b1[i] / total;
-		ksft_print_msg("fairness: vgpu%ld weight %d: busy %.1f ms (%.1f%%, want %.1f%%), %d workloads%s%s\n",
+		ksft_print_msg("fairness: vgpu%ld weight %d: busy %.1f ms (%.1f%%, want %.1f%%), %d workloads, chosen %llu times%s%s\n",
 			       self->id[i], weight[i], b1[i] / 1e6, share * 100,
-			       weight[i] * 100.0 / 7, r->workloads, r->msg[0] ? ": " : "", r->msg);
+			       weight[i] * 100.0 / 7, r->workloads,
+			       vgpu_counter(self->id[i], "sched", "scheduled"),
+			       r->msg[0] ? ": " : "", r->msg);
 		EXPECT_EQ(0, r->timeouts);
 		EXPECT_GT(0.10, (share > weight[i] / 7.0 ? share - weight[i] / 7.0 :
 				 weight[i] / 7.0 - share) / (weight[i] / 7.0));
 	}
-	EXPECT_LT(1e9, total) TH_LOG("the engine was idle most of the time");
+	EXPECT_LT(5e9, total) TH_LOG("the engine was idle most of the time");
 	/* Out of range weights are refused. */
 	EXPECT_NE(0, rgvt_write(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/weight", self->id[0]), "0"));
 	EXPECT_NE(0, rgvt_write(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/weight", self->id[0]), "17"));

@@ -157,17 +157,15 @@ fn charge_slice_over_and_predict() {
     assert_eq!(q.vgpu, n, "the predicted vGPU is the one picked next");
 }
 
-#[test]
-fn weights_hold_when_guests_pause_between_workloads() {
-    // Each guest submits its next workload a little after the last ended (its own CPU time):
-    // the scheduler must not take its share away while it does (it waits up to one slice).
+/// Three guests with weights 1:2:4, each pausing `pause(n)` after its workload of `len(n)`
+/// (its own time to submit the next), the scheduler waiting up to `grace`: their busy times.
+fn with_pauses(grace: u64, len: impl Fn(u64) -> u64, pause: impl Fn(u64) -> u64) -> [f64; 3] {
     let mut s = Scheduler::new(Params {
-        idle_grace_ns: DEFAULT_TIME_SLICE_NS,
+        idle_grace_ns: grace,
         ..Params::default()
     })
     .unwrap();
-    let w = [1u32, 2, 4];
-    for (k, w) in w.iter().enumerate() {
+    for (k, w) in [1u32, 2, 4].iter().enumerate() {
         s.add(id(k as u32), *w).unwrap();
     }
     let mut ready = [0u64; 3];
@@ -177,31 +175,51 @@ fn weights_hold_when_guests_pause_between_workloads() {
         let r = ready;
         match s.pick_next(now, |v| now >= r[v.index()]) {
             Some(p) => {
-                let k = p.vgpu.index();
-                let ns = 3_000_000 + (n * 7919 % 4_000_000);
+                let ns = len(n);
                 n += 1;
                 now += ns;
                 s.account(p.vgpu, ns);
-                // 0.2 to 0.7 ms before the guest submits again.
-                ready[k] = now + 200_000 + (n * 104_729 % 500_000);
+                ready[p.vgpu.index()] = now + pause(n);
             }
             None => now += 50_000,
         }
     }
-    let busy: Vec<f64> = (0..3)
-        .map(|k| s.stats(id(k)).unwrap().busy_ns as f64)
-        .collect();
+    let b = |k| s.stats(id(k)).unwrap().busy_ns as f64;
+    [b(0), b(1), b(2)]
+}
+
+fn assert_ratio(busy: [f64; 3], what: &str) {
     let total: f64 = busy.iter().sum();
-    std::eprintln!("busy with pauses, weights 1:2:4: {busy:?}");
-    for k in 0..3 {
-        let want = total * f64::from(w[k]) / 7.0;
+    std::eprintln!("{what}, weights 1:2:4: {busy:?}");
+    for (k, w) in [1.0, 2.0, 4.0].iter().enumerate() {
+        let want = total * w / 7.0;
         let err = (busy[k] - want).abs() / want;
         assert!(
             err < 0.10,
-            "vGPU {k}: {} vs {want} ({err}) {busy:?}",
+            "{what}: vGPU {k}: {} vs {want} ({err})",
             busy[k]
         );
     }
+}
+
+#[test]
+fn weights_hold_when_guests_pause_between_workloads() {
+    // Short pauses (0.2 to 0.7 ms) within the grace of one slice: the scheduler waits for the
+    // guest rather than taking its share away.
+    let busy = with_pauses(
+        DEFAULT_TIME_SLICE_NS,
+        |n| 3_000_000 + (n * 7919 % 4_000_000),
+        |n| 200_000 + (n * 104_729 % 500_000),
+    );
+    assert_ratio(busy, "short pauses");
+    // Long workloads (25 to 35 ms) and pauses of 1 to 6 ms (guests under TCG), within the
+    // kernel's grace of 10 ms.
+    let busy = with_pauses(
+        10 * DEFAULT_TIME_SLICE_NS,
+        |n| 25_000_000 + (n * 7919 % 10_000_000),
+        |n| 1_000_000 + (n * 104_729 % 5_000_000),
+    );
+    assert_ratio(busy, "long pauses");
 }
 
 proptest! {
