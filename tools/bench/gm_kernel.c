@@ -5,9 +5,9 @@
  * Each guest is a process with its own rgvt-S_32 vGPU, opened through VFIO
  * as a VMM opens it, running the small gen9 driver of
  * selftests/rgvt/rgvt_gpu.h (guest memory mapped for DMA, a status page,
- * ring and logical ring context per engine in its low GM, execlists), with
- * rcs0's context-switch interrupt through MSI so that a guest sleeps until
- * its workload's context-status event. Its "buffers" live in its high GM:
+ * ring and logical ring context per engine in its low GM, execlists, the
+ * engines' interrupts through MSI, so that a guest sleeps until its
+ * workload's context-status event). Its "buffers" live in its high GM:
  * each takes a span of 16 MB (SPANS_PER_SLOT to a slot) of graphics address
  * space in one of the slots the PV balloon fields say it may use (which
  * ballooning changes), and is bound by writing the GGTT entries of its
@@ -57,9 +57,7 @@
  *
  *   gm_kernel [-t SECS] [-n GUESTS] [-g GROWING] [--no-scale] [--scale-only]
  */
-#include <poll.h>
 #include <stdint.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -126,7 +124,6 @@ struct guest {
 	struct rgvt_gpu gpu;
 	unsigned int batch_page;
 	__u64 batch_gm;
-	int msi;
 	__u64 slot_base, slot_size;
 	__u32 map[8];
 	short span_buf[MAX_SLOTS * SPANS_PER_SLOT];	/* buffer in a span, or -1 */
@@ -171,71 +168,14 @@ static int pv_write(struct guest *g, __u32 off, __u32 v)
 
 /* The engine ------------------------------------------------------------ */
 
-/*
- * rcs0's user and context-switch interrupts through MSI (an eventfd), as
- * gen8_gt_irq_postinstall enables them: the guest sleeps until its
- * context-status event instead of polling.
- */
-static int irq_init(struct guest *g)
-{
-	__u32 bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
-	struct {
-		struct vfio_irq_set set;
-		__s32 fd;
-	} req = {
-		.set = {
-			.argsz = sizeof(req),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_MSI_IRQ_INDEX,
-			.count = 1,
-		},
-	};
-	int ret = 0;
-
-	g->msi = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (g->msi < 0)
-		return -errno;
-	ret |= mmio_write(g, GEN8_GT_IIR(0), ~0U);
-	ret |= mmio_write(g, GEN8_GT_IER(0), bits);
-	ret |= mmio_write(g, GEN8_GT_IMR(0), ~bits);
-	ret |= mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
-	if (ret)
-		return -EIO;
-	req.fd = g->msi;
-	return ioctl(g->gpu.vfio.device, VFIO_DEVICE_SET_IRQS, &req) ? -errno : 0;
-}
-
-/* gen8_gt_irq_handler's ack: master off, IIR written back, master on. */
-static void irq_ack(struct guest *g)
-{
-	__u32 iir;
-
-	mmio_write(g, GEN8_MASTER_IRQ, 0);
-	iir = mmio_read(g, GEN8_GT_IIR(0));
-	if (iir && iir != 0xdeadbeef)
-		mmio_write(g, GEN8_GT_IIR(0), iir);
-	mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
-}
-
-/* The batch in the ring's stead: submitted, then the CSB until it is out. */
+/* The batch, then its context-status event (rgvt_gpu_wait sleeps on the MSI). */
 static int submit_and_wait(struct guest *g)
 {
-	double t0 = now_s();
 	int ret = rgvt_gpu_submit(&g->gpu, RGVT_RCS, g->batch_gm, true);
 
 	if (ret)
 		return ret;
-	while ((now_s() - t0) * 1e3 < WAIT_MS) {
-		struct pollfd pfd = { .fd = g->msi, .events = POLLIN };
-		__u64 n;
-
-		/* Asleep until the interrupt (every 20 ms a look anyway). */
-		if (poll(&pfd, 1, 20) == 1 && read(g->msi, &n, 8) == 8)
-			irq_ack(g);
-		if (rgvt_gpu_wait(&g->gpu, RGVT_RCS, 0))
-			return 0;
-	}
-	return -ETIMEDOUT;
+	return rgvt_gpu_wait(&g->gpu, RGVT_RCS, WAIT_MS) ? 0 : -ETIMEDOUT;
 }
 
 /* High GM: slots, spans, buffers ----------------------------------------- */
@@ -488,11 +428,6 @@ static int guest_setup(struct guest *g, const char *uuid)
 		snprintf(g->r->why, sizeof(g->r->why), "rgvt_gpu_open");
 		return ret;
 	}
-	ret = irq_init(g);
-	if (ret) {
-		snprintf(g->r->why, sizeof(g->r->why), "interrupts");
-		return ret;
-	}
 	g->batch_page = rgvt_gpu_alloc(&g->gpu, 1);
 	g->batch_gm = g->batch_page == -1U ? ~0ULL :
 		      rgvt_gpu_map_low(&g->gpu, g->batch_page, 1);
@@ -552,7 +487,6 @@ static void guest_main(struct shared *sh, int idx, enum cfg cfg, const char *uui
 		_exit(1);
 	g->idx = idx;
 	g->cfg = cfg;
-	g->msi = -1;
 	g->r = &sh->r[idx];
 	g->r->growing = cfg != SCALE && idx < growing;
 	ret = guest_setup(g, uuid);
@@ -597,8 +531,6 @@ static void guest_main(struct shared *sh, int idx, enum cfg cfg, const char *uui
 	/* Answer what is in flight, so nothing waits on a gone guest. */
 	balloon_poll(g);
 	rgvt_gpu_close(&g->gpu);
-	if (g->msi >= 0)
-		close(g->msi);
 	_exit(0);
 }
 
