@@ -361,7 +361,7 @@ TEST_F_TIMEOUT(multi, guests_32, 280)
 
 #define FAIR_STORES	900
 #define FAIR_PAGES	4		/* batch pages: 900 stores of 4 dwords */
-#define FAIR_CALLS	6		/* a workload: the batch called 6 times */
+#define FAIR_CALLS	16		/* a workload: the batch called 16 times */
 
 /* Set by the parent in shared memory: stop submitting. */
 static volatile int *fair_stop;
