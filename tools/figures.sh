@@ -4,8 +4,10 @@
 # their tables and write build/bench/shadow.json and gm.json, then draws them
 # as SVG with tools/figures (plotters) into Documentation/rgvt/figures/, with
 # made.rst saying when, from which commit and by which command. The in-kernel
-# run's build/bench/shadow-kernel.json (tools/bench-shadow.sh, in QEMU: not
-# run from here) is drawn too when it exists, as shadow-kernel.svg.
+# runs' build/bench/shadow-kernel.json (tools/bench-shadow.sh) and
+# build/bench/gm-kernel.json (tools/bench-gm.sh), both in QEMU and not run
+# from here, are drawn too when they exist, as shadow-kernel.svg and
+# gm-kernel.svg (each footer names its own run).
 #
 #   tools/figures.sh [--no-bench] [OUT_DIR]
 #
@@ -52,4 +54,8 @@ Made on $when from commit \`\`$commit\`\` by \`\`tools/figures.sh\`\`
 ($( ((bench)) && echo "the benchmarks run then" || echo "the results already in build/bench/"); the
 results themselves are \`\`build/bench/shadow.json\`\` and \`\`gm.json\`\`).
 RST
-log "wrote $out/shadow.svg, gm.svg and made.rst"
+if [[ -f "$results/gm-kernel.json" ]]; then
+	log "wrote $out/shadow.svg, gm.svg, gm-kernel.svg and made.rst"
+else
+	log "wrote $out/shadow.svg, gm.svg and made.rst (no gm-kernel.json: tools/bench-gm.sh makes it)"
+fi

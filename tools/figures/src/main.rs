@@ -8,7 +8,10 @@
 //!   strict, one panel per trace (the gHyvi comparison);
 //! - `gm.svg`: GTT entries copied per second for static 384 MB, static
 //!   1024 MB and ballooning with 15 vGPUs, then against the number of vGPUs
-//!   with the average Φ and the most vGPUs each sustains (gBalloon/gScale).
+//!   with the average Φ and the most vGPUs each sustains (gBalloon/gScale);
+//! - `gm-kernel.svg`, when `tools/bench-gm.sh` wrote `gm-kernel.json`: the
+//!   same comparison measured in the kernel on the sim engines (entries
+//!   copied per second, workloads per second per guest, evictions).
 //!
 //! `tools/figures.sh` runs the benchmarks and this in one command.
 //!
@@ -491,6 +494,90 @@ fn gm(input: &Value, out: &Path) -> Res<()> {
     Ok(())
 }
 
+/// `gm-kernel.svg`: `tools/bench-gm.sh`'s configurations side by side.
+fn gm_kernel(input: &Value, out: &Path) -> Res<()> {
+    let r = &input["result"];
+    let cfgs = r["configs"]
+        .as_array()
+        .ok_or("gm-kernel.json: no configs")?;
+    let root = SVGBackend::new(out, (1350, 520)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (body, foot) = root.split_vertically(490);
+    let body = body.titled(
+        &format!(
+            "Graphics memory per vGPU, measured in the kernel on the sim engines: {} guests ({} growing), {} s each",
+            r["guests"].as_u64().unwrap_or(0),
+            r["growing"].as_u64().unwrap_or(0),
+            r["seconds"].as_f64().unwrap_or(0.0)
+        ),
+        ("sans-serif", 19),
+    )?;
+    let panels = body.split_evenly((1, 3));
+    let labels: Vec<String> = cfgs.iter().map(|c| text(c, "config")).collect::<Res<_>>()?;
+    let phi = |c: &Value| -> Res<String> {
+        let p = num(c, "phi_mean")?;
+        Ok(if p >= 0.0 {
+            format!("Φ {p:.2}")
+        } else {
+            String::new()
+        })
+    };
+    for (panel, caption, y_desc, key, note) in [
+        (
+            &panels[0],
+            "GTT entries copied/s (switch_in)",
+            "entries copied per second",
+            "entries_per_s",
+            &phi as &dyn Fn(&Value) -> Res<String>,
+        ),
+        (
+            &panels[1],
+            "workloads/s per guest (median; min-max)",
+            "workloads per second",
+            "wl_per_s_median",
+            &|c: &Value| -> Res<String> {
+                Ok(format!(
+                    "{}-{}",
+                    short(num(c, "wl_per_s_min")?),
+                    short(num(c, "wl_per_s_max")?)
+                ))
+            },
+        ),
+        (
+            &panels[2],
+            "evictions (grants above)",
+            "evictions in the run",
+            "evictions",
+            &|c: &Value| -> Res<String> { Ok(format!("{:.0} grants", num(c, "grants")?)) },
+        ),
+    ] {
+        let values: Vec<f64> = cfgs.iter().map(|c| num(c, key)).collect::<Res<_>>()?;
+        let notes: Vec<String> = cfgs.iter().map(note).collect::<Res<_>>()?;
+        bars(
+            panel,
+            caption,
+            y_desc,
+            &labels,
+            &values,
+            &notes,
+            Scale::Linear,
+        )?;
+    }
+    foot.draw(&Text::new(
+        format!(
+            "made by `tools/bench-gm.sh` on {} ({}, commit {}); largest number of vGPUs submitting at once with correct results: {}",
+            utc(input["unix_time"].as_u64().unwrap_or(0)),
+            input["accel"].as_str().unwrap_or("?"),
+            input["commit"].as_str().unwrap_or("?").get(..10).unwrap_or("?"),
+            r["scale"]["largest"].as_u64().unwrap_or(0)
+        ),
+        (12, 8),
+        ("sans-serif", 13),
+    ))?;
+    root.present()?;
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -516,6 +603,13 @@ fn main() -> std::process::ExitCode {
         if kernel.exists() {
             let svg = output.join("shadow-kernel.svg");
             shadow_kernel(&read(&kernel)?, &svg)?;
+            println!("{}", svg.display());
+        }
+        // The kernel benchmark's results, when tools/bench-gm.sh made them.
+        let kernel = input.join("gm-kernel.json");
+        if kernel.exists() {
+            let svg = output.join("gm-kernel.svg");
+            gm_kernel(&read(&kernel)?, &svg)?;
             println!("{}", svg.display());
         }
         Ok(())
@@ -615,6 +709,30 @@ mod tests {
             assert!(s.contains(needle), "{needle} not in the SVG");
         }
         assert!(gm(&serde_json::json!({}), &svg).is_err());
+        let kernel_in = serde_json::json!({
+            "bench": "gm-kernel", "accel": "tcg", "commit": "0123456789abcdef", "unix_time": 0,
+            "result": {"guests": 15, "growing": 3, "seconds": 20.0, "configs": [
+                {"config": "static-384", "entries_per_s": 6.2e6, "wl_per_s_min": 6.6,
+                 "wl_per_s_median": 10.2, "wl_per_s_max": 12.6, "evictions": 1532.0,
+                 "grants": 0.0, "phi_mean": -1.0},
+                {"config": "balloon", "entries_per_s": 7.4e6, "wl_per_s_min": 11.6,
+                 "wl_per_s_median": 13.4, "wl_per_s_max": 17.7, "evictions": 2144.0,
+                 "grants": 3.0, "phi_mean": 1.91}],
+                "scale": {"largest": 32}}
+        });
+        let svg = dir.join("gm-kernel.svg");
+        gm_kernel(&kernel_in, &svg).expect("draws");
+        let s = std::fs::read_to_string(&svg).expect("svg");
+        for needle in [
+            "\n6.2M\n",
+            "\nΦ 1.91\n",
+            "\n3 grants\n",
+            "\n6.6-12.6\n",
+            "correct results: 32",
+        ] {
+            assert!(s.contains(needle), "{needle} not in the SVG");
+        }
+        assert!(gm_kernel(&serde_json::json!({}), &svg).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
