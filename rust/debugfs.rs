@@ -75,63 +75,7 @@ unsafe extern "C" fn file_open<F: Show>(
     unsafe { bindings::single_open(file, Some(file_show::<F>), (*inode).i_private) }
 }
 
-/// A debugfs file that also takes writes (test knobs; the stable
-/// interfaces are in sysfs).
-pub(crate) trait Store: Show {
-    /// Acts on what was written (one write, at most [`STORE_MAX`] bytes).
-    fn store(data: &Self::Data, input: &[u8]) -> Result;
-}
-
-/// The longest write a [`Store`] file takes.
-pub(crate) const STORE_MAX: usize = 64;
-
-/// `write` of files of type `F`.
-///
-/// # Safety
-///
-/// Called by VFS with a file opened by [`file_open::<F>`] and a user
-/// buffer of `count` bytes.
-unsafe extern "C" fn file_write<F: Store>(
-    file: *mut bindings::file,
-    buf: *const kernel::ffi::c_char,
-    count: usize,
-    _ppos: *mut bindings::loff_t,
-) -> isize {
-    let r = (|| -> Result<isize> {
-        if count > STORE_MAX {
-            return Err(EINVAL);
-        }
-        let mut input = [0u8; STORE_MAX];
-        kernel::uaccess::UserSlice::new(buf as usize, count)
-            .reader()
-            .read_slice(&mut input[..count])?;
-        // SAFETY: `single_open` made `private_data` the seq_file, whose
-        // `private` is the `&F::Data` given to `Files::add_rw`; it outlives
-        // the file (invariant of `Files`).
-        let data = unsafe {
-            &*(*(*file).private_data.cast::<bindings::seq_file>())
-                .private
-                .cast::<F::Data>()
-        };
-        F::store(data, &input[..count])?;
-        Ok(count as isize)
-    })();
-    r.unwrap_or_else(|e| e.to_errno() as isize)
-}
-
 struct Fops<F>(PhantomData<F>);
-
-impl<F: Store> Fops<F> {
-    const RW: bindings::file_operations = bindings::file_operations {
-        open: Some(file_open::<F>),
-        read: Some(bindings::seq_read),
-        write: Some(file_write::<F>),
-        llseek: Some(bindings::seq_lseek),
-        release: Some(bindings::single_release),
-        // SAFETY: all zeroes is a valid `file_operations` (no other callbacks).
-        ..unsafe { core::mem::zeroed() }
-    };
-}
 
 impl<F: Show> Fops<F> {
     const OPS: bindings::file_operations = bindings::file_operations {
@@ -224,20 +168,6 @@ impl<T: Send + Sync + 'static> Files<T> {
 
     /// Adds a file of type `F` named `name`.
     pub(crate) fn add<F: Show<Data = T>>(&mut self, name: &CStr) -> Result {
-        self.create(name, 0o444, &Fops::<F>::OPS)
-    }
-
-    /// Adds a writable file of type `F` named `name`.
-    pub(crate) fn add_rw<F: Store<Data = T>>(&mut self, name: &CStr) -> Result {
-        self.create(name, 0o644, &Fops::<F>::RW)
-    }
-
-    fn create(
-        &mut self,
-        name: &CStr,
-        mode: bindings::umode_t,
-        fops: &'static bindings::file_operations,
-    ) -> Result {
         self.files.reserve(1, GFP_KERNEL)?;
         let data: &T = &self.data;
         // SAFETY: `self.dir.dentry` is a debugfs directory (or an error
@@ -246,10 +176,10 @@ impl<T: Send + Sync + 'static> Files<T> {
         let file = unsafe {
             bindings::debugfs_create_file(
                 name.as_char_ptr(),
-                mode,
+                0o444,
                 self.dir.dentry,
                 (data as *const T).cast_mut().cast(),
-                fops,
+                &Fops::<F>::OPS,
             )
         };
         // INVARIANT: a file of `dir` showing `data`; room was reserved.

@@ -612,6 +612,26 @@ impl Engines {
             .map_err(|_| EINVAL)
     }
 
+    /// The scheduler's parameters (sysfs `sched_*`).
+    pub(crate) fn params(&self) -> Params {
+        *self.shared.sched.lock().policy.params()
+    }
+
+    /// Applies new scheduler parameters (sysfs `sched_*`, validated by the
+    /// core): the slice running now ends by the new length, shares follow
+    /// from the next balance period.
+    pub(crate) fn set_params(&self, params: Params) -> Result {
+        self.shared
+            .sched
+            .lock()
+            .policy
+            .set_params(params)
+            .map_err(|_| EINVAL)?;
+        // Engines sleeping out a grace decide again under the new one.
+        self.shared.wake(u8::MAX);
+        Ok(())
+    }
+
     /// Queues client `id` on `engine` and wakes the engine's worker.
     pub(crate) fn kick(&self, engine: EngineId, id: u32) {
         let e = engine.index();

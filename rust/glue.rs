@@ -149,6 +149,14 @@ fn policy_store(v: &Vgpu, input: &[u8]) -> Result {
     Ok(())
 }
 
+/// Writes `weight`: the vGPU's scheduling weight, 1..=16 (GVT-g's range);
+/// its share follows from the next balance period.
+fn weight_store(v: &Vgpu, input: &[u8]) -> Result {
+    let w = crate::parse::parse_u64_in(input, 1, u64::from(crate::vgpu::MAX_WEIGHT))
+        .map_err(|_| EINVAL)?;
+    v.set_weight(w as u32)
+}
+
 /// Prints a slot set as a list of ranges, like a cpulist: `3-8,12`.
 fn write_slots(b: &mut PageBuf, slots: &SlotSet) -> fmt::Result {
     let mut first = true;
@@ -184,7 +192,7 @@ fn gm_show(v: &Vgpu, b: &mut PageBuf, f: impl FnOnce(&AvailRs) -> u32) -> Result
     emit(writeln!(b, "{:#x}", f(&rs)))
 }
 
-const VGPU_FILES: [VgpuFile; 7] = [
+const VGPU_FILES: [VgpuFile; 8] = [
     VgpuFile {
         name: kernel::c_str!("vgpu_id"),
         show: |v, b| emit(writeln!(b, "{}", v.id)),
@@ -222,6 +230,11 @@ const VGPU_FILES: [VgpuFile; 7] = [
         name: kernel::c_str!("shadow_policy"),
         show: policy_show,
         store: Some(policy_store),
+    },
+    VgpuFile {
+        name: kernel::c_str!("weight"),
+        show: |v, b| emit(writeln!(b, "{}", v.weight())),
+        store: Some(weight_store),
     },
 ];
 const NR_VGPU_FILES: usize = VGPU_FILES.len();

@@ -146,8 +146,9 @@ pub(crate) struct Parent {
     #[pin]
     pub(crate) registry: Mutex<Registry>,
     /// Held across a write of the global shadow policy, from setting it to
-    /// the last vGPU switched: two writes at once would otherwise interleave
-    /// and leave a vGPU on the older one. Taken before every other lock.
+    /// the last vGPU switched (two writes at once would otherwise interleave
+    /// and leave a vGPU on the older one), and across the read-modify-write
+    /// of a scheduler tunable. Taken before every other lock.
     #[pin]
     pub(crate) policy_switch: Mutex<()>,
     /// `/sys/kernel/debug/rgvt/`, where each vGPU has a directory.

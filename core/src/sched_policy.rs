@@ -22,6 +22,9 @@ use crate::gm::slots::{VgpuId, MAX_VGPUS};
 
 #[cfg(test)]
 mod tests;
+mod tunable;
+
+pub use tunable::Tunable;
 
 /// GVT-g's time slice, `GVT_DEFAULT_TIME_SLICE` (1 ms).
 pub const DEFAULT_TIME_SLICE_NS: u64 = 1_000_000;

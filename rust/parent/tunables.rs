@@ -5,6 +5,7 @@
 
 use super::{Parent, MAX_VGPUS_LIMIT};
 use crate::balloon::params::Tunable as BalloonTunable;
+use crate::sched_policy::Tunable as SchedTunable;
 use crate::shadow;
 use core::fmt::Write;
 use kernel::prelude::*;
@@ -18,12 +19,15 @@ pub(crate) enum Tunable {
     Shadow(shadow::Param),
     /// A ballooning parameter (period, T1, T2, on/off, ...).
     Balloon(BalloonTunable),
+    /// A scheduler parameter (time slice, balance period, ...).
+    Sched(SchedTunable),
 }
 
 const NR_SHADOW: usize = shadow::Param::ALL.len();
 const NR_BALLOON: usize = BalloonTunable::ALL.len();
+const NR_SCHED: usize = SchedTunable::ALL.len();
 /// How many tunables there are.
-pub(crate) const NR_TUNABLES: usize = 1 + NR_SHADOW + NR_BALLOON;
+pub(crate) const NR_TUNABLES: usize = 1 + NR_SHADOW + NR_BALLOON + NR_SCHED;
 
 /// Every tunable, in the order of the files.
 pub(crate) const TUNABLES: [Tunable; NR_TUNABLES] = {
@@ -38,6 +42,11 @@ pub(crate) const TUNABLES: [Tunable; NR_TUNABLES] = {
         t[1 + NR_SHADOW + i] = Tunable::Balloon(BalloonTunable::ALL[i]);
         i += 1;
     }
+    i = 0;
+    while i < NR_SCHED {
+        t[1 + NR_SHADOW + NR_BALLOON + i] = Tunable::Sched(SchedTunable::ALL[i]);
+        i += 1;
+    }
     t
 };
 
@@ -48,6 +57,7 @@ impl Tunable {
             Tunable::MaxVgpus => c"max_vgpus",
             Tunable::Shadow(p) => p.name(),
             Tunable::Balloon(t) => t.name(),
+            Tunable::Sched(t) => t.name(),
         }
     }
 
@@ -57,6 +67,7 @@ impl Tunable {
             Tunable::MaxVgpus => write!(b, "{}", parent.registry.lock().max()),
             Tunable::Shadow(p) => parent.host.gm.lock().shadow.show(p, b),
             Tunable::Balloon(t) => parent.host.gm.lock().balloon.params().show(t, b),
+            Tunable::Sched(t) => parent.engines.params().show(t, b),
         }?;
         b.write_str("\n")
     }
@@ -104,6 +115,13 @@ impl Tunable {
                 .balloon
                 .store(t, input)
                 .map_err(|_| EINVAL),
+            // Read, changed and written back: `policy_switch` keeps two
+            // writers from each writing back the other's old value.
+            Tunable::Sched(t) => {
+                let _switch = parent.policy_switch.lock();
+                let new = parent.engines.params().with(t, input).map_err(|_| EINVAL)?;
+                parent.engines.set_params(new)
+            }
         }
     }
 }

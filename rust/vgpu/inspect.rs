@@ -4,7 +4,7 @@
 //! `Documentation/rgvt/debugfs.rst`).
 
 use super::Vgpu;
-use crate::debugfs::{Dir, Files, Seq, Show, Store};
+use crate::debugfs::{Dir, Files, Seq, Show};
 use crate::engine::EngineId;
 use core::fmt::{self, Write};
 use core::sync::atomic::Ordering;
@@ -48,26 +48,6 @@ impl Show for SchedFile {
 
     fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
         v.engines.describe_client(v.id, m)
-    }
-}
-
-/// `vgpu<N>/weight`: the scheduling weight; writing 1..=16 overrides it
-/// (a test knob until the per-vGPU sysfs file).
-struct WeightFile;
-
-impl Show for WeightFile {
-    type Data = Vgpu;
-
-    fn show(v: &Vgpu, m: &mut Seq) -> fmt::Result {
-        writeln!(m, "{}", v.weight())
-    }
-}
-
-impl Store for WeightFile {
-    fn store(v: &Vgpu, input: &[u8]) -> Result {
-        let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
-        let w: u32 = text.trim().parse().map_err(|_| EINVAL)?;
-        v.set_weight(w)
     }
 }
 
@@ -246,7 +226,6 @@ pub(crate) fn files(dir: Arc<Dir>, vgpu: Arc<Vgpu>) -> Result<Files<Vgpu>> {
     let mut files = Files::new(dir, vgpu);
     files.add::<CountersFile>(kernel::c_str!("counters"))?;
     files.add::<SchedFile>(kernel::c_str!("sched"))?;
-    files.add_rw::<WeightFile>(kernel::c_str!("weight"))?;
     files.add::<EnginesFile>(kernel::c_str!("engines"))?;
     files.add::<GgttFile>(kernel::c_str!("ggtt"))?;
     files.add::<ShadowFile>(kernel::c_str!("shadow"))?;

@@ -487,6 +487,7 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 	unsigned long long b0[3], b1[3];
 	double total = 0, share;
 	char path[PATH_MAX], w[8];
+	unsigned long long got;
 	int i;
 
 	fair_stop = (volatile int *)&self->reports[63].ready;
@@ -494,10 +495,12 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 	ASSERT_EQ(0, create(self, 3));
 	for (i = 0; i < 3; i++) {
 		snprintf(w, sizeof(w), "%d", weight[i]);
-		ASSERT_EQ(0, rgvt_write(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/weight",
-						  self->id[i]), w));
+		ASSERT_EQ(0, rgvt_write(rgvt_path(path, MDEV_DEVICES "/%s/rgvt/weight",
+						  self->uuid[i]), w));
 		EXPECT_EQ((unsigned long long)weight[i],
 			  vgpu_counter(self->id[i], "sched", "weight"));
+		EXPECT_EQ(0, rgvt_vgpu_attr(self->uuid[i], "weight", &got));
+		EXPECT_EQ((unsigned long long)weight[i], got);
 	}
 	calls = calibrate(self->uuid[0], self->id[0]);
 	ksft_print_msg("fairness: workloads of %d calls of %d stores\n", calls, FAIR_STORES);
@@ -537,9 +540,17 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 				 weight[i] / 7.0 - share) / (weight[i] / 7.0));
 	}
 	EXPECT_LT(5e9, total) TH_LOG("the engine was idle most of the time");
-	/* Out of range weights are refused. */
-	EXPECT_NE(0, rgvt_write(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/weight", self->id[0]), "0"));
-	EXPECT_NE(0, rgvt_write(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/weight", self->id[0]), "17"));
+	/* Out of range or malformed weights are refused, counted, change nothing. */
+	{
+		static const char * const bad[] = { "0", "17", "-1", "2x", "1 2", "99999999999999999999" };
+		unsigned long long refused = vgpu_counter(self->id[0], "counters", "sysfs_refused");
+
+		rgvt_path(path, MDEV_DEVICES "/%s/rgvt/weight", self->uuid[0]);
+		for (i = 0; i < (int)ARRAY_SIZE(bad); i++)
+			EXPECT_EQ(-EINVAL, rgvt_write(path, bad[i])) TH_LOG("\"%s\"", bad[i]);
+		EXPECT_EQ(refused + ARRAY_SIZE(bad),
+			  vgpu_counter(self->id[0], "counters", "sysfs_refused"));
+	}
 	EXPECT_EQ(1ULL, vgpu_counter(self->id[0], "sched", "weight"));
 }
 

@@ -134,6 +134,30 @@ static const struct tunable tunables[] = {
 		.good = { { "1", "1" }, { "off", "0" }, { "y\n", "1" }, { "0", "0" } },
 		.bad = { "2", "-1", "maybe", "\n" },
 	},
+	{
+		/* At least 1 us, at most the balance period (default 100 ms). */
+		.name = "sched_time_slice_us", .def = "1000",
+		.good = { { "1", "1" }, { "100000", "100000" }, { "2500\n", "2500" } },
+		.bad = { "0", "100001", "10000001", "-1", "1.5", "1ms", "\n", U64_MAX_PLUS1,
+			 HUGE },
+	},
+	{
+		/* At least the slice (1 ms) and the idle grace (10 ms), at most 10 s. */
+		.name = "sched_balance_period_ms", .def = "100",
+		.good = { { "10", "10" }, { "10000", "10000" }, { "250\n", "250" } },
+		.bad = { "0", "1", "9", "10001", "-1", "1.5", "\n", U64_MAX_PLUS1, HUGE },
+	},
+	{
+		.name = "sched_max_workloads", .def = "16",
+		.good = { { "1", "1" }, { "4096", "4096" }, { "8\n", "8" } },
+		.bad = { "0", "4097", "-1", "1.5", "\n", "4294967297", U64_MAX_PLUS1, HUGE },
+	},
+	{
+		/* At most the balance period (100 ms). */
+		.name = "sched_idle_grace_us", .def = "10000",
+		.good = { { "0", "0" }, { "100000", "100000" }, { "3000\n", "3000" } },
+		.bad = { "100001", "-1", "1.5", "\n", U64_MAX_PLUS1, HUGE },
+	},
 };
 
 #define NR_TUNABLES ARRAY_SIZE(tunables)
@@ -182,6 +206,10 @@ TUNABLE(12, balloon_c_max);
 TUNABLE(13, balloon_shrink_slots);
 TUNABLE(14, balloon_shrink_timeout);
 TUNABLE(15, slots_scattered);
+TUNABLE(16, sched_time_slice_us);
+TUNABLE(17, sched_balance_period_ms);
+TUNABLE(18, sched_max_workloads);
+TUNABLE(19, sched_idle_grace_us);
 
 FIXTURE_SETUP(tunables)
 {
@@ -189,7 +217,7 @@ FIXTURE_SETUP(tunables)
 	unsigned int i;
 
 	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
-	ASSERT_EQ(16U, NR_TUNABLES);
+	ASSERT_EQ(20U, NR_TUNABLES);
 	ASSERT_GT(NR_TUNABLES, variant->index);
 	for (i = 0; i < NR_TUNABLES; i++)
 		if (rgvt_read(tunable_path(path, tunables[i].name), self->saved[i],
@@ -254,7 +282,7 @@ TEST_F(tunables, bad_values_refused)
 	EXPECT_STREQ(before, buf);
 }
 
-/* The directory has the 16 documented files and nothing else. */
+/* The directory has the 20 documented files and nothing else. */
 TEST(tunable_files)
 {
 	struct dirent *de;

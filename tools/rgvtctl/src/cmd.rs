@@ -602,6 +602,22 @@ const TUNABLES: &[(&str, &str)] = &[
         "slots_scattered",
         "vGPUs may hold non-contiguous slots (0/1)",
     ),
+    (
+        "sched_time_slice_us",
+        "how long a vGPU keeps the GPU before the scheduler chooses again",
+    ),
+    (
+        "sched_balance_period_ms",
+        "period over which the vGPUs' shares follow their weights",
+    ),
+    (
+        "sched_max_workloads",
+        "workloads a vGPU starts in one slice at most",
+    ),
+    (
+        "sched_idle_grace_us",
+        "wait for the last vGPU's next workload before another gets the GPU",
+    ),
 ];
 
 /// `rgvtctl get <tunable> --json`.
