@@ -495,6 +495,9 @@ pub(crate) struct Floor {
     pub(crate) ns: u64,
     /// Nanoseconds for the same reads and writes without the translation.
     pub(crate) copy_ns: u64,
+    /// A real GPU's shadow: present entries whose guest page the books do
+    /// not hold (written as scratch; 0 when the shadow is up to date).
+    pub(crate) misses: u64,
 }
 
 /// A vGPU's shadow PPGTT, under [`super::Vgpu::shadow`].
@@ -975,22 +978,26 @@ impl Shadow {
     /// (`vgpu<N>/shadow_floor`, unstable debugfs).
     ///
     /// Reads every guest PT page the shadow has, translates each entry as
-    /// the shadow does (the same [`Translate::pin`] probe of the frame, the
-    /// same validated fields) and writes it into a private page, with none
-    /// of the shadow's bookkeeping (no guest copy, no comparison, no links,
-    /// no counters); then times the same pass without the translation
-    /// ([`Floor::copy_ns`]). Changes nothing the GPU walks. Fails when the
-    /// device is not open.
+    /// the shadow does and writes it into a private page, with none of the
+    /// shadow's bookkeeping (no guest copy, no comparison, no links, no
+    /// counters); then times the same pass without the translation
+    /// ([`Floor::copy_ns`]). The translation is the sim's [`Translate::pin`]
+    /// probe of the frame (a short pin and unpin) or, for a real GPU's
+    /// shadow, a lookup of the frame in the books of pinned pages, one lock
+    /// round per page (a cache hit with no holder taken or dropped: what
+    /// rebuilding an entry whose page is held needs at least). Changes
+    /// nothing the GPU walks. Fails when the device is not open.
     pub(crate) fn floor(&mut self) -> Result<Floor> {
         let Some(session) = self.track.take_session() else {
             return Err(ENODEV);
         };
-        let r = self.floor_with(session.device());
+        let dma = self.dma.clone();
+        let r = self.floor_with(session.device(), dma.as_deref());
         self.track.put_session(Some(session));
         r
     }
 
-    fn floor_with(&mut self, guest: &dyn GuestFrames) -> Result<Floor> {
+    fn floor_with(&mut self, guest: &dyn GuestFrames, dma: Option<&GuestDma>) -> Result<Floor> {
         let mut frames = KVVec::new();
         let mut full = Ok(());
         if let Some(t) = self.tables.as_ref() {
@@ -1014,16 +1021,38 @@ impl Shadow {
                 f.bad_pages += 1;
                 continue;
             }
-            for (i, &v) in buf.iter().enumerate() {
-                let e = Entry::from_raw(v);
-                let frame = e.frame();
-                let ok = e.present() && frame < STORE_BASE && guest.probe(frame).is_ok();
-                let shadow = if ok {
-                    e.host_leaf(frame).raw()
-                } else {
-                    Entry::pointer(scratch).raw()
-                };
-                out.write(i, shadow);
+            if let Some(dma) = dma {
+                dma.held(|cache| {
+                    for (i, &v) in buf.iter().enumerate() {
+                        let e = Entry::from_raw(v);
+                        let frame = e.frame();
+                        let held = if e.present() && frame < STORE_BASE {
+                            cache.get(frame).map(|m| m.dma)
+                        } else {
+                            None
+                        };
+                        let shadow = match held {
+                            Some(d) => e.host_leaf(d).raw(),
+                            None => {
+                                f.misses += u64::from(e.present());
+                                Entry::pointer(scratch).raw()
+                            }
+                        };
+                        out.write(i, shadow);
+                    }
+                });
+            } else {
+                for (i, &v) in buf.iter().enumerate() {
+                    let e = Entry::from_raw(v);
+                    let frame = e.frame();
+                    let ok = e.present() && frame < STORE_BASE && guest.probe(frame).is_ok();
+                    let shadow = if ok {
+                        e.host_leaf(frame).raw()
+                    } else {
+                        Entry::pointer(scratch).raw()
+                    };
+                    out.write(i, shadow);
+                }
             }
             f.pages += 1;
             f.ptes += ENTRIES as u64;

@@ -130,6 +130,13 @@ impl GuestDma {
         self.books.lock().cache.clear_stale()
     }
 
+    /// Calls `f` with the books under one lock round (they are read, not
+    /// changed: the in-kernel bench's floor looks its frames up there).
+    /// `f` must not pin, map or take another lock.
+    pub(crate) fn held<R>(&self, f: impl FnOnce(&DmaCache<KvAlloc>) -> R) -> R {
+        f(&self.books.lock().cache)
+    }
+
     /// The guest frame behind DMA frame `frame`, if one of ours.
     pub(crate) fn gfn_of(&self, frame: u64) -> Option<u64> {
         self.books.lock().cache.gfn_of(frame)
