@@ -300,7 +300,10 @@ fn floors_text(input: &Value) -> Res<String> {
             .collect::<Res<_>>()?;
         return Ok(parts.join(", "));
     }
-    Ok(format!("{:.0} ns per PTE", num(&input["floor"], "ns_per_pte")?))
+    Ok(format!(
+        "{:.0} ns per PTE",
+        num(&input["floor"], "ns_per_pte")?
+    ))
 }
 
 /// `shadow-kernel.svg`: the same comparison measured in the kernel
