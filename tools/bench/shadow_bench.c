@@ -26,6 +26,13 @@
  * pages, translates and writes the shadow entries with none of the
  * shadow's bookkeeping, timed in the kernel.
  *
+ * Both shadows run side by side, each on its own vGPU (the module's
+ * sim_dma parameter is read when a vGPU is made): "sim", the sim's shadow
+ * (a short pin and unpin per frame translated), and "pinned", a real GPU's
+ * shadow (guest pages held pinned and DMA-mapped in the gfn -> DMA books);
+ * each vGPU's policy is switched through its own shadow_policy, and each
+ * has its floor (the pinned one translates by a lookup in the books).
+ *
  * Prints a table, then the rows as JSON between RGVT-JSON-BEGIN and
  * RGVT-JSON-END (tools/bench-shadow.sh writes build/bench/shadow-kernel.json).
  * Reports, never judges: the exit status says whether the runs ran and
@@ -33,8 +40,9 @@
  *
  *   shadow_bench [-N PT_PAGES] [-m MASSIVE_FRAMES] [-n NORMAL_FRAMES]
  *                [-w NORMAL_WRITES] [-f FLOOR_RUNS] [-r ROUNDS] [-t EXTRA_TREES]
+ *                [-s both|sim|pinned]
  *
- * (defaults 64, 6, 120, 8, 5, 3, 4). The policies run round-robin, ROUNDS
+ * (defaults 64, 6, 120, 8, 5, 3, 4, both). Shadows and policies run round-robin, ROUNDS
  * times, each measured frame preceded by two warm-up frames after the
  * switch, so that the host's load changes fall on every policy alike.
  */
