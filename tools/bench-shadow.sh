@@ -16,8 +16,17 @@
 # time is asserted (the run fails only if it could not run or a workload's
 # result was wrong). Not part of tools/test.sh.
 #
+# Both shadows run side by side in the same boot, each on its own vGPU,
+# round-robin with the policies: "sim", the sim's shadow (a trap and a
+# rebuilt PTE each pay one short VFIO pin and unpin of the frame), and
+# "pinned", a real GPU's shadow (the module's sim_dma set when its vGPU is
+# made: guest pages held pinned and DMA-mapped in the gfn -> DMA books, as
+# kvmgt does). Each has its floor row; the pinned floor's translation is a
+# lookup in the books (a cache hit: what rebuilding an entry whose frame is
+# held costs), the sim's is the short pin.
+#
 #   tools/bench-shadow.sh [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS]
-#                         [-t TREES]
+#                         [-t TREES] [-s both|sim|pinned]
 #
 #   --kvm        boot with KVM instead of TCG (TCG inflates every number)
 #   -N PAGES     PT pages the massive trace rewrites (default 64)
@@ -27,12 +36,13 @@
 #   -r ROUNDS    the policies run round-robin, ROUNDS times (default 3), so a
 #                change in the host's load falls on all of them alike
 #   -t TREES     trees added for the untracked rows (default 4)
+#   -s SHADOWS   both (default), sim or pinned
 #
 # The rows go to build/bench/shadow-kernel.json (tools/figures.sh draws
 # them when present): counts and trap_ns/reconstruct_ns are means per frame,
 # mediation_ns and guest_ns medians of the frames (QEMU runs at whatever
 # speed the host gives it; the means are there too). The console is kept in
-# build/bench-shadow/console.log. About 1.5 minutes with the defaults.
+# build/bench-shadow/console.log. About 3 minutes with the defaults (TCG).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/lib-qemu.sh
@@ -45,8 +55,8 @@ args=()
 while (($#)); do
 	case "$1" in
 	--kvm) qemu_args+=(--kvm) accel=kvm ;;
-	-N | -m | -n | -w | -r | -t) args+=("$1" "${2:?}"); shift ;;
-	*) die "usage: $0 [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS] [-t TREES]" ;;
+	-N | -m | -n | -w | -r | -t | -s) args+=("$1" "${2:?}"); shift ;;
+	*) die "usage: $0 [--kvm] [-N PT_PAGES] [-m FRAMES] [-n FRAMES] [-w WRITES] [-r ROUNDS] [-t TREES] [-s both|sim|pinned]" ;;
 	esac
 	shift
 done

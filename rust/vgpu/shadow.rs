@@ -148,6 +148,10 @@ struct PageStore {
     names: KVVec<(u64, u32)>,
     map: Option<Arc<dyn DmaMap>>,
     live: u64,
+    /// With `map`: the page the last write went to, `(name, slot)` (a
+    /// page table's rebuild writes one page 512 times: the search of
+    /// `names` is made once). Always a full slot of that name.
+    last: Option<(u64, usize)>,
 }
 
 impl PageStore {
@@ -158,6 +162,7 @@ impl PageStore {
             names: KVVec::new(),
             map,
             live: 0,
+            last: None,
         }
     }
 
@@ -254,6 +259,10 @@ impl Store for PageStore {
             return;
         };
         self.live -= 1;
+        if self.last.is_some_and(|(_, s)| s == slot) {
+            // INVARIANT: `last` names a full slot only.
+            self.last = None;
+        }
         if let Some(map) = self.map.as_ref() {
             // The GPU stops seeing the page before it is freed.
             map.unmap(name << 12);
@@ -267,8 +276,18 @@ impl Store for PageStore {
     }
 
     fn write(&mut self, mfn: u64, index: usize, entry: u64) {
-        let table = self
-            .slot(mfn)
+        let slot = match self.last {
+            Some((name, slot)) if name == mfn => Some(slot),
+            _ => {
+                let slot = self.slot(mfn);
+                if self.map.is_some() {
+                    // INVARIANT: a name found in `names` is a full slot's.
+                    self.last = slot.map(|s| (mfn, s));
+                }
+                slot
+            }
+        };
+        let table = slot
             .and_then(|s| self.pages.get_mut(s))
             .and_then(Option::as_mut);
         if let Some((t, _)) = table {
@@ -306,10 +325,24 @@ struct Host<'a> {
     probed: Option<u64>,
     /// A real GPU's pinned, DMA-mapped guest pages; `None` for the sim.
     dma: Option<&'a GuestDma>,
+    /// Their books, held across a run of pins and unpins they answer alone
+    /// (a page table's rebuild: one lock round, not two per entry); every
+    /// other call drops them first ([`Host::unhold`]), so nothing that may
+    /// block on another lock runs with them held (see [`dma`]).
+    books: Option<dma::Held<'a>>,
+}
+
+impl Host<'_> {
+    /// Ends a run of pins and unpins: the books' lock is dropped.
+    fn unhold(&mut self) {
+        self.books = None;
+    }
 }
 
 impl GuestMemory for Host<'_> {
     fn read_page(&mut self, gfn: u64, out: &mut [u64]) -> core::result::Result<(), shadow::Error> {
+        // A guest read pins under VFIO's locks: not with the books held.
+        self.unhold();
         // Once per shadow page built or compared: a tree as large as
         // `max_shadow_pages` allows is many pages, and the shadow's lock is
         // a mutex, so this is a scheduling point.
@@ -325,6 +358,7 @@ impl GuestMemory for Host<'_> {
     }
 
     fn read_entry(&mut self, gfn: u64, index: usize) -> core::result::Result<u64, shadow::Error> {
+        self.unhold();
         if gfn >= STORE_BASE {
             return Err(shadow::Error::BadFrame);
         }
@@ -342,8 +376,9 @@ impl Translate for Host<'_> {
             return Err(shadow::Error::BadFrame);
         }
         if let Some(dma) = self.dma {
-            // A real GPU: the page held pinned and mapped, its DMA frame.
-            return dma.pin(gfn);
+            // A real GPU: the page held pinned and mapped, its DMA frame
+            // (the books stay held while they answer alone).
+            return dma.pin_held(&mut self.books, gfn);
         }
         // Validated once per operation: `pin` holds nothing either way (the
         // sim reaches the frame through a short pin per access, and a frame
@@ -359,27 +394,33 @@ impl Translate for Host<'_> {
     fn unpin(&mut self, gfn: u64) {
         // The sim's `pin` held nothing.
         if let Some(dma) = self.dma {
-            dma.unpin(gfn);
+            dma.unpin_held(&mut self.books, gfn);
         }
     }
 }
 
 impl Track for Host<'_> {
     fn protect(&mut self, gfn: u64) -> core::result::Result<(), shadow::Error> {
+        // KVM's write tracking takes KVM's locks: not with the books held.
+        self.unhold();
         self.track.protect(gfn)
     }
 
     fn unprotect(&mut self, gfn: u64) {
+        self.unhold();
         self.track.unprotect(gfn)
     }
 }
 
 impl Store for Host<'_> {
     fn alloc(&mut self) -> core::result::Result<u64, shadow::Error> {
+        // Allocates and maps a page: not with the books held.
+        self.unhold();
         self.store.alloc()
     }
 
     fn free(&mut self, mfn: u64) {
+        self.unhold();
         self.store.free(mfn)
     }
 
@@ -495,6 +536,9 @@ pub(crate) struct Floor {
     pub(crate) ns: u64,
     /// Nanoseconds for the same reads and writes without the translation.
     pub(crate) copy_ns: u64,
+    /// A real GPU's shadow: present entries whose guest page the books do
+    /// not hold (written as scratch; 0 when the shadow is up to date).
+    pub(crate) misses: u64,
 }
 
 /// A vGPU's shadow PPGTT, under [`super::Vgpu::shadow`].
@@ -654,6 +698,7 @@ impl Shadow {
             track: &mut self.track,
             probed: None,
             dma: self.dma.as_deref(),
+            books: None,
         };
         // A page that could not change mode stays as it was: strict pages
         // are protected, relaxed ones rebuilt before every workload.
@@ -693,8 +738,11 @@ impl Shadow {
             track,
             probed: None,
             dma: dma.as_deref(),
+            books: None,
         };
         let r = t.write(&mut host, gpa >> 12, (gpa & 0xfff) as usize, data, t0);
+        // The books' lock goes with the host.
+        drop(host);
         let st = &mut self.track.stats;
         st.trap_ns += wtrack::now_ns().saturating_sub(t0);
         r.map_err(|e| {
@@ -752,6 +800,7 @@ impl Shadow {
                     track: &mut *track,
                     probed: None,
                     dma,
+                    books: None,
                 };
                 let p = Params { policy, ..*params };
                 tables.insert(Tables::new(&mut host, p).map_err(errno)?)
@@ -838,6 +887,7 @@ impl Shadow {
             track,
             probed: None,
             dma,
+            books: None,
         };
         let untracked = host.track.source() == Source::None;
         let r = if untracked {
@@ -859,6 +909,8 @@ impl Shadow {
         if full {
             host.track.rebuilt();
         }
+        // The books' lock goes with the host.
+        drop(host);
         let dt = wtrack::now_ns().saturating_sub(t0);
         self.track.stats.reconstruct_ns += dt;
         self.resync = resync;
@@ -975,22 +1027,26 @@ impl Shadow {
     /// (`vgpu<N>/shadow_floor`, unstable debugfs).
     ///
     /// Reads every guest PT page the shadow has, translates each entry as
-    /// the shadow does (the same [`Translate::pin`] probe of the frame, the
-    /// same validated fields) and writes it into a private page, with none
-    /// of the shadow's bookkeeping (no guest copy, no comparison, no links,
-    /// no counters); then times the same pass without the translation
-    /// ([`Floor::copy_ns`]). Changes nothing the GPU walks. Fails when the
-    /// device is not open.
+    /// the shadow does and writes it into a private page, with none of the
+    /// shadow's bookkeeping (no guest copy, no comparison, no links, no
+    /// counters); then times the same pass without the translation
+    /// ([`Floor::copy_ns`]). The translation is the sim's [`Translate::pin`]
+    /// probe of the frame (a short pin and unpin) or, for a real GPU's
+    /// shadow, a lookup of the frame in the books of pinned pages, one lock
+    /// round per page (a cache hit with no holder taken or dropped: what
+    /// rebuilding an entry whose page is held needs at least). Changes
+    /// nothing the GPU walks. Fails when the device is not open.
     pub(crate) fn floor(&mut self) -> Result<Floor> {
         let Some(session) = self.track.take_session() else {
             return Err(ENODEV);
         };
-        let r = self.floor_with(session.device());
+        let dma = self.dma.clone();
+        let r = self.floor_with(session.device(), dma.as_deref());
         self.track.put_session(Some(session));
         r
     }
 
-    fn floor_with(&mut self, guest: &dyn GuestFrames) -> Result<Floor> {
+    fn floor_with(&mut self, guest: &dyn GuestFrames, dma: Option<&GuestDma>) -> Result<Floor> {
         let mut frames = KVVec::new();
         let mut full = Ok(());
         if let Some(t) = self.tables.as_ref() {
@@ -1014,16 +1070,38 @@ impl Shadow {
                 f.bad_pages += 1;
                 continue;
             }
-            for (i, &v) in buf.iter().enumerate() {
-                let e = Entry::from_raw(v);
-                let frame = e.frame();
-                let ok = e.present() && frame < STORE_BASE && guest.probe(frame).is_ok();
-                let shadow = if ok {
-                    e.host_leaf(frame).raw()
-                } else {
-                    Entry::pointer(scratch).raw()
-                };
-                out.write(i, shadow);
+            if let Some(dma) = dma {
+                dma.held(|cache| {
+                    for (i, &v) in buf.iter().enumerate() {
+                        let e = Entry::from_raw(v);
+                        let frame = e.frame();
+                        let held = if e.present() && frame < STORE_BASE {
+                            cache.get(frame).map(|m| m.dma)
+                        } else {
+                            None
+                        };
+                        let shadow = match held {
+                            Some(d) => e.host_leaf(d).raw(),
+                            None => {
+                                f.misses += u64::from(e.present());
+                                Entry::pointer(scratch).raw()
+                            }
+                        };
+                        out.write(i, shadow);
+                    }
+                });
+            } else {
+                for (i, &v) in buf.iter().enumerate() {
+                    let e = Entry::from_raw(v);
+                    let frame = e.frame();
+                    let ok = e.present() && frame < STORE_BASE && guest.probe(frame).is_ok();
+                    let shadow = if ok {
+                        e.host_leaf(frame).raw()
+                    } else {
+                        Entry::pointer(scratch).raw()
+                    };
+                    out.write(i, shadow);
+                }
             }
             f.pages += 1;
             f.ptes += ENTRIES as u64;
@@ -1142,11 +1220,13 @@ impl Shadow {
             track,
             probed: None,
             dma,
+            books: None,
         };
         if let Err(e) = tables.attach(&mut host, gfn) {
             stats.root_errors += 1;
             return Err(errno(e));
         }
+        drop(host);
         // INVARIANT: the tree's one reference is recorded; room was reserved.
         self.roots.try_push(Root {
             gfn,
@@ -1173,6 +1253,7 @@ impl Shadow {
                 track: &mut self.track,
                 probed: None,
                 dma: self.dma.as_deref(),
+                books: None,
             };
             // The reference exists by the type invariant.
             let _ = t.detach(&mut host, root.gfn);
@@ -1207,6 +1288,7 @@ impl Drop for Shadow {
                 track: &mut self.track,
                 probed: None,
                 dma: self.dma.as_deref(),
+                books: None,
             };
             t.destroy(&mut host);
         }

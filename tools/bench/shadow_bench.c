@@ -26,6 +26,13 @@
  * pages, translates and writes the shadow entries with none of the
  * shadow's bookkeeping, timed in the kernel.
  *
+ * Both shadows run side by side, each on its own vGPU (the module's
+ * sim_dma parameter is read when a vGPU is made): "sim", the sim's shadow
+ * (a short pin and unpin per frame translated), and "pinned", a real GPU's
+ * shadow (guest pages held pinned and DMA-mapped in the gfn -> DMA books);
+ * each vGPU's policy is switched through its own shadow_policy, and each
+ * has its floor (the pinned one translates by a lookup in the books).
+ *
  * Prints a table, then the rows as JSON between RGVT-JSON-BEGIN and
  * RGVT-JSON-END (tools/bench-shadow.sh writes build/bench/shadow-kernel.json).
  * Reports, never judges: the exit status says whether the runs ran and
@@ -33,8 +40,9 @@
  *
  *   shadow_bench [-N PT_PAGES] [-m MASSIVE_FRAMES] [-n NORMAL_FRAMES]
  *                [-w NORMAL_WRITES] [-f FLOOR_RUNS] [-r ROUNDS] [-t EXTRA_TREES]
+ *                [-s both|sim|pinned]
  *
- * (defaults 64, 6, 120, 8, 5, 3, 4). The policies run round-robin, ROUNDS
+ * (defaults 64, 6, 120, 8, 5, 3, 4, both). Shadows and policies run round-robin, ROUNDS
  * times, each measured frame preceded by two warm-up frames after the
  * switch, so that the host's load changes fall on every policy alike.
  */
@@ -73,6 +81,7 @@ static const char *const policies[] = { "strict", "full", "static", "dynamic", "
 #define NPOLICIES	(sizeof(policies) / sizeof(policies[0]))
 
 struct bench {
+	const char *shadow;	/* "sim" (short pins) or "pinned" (sim_dma) */
 	struct rgvt_vfio v;
 	char uuid[RGVT_UUID_LEN + 1];
 	long id;
@@ -483,7 +492,7 @@ static bool effective_is(struct bench *b, const char *policy)
  * during which the host preempted QEMU is an outlier, not a cost).
  */
 struct row {
-	const char *trace, *policy;
+	const char *shadow, *trace, *policy;
 	unsigned int frames;
 	unsigned long long c[NCOUNTERS], guest_ns;
 	double *med_samples, *guest_samples;
@@ -499,7 +508,12 @@ static int run_policy(struct bench *b, enum trace t, const char *policy, unsigne
 	unsigned long long c0[NCOUNTERS], c1[NCOUNTERS];
 	int ret;
 
-	if (b->tracking && (rgvt_write(POLICY_PATH, policy) || !effective_is(b, policy))) {
+	char path[PATH_MAX];
+
+	/* The vGPU's own policy: the other shadow's vGPU keeps its own. */
+	if (b->tracking &&
+	    (rgvt_write(rgvt_path(path, MDEV_DEVICES "/%s/rgvt/shadow_policy", b->uuid), policy) ||
+	     !effective_is(b, policy))) {
 		fprintf(stderr, "shadow_bench: policy %s not in force\n", policy);
 		return -EIO;
 	}
@@ -512,6 +526,7 @@ static int run_policy(struct bench *b, enum trace t, const char *policy, unsigne
 		return -ENOMEM;
 	r->trace = t == MASSIVE ? "massive" : "normal";
 	r->policy = policy;
+	r->shadow = b->shadow;
 	if (!b->tracking)
 		r->trace = "untracked";
 	for (unsigned int i = 0; i < frames; i++) {
@@ -569,7 +584,7 @@ static void per_frame(struct row *r)
 }
 
 struct floor {
-	unsigned long long pages, ptes, ns, copy_ns;
+	unsigned long long pages, ptes, ns, copy_ns, misses;
 };
 
 /* The best of runs reads of shadow_floor. */
@@ -579,7 +594,8 @@ static int floor_run(struct bench *b, unsigned int runs, struct floor *best)
 
 	best->ns = ~0ULL;
 	for (unsigned int i = 0; i < runs; i++) {
-		struct floor f;
+		struct floor f = { 0 };
+		const char *m;
 
 		if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/shadow_floor", b->id), b->buf,
 			      4096) < 0 ||
@@ -588,6 +604,10 @@ static int floor_run(struct bench *b, unsigned int runs, struct floor *best)
 			fprintf(stderr, "shadow_bench: shadow_floor: %.80s\n", b->buf);
 			return -EIO;
 		}
+		/* The pinned shadow's translations the books did not hold. */
+		m = strstr(b->buf, " misses ");
+		if (m)
+			f.misses = strtoull(m + 8, NULL, 10);
 		if (f.ns < best->ns)
 			*best = f;
 	}
@@ -596,27 +616,29 @@ static int floor_run(struct bench *b, unsigned int runs, struct floor *best)
 
 static void print_rows(const struct row *rows, size_t n)
 {
-	printf("%-8s %-10s %6s %9s %9s %9s %11s %11s %12s %8s %12s %8s\n", "trace", "policy",
-	       "frames", "traps/fr", "rebuilt", "compared", "trap_ns", "recon_ns", "mediate_med",
-	       "x_strict", "guest_med", "x_strict");
+	printf("%-7s %-8s %-10s %6s %9s %9s %9s %11s %11s %12s %8s %12s %8s\n", "shadow",
+	       "trace", "policy", "frames", "traps/fr", "rebuilt", "compared", "trap_ns",
+	       "recon_ns", "mediate_med", "x_strict", "guest_med", "x_strict");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i], *s = r;
 
 		for (size_t j = 0; j < n; j++)
-			if (!strcmp(rows[j].trace, r->trace) && !strcmp(rows[j].policy, "strict"))
+			if (!strcmp(rows[j].shadow, r->shadow) && !strcmp(rows[j].trace, r->trace) &&
+			    !strcmp(rows[j].policy, "strict"))
 				s = &rows[j];
-		printf("%-8s %-10s %6u %9.0f %9.0f %9.0f %11.0f %11.0f %12.0f %8.3f %12.0f %8.3f\n",
-		       r->trace, r->policy, r->frames, r->traps, r->rebuilt, r->compared, r->trap_ns,
-		       r->recon_ns, r->mediation_med, r->mediation_med / s->mediation_med,
-		       r->guest_med, r->guest_med / s->guest_med);
+		printf("%-7s %-8s %-10s %6u %9.0f %9.0f %9.0f %11.0f %11.0f %12.0f %8.3f %12.0f "
+		       "%8.3f\n", r->shadow, r->trace, r->policy, r->frames, r->traps, r->rebuilt,
+		       r->compared, r->trap_ns, r->recon_ns, r->mediation_med,
+		       r->mediation_med / s->mediation_med, r->guest_med, r->guest_med / s->guest_med);
 	}
 	printf("(traps .. recon_ns: means per frame; mediate_med = trap_ns + recon_ns and "
 	       "guest_med: medians of the frames)\n");
 }
 
 static void print_json(const struct row *rows, size_t n, const struct floor *fl,
-		       const char *accel, unsigned int npt, unsigned int writes,
-		       const struct row *urows, unsigned int extra)
+		       const char *const *shadows, size_t nshadows, const char *accel,
+		       unsigned int npt, unsigned int writes, const struct row *urows,
+		       unsigned int extra)
 {
 	printf("RGVT-JSON-BEGIN\n{\n  \"bench\": \"shadow-kernel\",\n"
 	       "  \"command\": \"tools/bench-shadow.sh\",\n  \"unix_time\": %lld,\n"
@@ -625,25 +647,36 @@ static void print_json(const struct row *rows, size_t n, const struct floor *fl,
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
-		printf("    {\"trace\": \"%s\", \"policy\": \"%s\", \"frames\": %u, "
+		printf("    {\"shadow\": \"%s\", \"trace\": \"%s\", \"policy\": \"%s\", "
+		       "\"frames\": %u, "
 		       "\"traps\": %.1f, \"ptes_rebuilt\": %.1f, \"ptes_compared\": %.1f, "
 		       "\"trap_ns\": %.0f, \"reconstruct_ns\": %.0f, \"mediation_ns\": %.0f, "
 		       "\"mediation_mean_ns\": %.0f, \"guest_ns\": %.0f, \"guest_mean_ns\": %.0f, "
 		       "\"frame_resyncs\": %llu, \"full_rebuilds\": %llu, "
 		       "\"to_relaxed\": %llu, \"to_strict\": %llu}%s\n",
-		       r->trace, r->policy, r->frames, r->traps, r->rebuilt, r->compared,
+		       r->shadow, r->trace, r->policy, r->frames, r->traps, r->rebuilt, r->compared,
 		       r->trap_ns, r->recon_ns, r->mediation_med, r->mediation_ns, r->guest_med,
 		       r->guest, r->c[RESYNCS], r->c[FULL], r->c[TO_RELAXED], r->c[TO_STRICT],
 		       i + 1 < n ? "," : "");
 	}
 	printf("  ],\n  \"untracked\": [\n");
-	for (size_t i = 0; i < 2; i++)
-		printf("    {\"trees\": %u, \"frames\": %u, \"ptes_compared\": %.1f, "
-		       "\"reconstruct_ns\": %.0f}%s\n", i ? 1 + extra : 1, urows[i].frames,
-		       urows[i].compared, urows[i].mediation_med, i ? "" : ",");
-	printf("  ],\n  \"floor\": {\"pages\": %llu, \"ptes\": %llu, \"ns\": %llu, "
-	       "\"ns_per_pte\": %.1f, \"copy_ns\": %llu}\n}\nRGVT-JSON-END\n", fl->pages,
-	       fl->ptes, fl->ns, fl->ptes ? (double)fl->ns / fl->ptes : 0.0, fl->copy_ns);
+	for (size_t s = 0; s < nshadows; s++)
+		for (size_t i = 0; i < 2; i++)
+			printf("    {\"shadow\": \"%s\", \"trees\": %u, \"frames\": %u, "
+			       "\"ptes_compared\": %.1f, \"reconstruct_ns\": %.0f}%s\n", shadows[s],
+			       i ? 1 + extra : 1, urows[2 * s + i].frames, urows[2 * s + i].compared,
+			       urows[2 * s + i].mediation_med, s + 1 < nshadows || !i ? "," : "");
+	printf("  ],\n  \"floors\": [\n");
+	for (size_t s = 0; s < nshadows; s++)
+		printf("    {\"shadow\": \"%s\", \"translation\": \"%s\", \"pages\": %llu, "
+		       "\"ptes\": %llu, \"ns\": %llu, \"ns_per_pte\": %.1f, \"copy_ns\": %llu, "
+		       "\"copy_ns_per_pte\": %.1f, \"misses\": %llu}%s\n", shadows[s],
+		       strcmp(shadows[s], "sim") ? "books lookup" : "short pin",
+		       fl[s].pages, fl[s].ptes, fl[s].ns,
+		       fl[s].ptes ? (double)fl[s].ns / fl[s].ptes : 0.0, fl[s].copy_ns,
+		       fl[s].ptes ? (double)fl[s].copy_ns / fl[s].ptes : 0.0, fl[s].misses,
+		       s + 1 < nshadows ? "," : "");
+	printf("  ]\n}\nRGVT-JSON-END\n");
 }
 
 /* Untracked ------------------------------------------------------------- */
@@ -779,39 +812,61 @@ static void teardown(struct bench *b)
 	free(b->buf);
 }
 
+/* The module's sim_dma parameter: read when a vGPU is made (its shadow's kind). */
+static int set_sim_dma(bool on)
+{
+	char path[PATH_MAX];
+
+	return rgvt_write(rgvt_path(path, "/sys/module/%s/parameters/sim_dma", rgvt_module()),
+			  on ? "Y" : "N");
+}
+
+#define NSHADOWS	2
+
 int main(int argc, char **argv)
 {
-	struct bench b = { .v = RGVT_VFIO_CLOSED, .npt = 64, .msi = -1, .rng = 11, .extra = 4 };
-	unsigned int massive = 6, normal = 120, writes = 8, floor_runs = 5, rounds = 3, fno = 1;
-	struct row urows[2];
-	const char *accel = rgvt_getenv("RGVT_ACCEL", "unknown");
-	struct row rows[2 * NPOLICIES];
-	char saved[32] = "";
-	struct floor fl = { 0 };
-	size_t nrows = 0;
-	int opt, ret;
+	static const char *const shadow_names[NSHADOWS] = { "sim", "pinned" };
+	struct bench bs[NSHADOWS];
+	unsigned int massive = 6, normal = 120, writes = 8, floor_runs = 5, rounds = 3;
+	unsigned int fno[NSHADOWS] = { 1, 1 }, npt = 64, extra = 4;
+	const char *shadows[NSHADOWS];
+	struct row urows[2 * NSHADOWS];
+	const char *accel = rgvt_getenv("RGVT_ACCEL", "unknown"), *which = "both";
+	struct row rows[NSHADOWS * 2 * NPOLICIES];
+	char saved[32] = "", saved_dma[8] = "", path[PATH_MAX];
+	struct floor fl[NSHADOWS] = { 0 };
+	size_t nrows = 0, ns = 0;
+	int opt, ret = 0;
 
-	while ((opt = getopt(argc, argv, "N:m:n:w:f:r:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "N:m:n:w:f:r:t:s:")) != -1) {
 		switch (opt) {
-		case 'N': b.npt = strtoul(optarg, NULL, 0); break;
+		case 'N': npt = strtoul(optarg, NULL, 0); break;
 		case 'm': massive = strtoul(optarg, NULL, 0); break;
 		case 'n': normal = strtoul(optarg, NULL, 0); break;
 		case 'w': writes = strtoul(optarg, NULL, 0); break;
 		case 'f': floor_runs = strtoul(optarg, NULL, 0); break;
 		case 'r': rounds = strtoul(optarg, NULL, 0); break;
-		case 't': b.extra = strtoul(optarg, NULL, 0); break;
+		case 't': extra = strtoul(optarg, NULL, 0); break;
+		case 's': which = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s [-N PT_PAGES] [-m MASSIVE_FRAMES] "
 				"[-n NORMAL_FRAMES] [-w NORMAL_WRITES] [-f FLOOR_RUNS] [-r ROUNDS] "
-				"[-t EXTRA_TREES]\n",
+				"[-t EXTRA_TREES] [-s both|sim|pinned]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (!b.npt || b.npt > MAX_NPT || !rounds || massive < rounds || normal < rounds ||
-	    !floor_runs || !b.extra || b.extra > 16) {
+	if (!npt || npt > MAX_NPT || !rounds || massive < rounds || normal < rounds ||
+	    !floor_runs || !extra || extra > 16) {
 		fprintf(stderr, "shadow_bench: -N 1..%d, -t 1..16, at least one frame per round "
 			"and one floor run\n", MAX_NPT);
+		return 2;
+	}
+	for (size_t s = 0; s < NSHADOWS; s++)
+		if (!strcmp(which, "both") || !strcmp(which, shadow_names[s]))
+			shadows[ns++] = shadow_names[s];
+	if (!ns) {
+		fprintf(stderr, "shadow_bench: -s both, sim or pinned\n");
 		return 2;
 	}
 	if (!rgvt_module_loaded()) {
@@ -819,24 +874,39 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	rgvt_read(POLICY_PATH, saved, sizeof(saved));
-	ret = setup(&b);
-	if (ret) {
-		fprintf(stderr, "shadow_bench: set-up failed: %s\n", strerror(-ret));
-		goto out;
+	rgvt_read(rgvt_path(path, "/sys/module/%s/parameters/sim_dma", rgvt_module()), saved_dma,
+		  sizeof(saved_dma));
+	for (size_t s = 0; s < NSHADOWS; s++)
+		bs[s] = (struct bench){ .v = RGVT_VFIO_CLOSED, .npt = npt, .msi = -1, .rng = 11,
+					.extra = extra, .shadow = shadows[s] };
+	/* One vGPU per shadow: sim_dma is read when the vGPU is made. */
+	for (size_t s = 0; s < ns && !ret; s++) {
+		ret = set_sim_dma(strcmp(shadows[s], "sim") != 0);
+		if (ret)
+			fprintf(stderr, "shadow_bench: cannot set sim_dma: %s\n", strerror(-ret));
+		else
+			ret = setup(&bs[s]);
+		if (ret)
+			fprintf(stderr, "shadow_bench: %s set-up failed: %s\n", shadows[s],
+				strerror(-ret));
 	}
-	printf("rgvt shadow bench (kernel): one %s vGPU through the tracking region, QEMU accel %s\n",
-	       TYPE, accel);
+	if (ret)
+		goto out;
+	printf("rgvt shadow bench (kernel): one %s vGPU per shadow (%s) through the tracking "
+	       "region, QEMU accel %s\n", TYPE,
+	       ns > 1 ? "sim: short pins; pinned: sim_dma, guest pages held in the books" :
+	       shadows[0], accel);
 	printf("massive: every PTE of %u PT pages rewritten per frame (%u PTEs), %u frames; "
 	       "normal: %u PTE writes per frame, %u frames; a workload of %u stores per frame; "
-	       "policies round-robin in %u rounds, 2 warm-up frames after each switch\n",
-	       b.npt, b.npt * 512, massive / rounds * rounds, writes, normal / rounds * rounds,
-	       b.npt, rounds);
+	       "shadows and policies round-robin in %u rounds, 2 warm-up frames after each "
+	       "switch\n", npt, npt * 512, massive / rounds * rounds, writes,
+	       normal / rounds * rounds, npt, rounds);
 	if (strcmp(accel, "kvm"))
 		printf("NOTE: QEMU TCG inflates every time; compare rows with each other.\n");
 	/*
-	 * Policies round-robin, rounds times, so that a change in the host's
-	 * load (TCG runs at whatever speed the host gives it) falls on every
-	 * policy alike.
+	 * Shadows and policies round-robin, rounds times, so that a change in
+	 * the host's load (TCG runs at whatever speed the host gives it) falls
+	 * on every row alike.
 	 */
 	memset(rows, 0, sizeof(rows));
 	memset(urows, 0, sizeof(urows));
@@ -844,61 +914,79 @@ int main(int argc, char **argv)
 		unsigned int per_round = (t == MASSIVE ? massive : normal) / rounds;
 
 		for (unsigned int round = 0; round < rounds && !ret; round++)
-			for (size_t p = 0; p < NPOLICIES && !ret; p++)
-				ret = run_policy(&b, t, policies[p], per_round, 2, writes, &fno,
-						 &rows[t * NPOLICIES + p]);
+			for (size_t s = 0; s < ns && !ret; s++)
+				for (size_t p = 0; p < NPOLICIES && !ret; p++)
+					ret = run_policy(&bs[s], t, policies[p], per_round, 2, writes,
+							 &fno[s],
+							 &rows[(s * 2 + t) * NPOLICIES + p]);
 		/* The floor over the pages the massive trace rewrites, as they are now. */
-		if (!ret && t == MASSIVE)
-			ret = floor_run(&b, floor_runs, &fl);
+		for (size_t s = 0; s < ns && !ret && t == MASSIVE; s++)
+			ret = floor_run(&bs[s], floor_runs, &fl[s]);
 	}
-	if (!ret)
-		ret = run_untracked(&b, normal / rounds, writes, &fno, &urows[0], &urows[1]);
-	nrows = 2 * NPOLICIES;
+	for (size_t s = 0; s < ns && !ret; s++)
+		ret = run_untracked(&bs[s], normal / rounds, writes, &fno[s], &urows[2 * s],
+				    &urows[2 * s + 1]);
+	nrows = ns * 2 * NPOLICIES;
 	for (size_t i = 0; !ret && i < nrows; i++)
 		per_frame(&rows[i]);
-	for (size_t i = 0; !ret && i < 2; i++)
+	for (size_t i = 0; !ret && i < 2 * ns; i++)
 		per_frame(&urows[i]);
 	if (ret) {
 		fprintf(stderr, "shadow_bench: stopped: %s\n", strerror(-ret));
 		goto out;
 	}
 	print_rows(rows, nrows);
-	printf("floor: %llu PT pages, %llu PTEs read, translated and written in %llu ns: "
-	       "%.1f ns/PTE (without the translation: %.1f ns/PTE)\n", fl.pages, fl.ptes, fl.ns,
-	       (double)fl.ns / fl.ptes, (double)fl.copy_ns / fl.ptes);
+	for (size_t s = 0; s < ns; s++)
+		printf("floor %-6s (translation: %s): %llu PT pages, %llu PTEs read, translated "
+		       "and written in %llu ns: %.1f ns/PTE (without the translation: %.1f ns/PTE"
+		       "; %llu not held)\n", shadows[s],
+		       strcmp(shadows[s], "sim") ? "books lookup, a cache hit" : "short pin",
+		       fl[s].pages, fl[s].ptes, fl[s].ns, (double)fl[s].ns / fl[s].ptes,
+		       (double)fl[s].copy_ns / fl[s].ptes, fl[s].misses);
 	for (size_t i = 0; i < nrows; i++)
 		if (rows[i].traps > 0)
-			printf("%-8s %-10s per trap: %.1f ns in the kernel, %.1f ns guest-visible\n",
-			       rows[i].trace, rows[i].policy, rows[i].trap_ns / rows[i].traps,
-			       rows[i].guest / rows[i].traps);
+			printf("%-7s %-8s %-10s per trap: %.1f ns in the kernel, %.1f ns "
+			       "guest-visible\n", rows[i].shadow, rows[i].trace, rows[i].policy,
+			       rows[i].trap_ns / rows[i].traps, rows[i].guest / rows[i].traps);
 	/* The median frame's, traps included (segmented's are 2% of its time). */
-	for (size_t i = 0; i < nrows; i++)
+	for (size_t i = 0; i < nrows; i++) {
+		size_t s = i / (2 * NPOLICIES);
+		double floor_pte = (double)fl[s].ns / fl[s].ptes;
+
 		if (!strcmp(rows[i].trace, "massive") && rows[i].rebuilt > 0)
-			printf("massive %-10s mediation per PTE rebuilt %.1f ns = %.2fx floor\n",
-			       rows[i].policy, rows[i].mediation_med / rows[i].rebuilt,
-			       rows[i].mediation_med / rows[i].rebuilt / ((double)fl.ns / fl.ptes));
-	printf("untracked (region off: full, the workload's tree compared before it), normal "
-	       "trace, %u frames:\n", urows[0].frames);
-	for (size_t i = 0; i < 2; i++)
-		printf("  %u tree%s: %.0f PTEs compared and %.0f ns reconstructing per frame "
-		       "(median)\n", i ? 1 + b.extra : 1, i ? "s" : "", urows[i].compared,
-		       urows[i].mediation_med);
-	printf("workloads: %llu stores checked, %llu wrong; %llu list syncs\n", b.stores,
-	       b.bad_stores, b.syncs);
-	print_json(rows, nrows, &fl, accel, b.npt, writes, urows, b.extra);
+			printf("%-7s massive %-10s mediation per PTE rebuilt %.1f ns = %.2fx floor\n",
+			       rows[i].shadow, rows[i].policy, rows[i].mediation_med / rows[i].rebuilt,
+			       rows[i].mediation_med / rows[i].rebuilt / floor_pte);
+	}
+	for (size_t s = 0; s < ns; s++) {
+		printf("%s, untracked (region off: full, the workload's tree compared before it), "
+		       "normal trace, %u frames:\n", shadows[s], urows[2 * s].frames);
+		for (size_t i = 0; i < 2; i++)
+			printf("  %u tree%s: %.0f PTEs compared and %.0f ns reconstructing per frame "
+			       "(median)\n", i ? 1 + extra : 1, i ? "s" : "",
+			       urows[2 * s + i].compared, urows[2 * s + i].mediation_med);
+	}
+	for (size_t s = 0; s < ns; s++) {
+		printf("%s workloads: %llu stores checked, %llu wrong; %llu list syncs\n", shadows[s],
+		       bs[s].stores, bs[s].bad_stores, bs[s].syncs);
+		if (bs[s].bad_stores)
+			ret = -EIO;
+	}
+	print_json(rows, nrows, fl, shadows, ns, accel, npt, writes, urows, extra);
 	for (size_t i = 0; i < nrows; i++) {
 		free(rows[i].med_samples);
 		free(rows[i].guest_samples);
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 2 * ns; i++) {
 		free(urows[i].med_samples);
 		free(urows[i].guest_samples);
 	}
-	if (b.bad_stores)
-		ret = -EIO;
 out:
-	teardown(&b);
+	for (size_t s = 0; s < ns; s++)
+		teardown(&bs[s]);
 	if (saved[0])
 		rgvt_write(POLICY_PATH, saved);
+	if (saved_dma[0])
+		set_sim_dma(saved_dma[0] == 'Y');
 	return ret ? 1 : 0;
 }

@@ -22,6 +22,14 @@
 //! pinned, so a release can never reach a later mapping of the same frame).
 //! As on GVT-g, a workload already running on the GPU keeps its entries
 //! until it ends; an IOMMU stops its accesses to the unmapped pages.
+//!
+//! Rebuilding a page table's shadow takes and drops up to 512 holders in a
+//! row, nearly all answered by the books alone (a page another entry
+//! holds). [`GuestDma::pin_held`] and [`GuestDma::unpin_held`] keep the
+//! lock across such a run ([`Held`]) and drop it before anything else: a
+//! pin, an unmap or unpin, or whatever the caller does between them that
+//! may block on another lock (guest reads, protections, page maps). Every
+//! rule above still holds; only the number of lock rounds changes.
 
 use crate::backend::DmaMap;
 use crate::dma_cache::{Acquire, Counters, DmaCache, Finish, Mapping};
@@ -29,6 +37,7 @@ use crate::kstorage::KvAlloc;
 use crate::shadow::{self, Translate};
 use crate::vfio;
 use kernel::prelude::*;
+use kernel::sync::lock::{mutex::MutexBackend, Guard};
 use kernel::sync::{Arc, CondVar, Mutex};
 
 /// Mappings taken out and undone per lock round (`dma_unmap`, close).
@@ -49,6 +58,12 @@ struct Books {
     /// close drops every tree before the device).
     orphaned: u64,
 }
+
+/// The books' lock, held across a run of [`GuestDma::pin_held`] and
+/// [`GuestDma::unpin_held`] that the books answer alone. Dropping it
+/// (setting the caller's `Option` to `None`) ends the run; it must be
+/// dropped before anything that may pin, map or take another lock.
+pub(crate) struct Held<'a>(Guard<'a, Books, MutexBackend>);
 
 /// Counters for debugfs `shadow`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -130,6 +145,13 @@ impl GuestDma {
         self.books.lock().cache.clear_stale()
     }
 
+    /// Calls `f` with the books under one lock round (they are read, not
+    /// changed: the in-kernel bench's floor looks its frames up there).
+    /// `f` must not pin, map or take another lock.
+    pub(crate) fn held<R>(&self, f: impl FnOnce(&DmaCache<KvAlloc>) -> R) -> R {
+        f(&self.books.lock().cache)
+    }
+
     /// The guest frame behind DMA frame `frame`, if one of ours.
     pub(crate) fn gfn_of(&self, frame: u64) -> Option<u64> {
         self.books.lock().cache.gfn_of(frame)
@@ -156,16 +178,54 @@ impl GuestDma {
     }
 
     /// One more holder of guest page `gfn`: its DMA frame, pinned and
-    /// mapped on first use. Called under the shadow lock, never this one.
-    pub(crate) fn pin(&self, gfn: u64) -> core::result::Result<u64, shadow::Error> {
-        let dev = {
-            let mut b = self.books.lock();
-            match b.cache.acquire(gfn)? {
-                Acquire::Hit(frame) => return Ok(frame),
-                Acquire::Refused => return Err(shadow::Error::BadFrame),
-                Acquire::Pin => Self::device(&b),
+    /// mapped on first use. Called under the shadow lock, with the books
+    /// held in `held` (locked now if not): a hit keeps them held for the
+    /// next call; anything else drops them, and a pin is made with them
+    /// dropped.
+    pub(crate) fn pin_held<'a>(
+        &'a self,
+        held: &mut Option<Held<'a>>,
+        gfn: u64,
+    ) -> core::result::Result<u64, shadow::Error> {
+        let b = &mut held.get_or_insert_with(|| Held(self.books.lock())).0;
+        let dev = match b.cache.acquire(gfn) {
+            Ok(Acquire::Hit(frame)) => return Ok(frame),
+            Ok(Acquire::Refused) => {
+                *held = None;
+                return Err(shadow::Error::BadFrame);
+            }
+            Ok(Acquire::Pin) => Self::device(b),
+            Err(e) => {
+                *held = None;
+                return Err(e.into());
             }
         };
+        // The pin is registered as out: it is made with the lock dropped.
+        *held = None;
+        self.pin_out(gfn, dev)
+    }
+
+    /// Drops one holder of guest page `gfn`, with the books held in `held`
+    /// (locked now if not): a page still held by another entry keeps them
+    /// held for the next call; the last holder drops them, then unmaps and
+    /// unpins the page. A page an unmap already took out is only counted.
+    pub(crate) fn unpin_held<'a>(&'a self, held: &mut Option<Held<'a>>, gfn: u64) {
+        let b = &mut held.get_or_insert_with(|| Held(self.books.lock())).0;
+        let Some(m) = b.cache.release(gfn) else {
+            return;
+        };
+        let dev = Self::device(b);
+        *held = None;
+        self.undo(dev.as_ref().map(|d| d.device()), m.gfn, m.dma);
+    }
+
+    /// Makes the pin of `gfn` that [`DmaCache::acquire`] registered as out,
+    /// through `dev`, with the books' lock dropped.
+    fn pin_out(
+        &self,
+        gfn: u64,
+        dev: Option<vfio::DeviceRef>,
+    ) -> core::result::Result<u64, shadow::Error> {
         let Some(dev) = dev else {
             self.cancel(gfn);
             return Err(shadow::Error::BadFrame);
@@ -213,19 +273,6 @@ impl GuestDma {
                 Err(shadow::Error::BadFrame)
             }
         }
-    }
-
-    /// Drops one holder of guest page `gfn`; the last one unmaps and
-    /// unpins it. A page an unmap already took out is only counted.
-    pub(crate) fn unpin(&self, gfn: u64) {
-        let (m, dev) = {
-            let mut b = self.books.lock();
-            match b.cache.release(gfn) {
-                Some(m) => (m, Self::device(&b)),
-                None => return,
-            }
-        };
-        self.undo(dev.as_ref().map(|d| d.device()), m.gfn, m.dma);
     }
 
     /// The VMM unmapped guest memory [iova, iova + length) (VFIO's

@@ -149,7 +149,7 @@ impl crate::debugfs::Show for WalkFile {
 
 /// `vgpu<N>/shadow_floor` (unstable debugfs, for `tools/bench-shadow.sh`):
 /// runs [`crate::vgpu::shadow::Shadow::floor`] once per read and prints
-/// `pages <n> ptes <n> bad_pages <n> ns <n> copy_ns <n>`.
+/// `pages <n> ptes <n> bad_pages <n> ns <n> copy_ns <n> misses <n>`.
 pub(crate) struct FloorFile;
 
 impl crate::debugfs::Show for FloorFile {
@@ -161,8 +161,8 @@ impl crate::debugfs::Show for FloorFile {
         match r {
             Ok(f) => writeln!(
                 m,
-                "pages {} ptes {} bad_pages {} ns {} copy_ns {}",
-                f.pages, f.ptes, f.bad_pages, f.ns, f.copy_ns
+                "pages {} ptes {} bad_pages {} ns {} copy_ns {} misses {}",
+                f.pages, f.ptes, f.bad_pages, f.ns, f.copy_ns, f.misses
             ),
             Err(e) => writeln!(m, "error {}", e.to_errno()),
         }

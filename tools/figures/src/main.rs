@@ -280,24 +280,57 @@ fn shadow(input: &Value, out: &Path) -> Res<()> {
     Ok(())
 }
 
+/// The shadow a row of `shadow-kernel.json` ran on (`sim` in a file from
+/// before both shadows ran side by side).
+fn shadow_of(r: &Value) -> String {
+    r["shadow"].as_str().unwrap_or("sim").to_string()
+}
+
+/// The floors of `shadow-kernel.json`, as text: one per shadow
+/// (`floors`), or the one `floor` of an older file.
+fn floors_text(input: &Value) -> Res<String> {
+    if let Some(fl) = input["floors"].as_array() {
+        let parts: Vec<String> = fl
+            .iter()
+            .map(|f| {
+                Ok(format!(
+                    "{} {:.0} ns per PTE ({})",
+                    shadow_of(f),
+                    num(f, "ns_per_pte")?,
+                    f["translation"].as_str().unwrap_or("?")
+                ))
+            })
+            .collect::<Res<_>>()?;
+        return Ok(parts.join(", "));
+    }
+    Ok(format!(
+        "{:.0} ns per PTE",
+        num(&input["floor"], "ns_per_pte")?
+    ))
+}
+
 /// `shadow-kernel.svg`: the same comparison measured in the kernel
 /// (`tools/bench-shadow.sh`): kernel mediation µs per frame by policy, one
-/// panel per trace, each bar labelled with its mediation and its
-/// guest-visible time as ratios to strict.
+/// panel per shadow (the sim's, the pinned one) and trace, each bar
+/// labelled with its mediation and its guest-visible time as ratios to
+/// strict on the same shadow.
 fn shadow_kernel(input: &Value, out: &Path) -> Res<()> {
     let rows = input["rows"]
         .as_array()
         .ok_or("shadow-kernel.json: no rows")?;
-    let mut traces: Vec<String> = Vec::new();
+    let mut panels: Vec<(String, String)> = Vec::new();
     for r in rows {
-        let t = text(r, "trace")?;
-        if !traces.contains(&t) {
-            traces.push(t);
+        let p = (shadow_of(r), text(r, "trace")?);
+        if !panels.contains(&p) {
+            panels.push(p);
         }
     }
-    let root = SVGBackend::new(out, (1350, 520)).into_drawing_area();
+    let lines = if panels.len() > 2 { 2 } else { 1 };
+    let per_line = panels.len().div_ceil(lines).max(1);
+    let height = 30 + 490 * lines as u32;
+    let root = SVGBackend::new(out, (1350, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (body, foot) = root.split_vertically(490);
+    let (body, foot) = root.split_vertically(height - 30);
     let body = body.titled(
         &format!(
             "In the kernel: mediation time per frame (trap_ns + reconstruct_ns), strict vs the hybrid policies; {} PT pages, QEMU {}",
@@ -306,15 +339,15 @@ fn shadow_kernel(input: &Value, out: &Path) -> Res<()> {
         ),
         ("sans-serif", 19),
     )?;
-    for (area, trace) in body.split_evenly((1, traces.len())).iter().zip(&traces) {
+    for (area, (shadow, trace)) in body.split_evenly((lines, per_line)).iter().zip(&panels) {
         let mine: Vec<&Value> = rows
             .iter()
-            .filter(|r| r["trace"].as_str() == Some(trace))
+            .filter(|r| r["trace"].as_str() == Some(trace) && shadow_of(r) == *shadow)
             .collect();
         let strict = mine
             .iter()
             .find(|r| r["policy"].as_str() == Some("strict"))
-            .ok_or_else(|| format!("{trace}: no strict row"))?;
+            .ok_or_else(|| format!("{shadow} {trace}: no strict row"))?;
         let (s_med, s_guest) = (num(strict, "mediation_ns")?, num(strict, "guest_ns")?);
         let labels: Vec<String> = mine.iter().map(|r| text(r, "policy")).collect::<Res<_>>()?;
         let values: Vec<f64> = mine
@@ -337,7 +370,7 @@ fn shadow_kernel(input: &Value, out: &Path) -> Res<()> {
             .collect::<Res<_>>()?;
         bars(
             area,
-            &format!("{trace} trace"),
+            &format!("{trace} trace, {shadow} shadow"),
             "kernel mediation us per frame (log)",
             &labels,
             &values,
@@ -347,9 +380,9 @@ fn shadow_kernel(input: &Value, out: &Path) -> Res<()> {
     }
     foot.draw(&Text::new(
         format!(
-            "{}; bar labels: us per frame, then mediation / guest-visible time against strict; floor (read, translate, write, no bookkeeping): {:.0} ns per PTE. In QEMU.",
+            "{}; bar labels: us per frame, then mediation / guest-visible time against strict; floor (read, translate, write, no bookkeeping): {}. In QEMU.",
             made_by(input)?,
-            num(&input["floor"], "ns_per_pte")?
+            floors_text(input)?
         ),
         (12, 8),
         ("sans-serif", 13),
@@ -680,6 +713,30 @@ mod tests {
             "\n300\n",
             "\n0.50x / 0.25x\n",
             "5000 ns per PTE",
+        ] {
+            assert!(s.contains(needle), "{needle} not in the SVG");
+        }
+        // Both shadows side by side: a panel per shadow and trace, a floor each.
+        let both_in = serde_json::json!({
+            "command": "tools/bench-shadow.sh", "unix_time": 0, "accel": "tcg", "pt_pages": 64,
+            "rows": [
+                {"shadow": "sim", "trace": "massive", "policy": "strict", "mediation_ns": 300000.0, "guest_ns": 400000.0},
+                {"shadow": "sim", "trace": "massive", "policy": "segmented", "mediation_ns": 150000.0, "guest_ns": 100000.0},
+                {"shadow": "pinned", "trace": "massive", "policy": "strict", "mediation_ns": 40000.0, "guest_ns": 100000.0},
+                {"shadow": "pinned", "trace": "massive", "policy": "segmented", "mediation_ns": 4000.0, "guest_ns": 20000.0},
+            ],
+            "floors": [
+                {"shadow": "sim", "translation": "short pin", "ns_per_pte": 5000.0},
+                {"shadow": "pinned", "translation": "books lookup", "ns_per_pte": 160.0},
+            ]
+        });
+        shadow_kernel(&both_in, &svg).expect("draws");
+        let s = std::fs::read_to_string(&svg).expect("svg");
+        for needle in [
+            "massive trace, sim shadow",
+            "massive trace, pinned shadow",
+            "\n0.10x / 0.20x\n",
+            "sim 5000 ns per PTE (short pin), pinned 160 ns per PTE (books lookup)",
         ] {
             assert!(s.contains(needle), "{needle} not in the SVG");
         }
