@@ -3,7 +3,10 @@
 # does with rgvtctl (tools/rgvtctl) and a small VFIO "guest driver"
 # (tools/demo/gttwalk.c): the vGPU types, partitioned vs shared graphics
 # memory (gScale), GGTT entries and aperture accesses checked end to end,
-# the counters, the tunables, and a clean unload. Then a stock guest on a
+# the counters; then many guests on one GPU (tools/demo/manyguests.c: six
+# guest drivers on S_32 vGPUs that share slots, two of them weighted 1 and
+# 4, every result checked, the scheduler's shares and GTT switches); the
+# tunables, and a clean unload. Then a stock guest on a
 # vGPU: Debian's QEMU with KVM inside the test guest boots a second-level
 # kernel whose own i915 drives the vGPU (tools/run-nested.sh). Last, on the
 # host, the core's models of shadowing (gHyvi) and ballooning (gBalloon).
@@ -70,6 +73,18 @@ build_rgvtctl() {
 	echo "$bin"
 }
 
+# The many-guests workload on selftests/rgvt/rgvt_gpu.h, static like the
+# selftests (the guest has no C library). Prints its path.
+build_manyguests() {
+	local out=$work/manyguests khdr=()
+	[[ -d "$1/usr/include/linux" ]] && khdr=(-isystem "$1/usr/include")
+	log "building manyguests (static)"
+	gcc -static -O2 -Wall -Wextra -Werror "${khdr[@]}" -I"$RGVT_ROOT/include/uapi" \
+		-I"$RGVT_ROOT/selftests/rgvt" -o "$out" "$here/demo/manyguests.c" >&2 ||
+		die "manyguests build failed"
+	echo "$out"
+}
+
 # The demo's VFIO workload, static. Prints its path.
 build_gttwalk() {
 	local out=$work/gttwalk
@@ -91,7 +106,7 @@ guest_output() {
 # guest's own kernel printed about the device, the checks and the counters.
 stock_guest() {
 	local nested=$RGVT_ROOT/build/nested status=0
-	printf '\n== 7. a stock guest on a vGPU: Debian QEMU + KVM, the guest kernel'"'"'s own i915 ==\n'
+	printf '\n== 8. a stock guest on a vGPU: Debian QEMU + KVM, the guest kernel'"'"'s own i915 ==\n'
 	"$here/run-nested.sh" >"$work/nested.out" 2>&1 || status=1
 	printf '%s\n' "In the test guest (kvm-amd inside TCG), a vGPU is created and QEMU boots a second-level" \
 		"Linux on it. That kernel's i915 finds a GVT-g vGPU, balloons its GGTT from the PV page and" \
@@ -112,7 +127,7 @@ stock_guest() {
 # host_models: the core's benchmarks, which print their tables.
 host_models() {
 	local b
-	printf '\n== 8. on the host: models of the core logic (cargo bench -p rgvt-core) ==\n'
+	printf '\n== 9. on the host: models of the core logic (cargo bench -p rgvt-core) ==\n'
 	printf '%s\n' "These are host-side models and measurements of rgvt's core (the same code the module" \
 		"runs), not GPU runs: the in-kernel benchmarks on the sim engine come with the write-" \
 		"tracking and many-vGPU issues."
@@ -134,13 +149,15 @@ kdir=$("$here/kernel.sh")
 [[ -n "$module" ]] || module=$(build_module "$kdir")
 rgvtctl=$(build_rgvtctl)
 gttwalk=$(build_gttwalk)
+manyguests=$(build_manyguests "$kdir")
 write_guest_env "$work/env" "$module" "$parent"
 [[ -z "$dump" ]] || echo "export DEMO_DUMP=1" >>"$work/env"
 qrc=0
 guest_job "$work" "$kdir" "$module" "$here/demo/guest-demo.sh" \
 	"${qemu_args[@]}" --quiet --timeout 300 -- \
 	-f "$rgvtctl:/usr/bin/rgvtctl" \
-	-f "$gttwalk:/usr/bin/gttwalk" || qrc=$?
+	-f "$gttwalk:/usr/bin/gttwalk" \
+	-f "$manyguests:/usr/bin/manyguests" || qrc=$?
 
 printf '%s\n' "rgvt demo: kernel $(basename "$kdir"), module $(basename "$module")"
 guest_output "$work/console.log"

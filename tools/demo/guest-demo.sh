@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # the steps are called through $step
 # Guest side of tools/demo.sh (busybox ash): what rgvt does, step by step,
 # through rgvtctl (tools/rgvtctl) and a small VFIO "guest driver"
-# (tools/demo/gttwalk.c).
+# (tools/demo/gttwalk.c), then six at once (tools/demo/manyguests.c).
 #
 # Everything between RGVT-DEMO-BEGIN and RGVT-DEMO-END is what the host shows.
 # With DEMO_DUMP=1 in the environment, the files rgvtctl reads are dumped
@@ -11,6 +11,7 @@
 #
 #   sh guest-demo.sh                 the demo
 #   sh guest-demo.sh while-open ID   run by gttwalk while vGPU ID is open
+#   sh guest-demo.sh slots-of IDS    run by manyguests while its guests run
 . /etc/rgvt/lib.sh
 
 PARENT=/sys/class/mdev_bus/$RGVT_PARENT
@@ -102,8 +103,52 @@ while_open() {
 	return 0
 }
 
+# Six guest drivers at once, on S_32 vGPUs of step 3 that share slots: the
+# first six distinct S_32 holders of the first slots (debugfs slots: "slot gm_base
+# owner holders"), so their batches and targets sit at the same GM addresses.
+step_many_guests() {
+	title "5. many guests share one GPU: a guest driver on each of 6 S_32 vGPUs, the GPU-wide scheduler switching their GTT entries"
+	ids=""
+	for id in $(awk 'NR > 2 { n = split($4, h, ","); for (i = 1; i <= n; i++) print h[i] }' \
+		/sys/kernel/debug/rgvt/slots | awk '!seen[$1]++'); do
+		d=$DEVICES/$(uuid_of "$id") || return 1
+		[ "$(basename "$(readlink "$d/mdev_type")")" = rgvt-S_32 ] && ids="$ids $id"
+	done
+	ids=$(echo $ids | cut -d' ' -f1-6)
+	set -- $ids
+	[ $# = 6 ] || { echo "demo: 6 vGPUs holding shared slots expected, got: $ids"; return 1; }
+	echo "(S_32 vGPUs $ids of step 3: their high GM slots overlap; the slots they hold:)"
+	echo "\$ head -n 10 /sys/kernel/debug/rgvt/slots"
+	head -n 10 /sys/kernel/debug/rgvt/slots
+	uuids=""
+	for id in $ids; do
+		u=$(uuid_of "$id") || return 1
+		uuids="$uuids $u"
+	done
+	set -- $uuids
+	w1=$(cat "$DEVICES/$1/rgvt/vgpu_id") w4=$(cat "$DEVICES/$2/rgvt/vgpu_id")
+	echo "\$ echo 1 > $DEVICES/$1/rgvt/weight    # vGPU $w1"
+	echo 1 >"$DEVICES/$1/rgvt/weight" || return 1
+	echo "\$ echo 4 > $DEVICES/$2/rgvt/weight    # vGPU $w4"
+	echo 4 >"$DEVICES/$2/rgvt/weight" || return 1
+	echo "\$ manyguests -t 6 <the 6 UUIDs> -- rgvtctl slots    # the slots halfway through (the six's rows)"
+	manyguests -t 6 "$@" -- sh /etc/rgvt/job.sh slots-of "$ids" ||
+		{ echo "demo: a guest's result was wrong or missing"; return 1; }
+	echo "\$ rgvtctl stats $w4 | grep -E 'weight| busy_ns|switches|entries_copied'"
+	rgvtctl stats "$w4" | grep -E 'weight| busy_ns|switches|entries_copied'
+}
+
+# Run by manyguests while its guests run: rgvtctl slots, the grid cut to
+# the rows of the vGPUs $1.
+slots_of() {
+	rgvtctl slots | awk -v ids=" $1 " '
+		/^ *[0-9]+ [A-Z]/ { if (index(ids, " " $1 " ")) print; else other++; next }
+		/^holders +[0-9]/ { printf "  (%d other vGPUs)\n", other }
+		{ print }'
+}
+
 step_tunables() {
-	title "5. tunables (/sys/kernel/rgvt): the kernel validates every write"
+	title "6. tunables (/sys/kernel/rgvt): the kernel validates every write"
 	show rgvtctl get || return 1
 	# Any of the five, at any time; a vGPU whose guest writes nothing traps
 	# (no KVM, tracking region unused) runs "full" and says so in debugfs.
@@ -118,7 +163,7 @@ step_tunables() {
 }
 
 step_remove() {
-	title "6. remove every vGPU, unload, nothing left"
+	title "7. remove every vGPU, unload, nothing left"
 	n=0
 	for d in "$DEVICES"/*; do
 		[ -e "$d/rgvt/vgpu_id" ] || continue
@@ -153,13 +198,17 @@ dump() {
 }
 
 main() {
-	for step in step_load step_partitioned step_shared step_workload step_tunables step_remove; do
+	for step in step_load step_partitioned step_shared step_workload step_many_guests step_tunables step_remove; do
 		$step || { echo "demo: $step failed"; return 1; }
 	done
 }
 
 if [ "${1:-}" = while-open ]; then
 	while_open "$2"
+	exit
+fi
+if [ "${1:-}" = slots-of ]; then
+	slots_of "$2"
 	exit
 fi
 echo "RGVT-DEMO-BEGIN"
