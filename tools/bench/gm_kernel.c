@@ -870,19 +870,14 @@ static void json_outcome(FILE *f, const struct outcome *o)
 		o->slots_growing_end, o->phi_mean, o->w_mean, o->c_mean);
 }
 
+/* The module unloaded (if it was loaded) and loaded again with params. */
 static int module_reload(const char *params)
 {
-	int fd, ret;
+	int ret = rgvt_module_unload_settled();
 
-	ret = rgvt_module_unload_settled();
 	if (ret && ret != -ENOENT)
 		return ret;
-	fd = open(rgvt_ko(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(__NR_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
+	return rgvt_module_load_params(params);
 }
 
 int main(int argc, char **argv)
