@@ -40,83 +40,36 @@
  * Prints, per run, the cost of one submission (ELSP write to CSB event) and
  * the blitter copy's rate; it asserts nothing about time.
  */
-#include <poll.h>
 #include <stddef.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <time.h>
 
-#include "rgvt.h"
-#include "rgvt_util.h"
+#include "rgvt_gpu.h"
 #include "kselftest_harness.h"
 
 #define TYPE		"rgvt-V5_8"
-#define PAGE		4096ULL
 #define GUEST_PAGES	4096		/* 16 MB of guest memory */
-#define GUEST_SIZE	(GUEST_PAGES * PAGE)
-#define GUEST_IOVA	0x10000000ULL
+#define GUEST_SIZE	(GUEST_PAGES * RGVT_GPU_PAGE)
 #define OUTSIDE_SIZE	(16 * PAGE)	/* never mapped for DMA */
 #define UNMAPPED_GPA	(GUEST_IOVA + 0x40000000ULL)
 
-#define BAR0		VFIO_PCI_BAR0_REGION_INDEX
-
-#define PTE(gfn)		(((__u64)(gfn) << 12) | 1ULL)	/* GGTT */
-#define RING_SIZE		(4 * PAGE)
 #define WAIT_MS			5000
 #define HANG_WAIT_MS		30000
 
-struct engine_desc {
-	const char *name;
-	__u32 base;
-	unsigned int bank, shift;
-	bool rcs;
-};
-
-enum { RCS, BCS, VCS, VECS, NENGINES };
-
-static const struct engine_desc engines[NENGINES] = {
-	[RCS] = { "rcs0", 0x2000, 0, 0, true },
-	[BCS] = { "bcs0", 0x22000, 0, 16, false },
-	[VCS] = { "vcs0", 0x12000, 1, 0, false },
-	[VECS] = { "vecs0", 0x1a000, 3, 0, false },
-};
-
-/* One logical ring context on one engine, with its ring and status page. */
-struct ctx {
-	const struct engine_desc *e;
-	unsigned int hwsp_page, ring_page, ctx_page, ctx_pages;
-	__u64 hwsp_gm, ring_gm, lrca;
-	__u32 ccid;
-	__u32 tail;		/* ring offset of the next command */
-	unsigned int csb_head;	/* last CSB entry read */
-};
-
-/* What wait_ctx() saw of one submission. */
-struct done {
-	bool complete;		/* a COMPLETE / ACTIVE_IDLE event for the context */
-	__u32 status;		/* its status dword */
-	unsigned int events;	/* CSB entries read */
-	__u32 ev_status[8], ev_id[8];	/* the first 8 of them */
-	unsigned int irqs;	/* MSI signals */
-	__u32 iir;		/* GT IIR bits of the engine seen while waiting */
-	double ms;		/* ELSP write to the event */
-};
+/* The driver's names here (rgvt_gpu.h holds the driver). */
+#define PAGE		RGVT_GPU_PAGE
+#define GUEST_IOVA	RGVT_GPU_IOVA
+#define RING_SIZE	RGVT_GPU_RING_SIZE
+#define RCS		RGVT_RCS
+#define BCS		RGVT_BCS
+#define VCS		RGVT_VCS
+#define NENGINES	RGVT_NENGINES
 
 FIXTURE(gdrv) {
 	struct rgvt_created created;
-	struct rgvt_vfio vfio;
+	struct rgvt_gpu g;	/* the driver: device, guest memory, contexts */
 	pid_t owner;		/* the process that opened the device */
 	char uuid[RGVT_UUID_LEN + 1];
-	long id;
-	unsigned long long low_base, low_size;
-	unsigned char *mem, *outside;
-	unsigned int next_page, canary_page;
-	__u64 next_gm;		/* next free low-GM page */
-	unsigned int pml4_page;
-	__u64 next_va;
-	int msi;
-	struct ctx ctx[NENGINES];
-	struct timespec t_submit;
+	unsigned char *outside;
+	unsigned int canary_page;
 };
 
 /*
@@ -146,66 +99,37 @@ static int set_sim_dma(bool on)
 			  on ? "Y" : "N");
 }
 
-/* Guest memory ---------------------------------------------------------- */
-
-static __u64 gpa(unsigned int page)
-{
-	return GUEST_IOVA + page * PAGE;
-}
+/* Guest memory (through rgvt_gpu.h; out of memory is a bug of the test) */
 
 static void *host(FIXTURE_DATA(gdrv) *self, unsigned int page)
 {
-	return self->mem + page * PAGE;
+	return rgvt_gpu_host(&self->g, page);
 }
 
-/* A fresh zeroed guest page (bump allocator); aborts when out of memory. */
+/* n fresh zeroed guest pages; aborts when out of memory. */
 static unsigned int alloc_pages(FIXTURE_DATA(gdrv) *self, unsigned int n)
 {
-	unsigned int p = self->next_page;
+	unsigned int p = rgvt_gpu_alloc(&self->g, n);
 
-	if (p + n > GUEST_PAGES)
+	if (p == -1U)
 		abort();
-	self->next_page += n;
-	memset(host(self, p), 0, n * PAGE);
 	return p;
-}
-
-static __u64 ggtt_off(__u64 index)
-{
-	return RGVT_GGTT_OFFSET + index * RGVT_GGTT_ENTRY_SIZE;
-}
-
-static int ggtt_set(FIXTURE_DATA(gdrv) *self, __u64 gm, __u64 pte)
-{
-	return rgvt_region_write(self->vfio.device, BAR0, ggtt_off(gm / PAGE), &pte, 8) == 8 ?
-	       0 : -EIO;
 }
 
 /* Map n guest pages from page at fresh low-GM pages; returns the GM address. */
 static __u64 ggtt_map(FIXTURE_DATA(gdrv) *self, unsigned int page, unsigned int n)
 {
-	__u64 gm = self->low_base + self->next_gm * PAGE;
-	unsigned int i;
-
-	self->next_gm += n;
-	for (i = 0; i < n; i++)
-		if (ggtt_set(self, gm + i * PAGE, PTE(gpa(page + i) / PAGE)))
-			return ~0ULL;
-	return gm;
+	return rgvt_gpu_map_low(&self->g, page, n);
 }
 
 static __u32 mmio_read(FIXTURE_DATA(gdrv) *self, __u32 off)
 {
-	__u32 v;
-
-	if (rgvt_region_read(self->vfio.device, BAR0, off, &v, 4) != 4)
-		return 0xdeadbeef;
-	return v;
+	return rgvt_gpu_mmio_read(&self->g, off);
 }
 
 static int mmio_write(FIXTURE_DATA(gdrv) *self, __u32 off, __u32 v)
 {
-	return rgvt_region_write(self->vfio.device, BAR0, off, &v, 4) == 4 ? 0 : -EIO;
+	return rgvt_gpu_mmio_write(&self->g, off, v);
 }
 
 /* Add to *sum the "name value" lines of buf whose name contains a word of words. */
@@ -241,7 +165,7 @@ static unsigned long long debugfs_sum(FIXTURE_DATA(gdrv) *self, const char *word
 	struct dirent *de;
 	DIR *dir;
 
-	dir = opendir(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld", self->id));
+	dir = opendir(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld", self->g.id));
 	if (!dir)
 		return 0;
 	while ((de = readdir(dir))) {
@@ -258,42 +182,16 @@ static unsigned long long debugfs_sum(FIXTURE_DATA(gdrv) *self, const char *word
 
 /* The PPGTT ------------------------------------------------------------- */
 
-/* The entry of va at level (3 = PML4 .. 0 = PT) in table page tp. */
-static __u64 *pt_slot(FIXTURE_DATA(gdrv) *self, unsigned int tp, __u64 va, int level)
-{
-	return (__u64 *)host(self, tp) + ((va >> (12 + 9 * level)) & 511);
-}
-
-/*
- * The PTE of va, allocating the PDP, PD and PT on the way when alloc
- * (gen8_pde_encode: address | RW | PRESENT); NULL if absent.
- */
-static __u64 *pte_of(FIXTURE_DATA(gdrv) *self, __u64 va, bool alloc)
-{
-	unsigned int tp = self->pml4_page;
-	int level;
-
-	for (level = 3; level > 0; level--) {
-		__u64 *e = pt_slot(self, tp, va, level);
-
-		if (!(*e & PPGTT_PRESENT)) {
-			if (!alloc)
-				return NULL;
-			*e = gpa(alloc_pages(self, 1)) | PPGTT_RW | PPGTT_PRESENT;
-		}
-		tp = ((*e & PPGTT_ADDR) - GUEST_IOVA) / PAGE;
-	}
-	return pt_slot(self, tp, va, 0);
-}
-
+/* Points the PTE of va at guest-physical addr (tables allocated on the way). */
 static void ppgtt_map_gpa(FIXTURE_DATA(gdrv) *self, __u64 va, __u64 addr)
 {
-	*pte_of(self, va, true) = addr | PPGTT_RW | PPGTT_PRESENT;
+	if (rgvt_gpu_ppgtt_map(&self->g, va, addr))
+		abort();
 }
 
 static void ppgtt_map(FIXTURE_DATA(gdrv) *self, __u64 va, unsigned int page)
 {
-	ppgtt_map_gpa(self, va, gpa(page));
+	ppgtt_map_gpa(self, va, rgvt_gpu_gpa(page));
 }
 
 /*
@@ -302,14 +200,7 @@ static void ppgtt_map(FIXTURE_DATA(gdrv) *self, __u64 va, unsigned int page)
  */
 static void *va_host(FIXTURE_DATA(gdrv) *self, __u64 va)
 {
-	__u64 *pte = pte_of(self, va, false), addr;
-
-	if (!pte || !(*pte & PPGTT_PRESENT))
-		return NULL;
-	addr = *pte & PPGTT_ADDR;
-	if (addr < GUEST_IOVA || addr >= GUEST_IOVA + GUEST_SIZE)
-		return NULL;
-	return self->mem + (addr - GUEST_IOVA) + (va & (PAGE - 1));
+	return rgvt_gpu_va_host(&self->g, va);
 }
 
 static __u32 va_read(FIXTURE_DATA(gdrv) *self, __u64 va)
@@ -322,89 +213,56 @@ static __u32 va_read(FIXTURE_DATA(gdrv) *self, __u64 va)
 /* A fresh range of n pages of PPGTT address space backed by fresh pages. */
 static __u64 ppgtt_alloc(FIXTURE_DATA(gdrv) *self, unsigned int n)
 {
-	__u64 va = self->next_va;
-	unsigned int p = alloc_pages(self, n), i;
+	__u64 va = rgvt_gpu_ppgtt_alloc(&self->g, n);
 
-	for (i = 0; i < n; i++)
-		ppgtt_map(self, va + i * PAGE, p + i);
-	self->next_va += (n + 1) * PAGE;	/* a hole after each range */
+	if (!va)
+		abort();
 	return va;
 }
 
 /* Batches --------------------------------------------------------------- */
 
-struct batch {
-	__u64 va;
-	__u32 *start, *cs;
-};
-
-static struct batch batch_new(FIXTURE_DATA(gdrv) *self, unsigned int pages)
+static struct rgvt_batch batch_new(FIXTURE_DATA(gdrv) *self, unsigned int pages)
 {
-	struct batch b = { .va = ppgtt_alloc(self, pages) };
+	struct rgvt_batch b = rgvt_gpu_batch_ppgtt(&self->g, pages);
 
-	b.start = b.cs = va_host(self, b.va);
+	if (!b.start)
+		abort();
 	return b;
 }
 
-static __u64 batch_here(const struct batch *b)
+static __u64 batch_here(const struct rgvt_batch *b)
 {
-	return b->va + (b->cs - b->start) * 4;
+	return b->addr + (b->cs - b->start) * 4;
 }
 
-static void emit_store(struct batch *b, __u64 va, __u32 v)
+/* MI_STORE_DWORD_IMM of v at PPGTT address va. */
+static void emit_store(struct rgvt_batch *b, __u64 va, __u32 v)
 {
-	*b->cs++ = MI_STORE_DWORD_IMM_GEN4;
-	*b->cs++ = (__u32)va;
-	*b->cs++ = va >> 32;
-	*b->cs++ = v;
+	rgvt_batch_store(b, va, v, false);
 }
 
-static void emit_bb_start(struct batch *b, __u64 va, __u32 flags)
+static void emit_bb_start(struct rgvt_batch *b, __u64 va, __u32 flags)
 {
 	*b->cs++ = MI_BATCH_BUFFER_START_GEN8 | flags;
 	*b->cs++ = (__u32)va;
 	*b->cs++ = va >> 32;
 }
 
-static void emit_end(struct batch *b)
-{
-	*b->cs++ = MI_BATCH_BUFFER_END;
-	if ((b->cs - b->start) & 1)
-		*b->cs++ = MI_NOOP;
-}
-
 /* Engines: context image, ring, submission ------------------------------ */
 
-static void ctx_regs_set(FIXTURE_DATA(gdrv) *self, struct ctx *c, int idx, __u32 v)
+static __u32 *hwsp(FIXTURE_DATA(gdrv) *self, struct rgvt_gpu_ctx *c)
 {
-	__u32 *regs = host(self, c->ctx_page + 1);
-
-	__atomic_store_n(&regs[idx], v, __ATOMIC_RELEASE);
+	return rgvt_gpu_hwsp(&self->g, c);
 }
 
-static __u32 ctx_reg(FIXTURE_DATA(gdrv) *self, struct ctx *c, int idx)
+static void ring_emit(FIXTURE_DATA(gdrv) *self, struct rgvt_gpu_ctx *c, __u32 dw)
 {
-	__u32 *regs = host(self, c->ctx_page + 1);
-
-	return __atomic_load_n(&regs[idx], __ATOMIC_ACQUIRE);
-}
-
-static __u32 *hwsp(FIXTURE_DATA(gdrv) *self, struct ctx *c)
-{
-	return host(self, c->hwsp_page);
-}
-
-/* A fresh context image (rgvt_lrc_init()) and an empty ring. */
-static void ctx_image_init(FIXTURE_DATA(gdrv) *self, struct ctx *c)
-{
-	memset(host(self, c->ctx_page), 0, c->ctx_pages * PAGE);
-	rgvt_lrc_init(host(self, c->ctx_page + 1), c->e->rcs, c->e->base, (__u32)c->ring_gm,
-		      RING_SIZE, gpa(self->pml4_page));
-	c->tail = 0;
+	rgvt_gpu_ring_emit(&self->g, c, dw);
 }
 
 /* Whether one of the CSB events seen has all of bits, for context id. */
-static bool saw_event(const struct done *d, __u32 bits, __u32 id)
+static bool saw_event(const struct rgvt_gpu_done *d, __u32 bits, __u32 id)
 {
 	unsigned int i;
 
@@ -414,226 +272,29 @@ static bool saw_event(const struct done *d, __u32 bits, __u32 id)
 	return false;
 }
 
-static __u64 ctx_desc(const struct ctx *c)
+/* The context goes in: its tail in the image, ELSP element 0. */
+static void submit(FIXTURE_DATA(gdrv) *self, struct rgvt_gpu_ctx *c)
 {
-	return rgvt_ctx_desc((__u32)c->lrca, c->ccid);
+	rgvt_gpu_ctx_submit(&self->g, c);
 }
 
-/* The CSB pointers as reset_csb_pointers() leaves them. */
-static int csb_reset(FIXTURE_DATA(gdrv) *self, struct ctx *c)
+/* Waits for c's event, and for its MSI (a missing one shows as irqs == 0). */
+static struct rgvt_gpu_done wait_ctx(FIXTURE_DATA(gdrv) *self, struct rgvt_gpu_ctx *c,
+				     int timeout_ms)
 {
-	__u32 *s = hwsp(self, c);
-	unsigned int i;
-
-	for (i = 0; i < 2 * CSB_ENTRIES; i++)
-		s[I915_HWS_CSB_BUF0_INDEX + i] = ~0U;
-	c->csb_head = CSB_ENTRIES - 1;
-	__atomic_store_n(&s[I915_HWS_CSB_WRITE_INDEX], CSB_ENTRIES - 1, __ATOMIC_RELEASE);
-	return mmio_write(self, c->e->base + RING_CONTEXT_STATUS_PTR,
-			  0xffffU << 16 | (CSB_ENTRIES - 1) << 8 | (CSB_ENTRIES - 1));
-}
-
-/* enable_execlists() and the CSB reset, for one engine. */
-static int engine_resume(FIXTURE_DATA(gdrv) *self, struct ctx *c)
-{
-	__u32 base = c->e->base;
-	int ret = 0;
-
-	ret |= mmio_write(self, base + RING_HWSTAM, ~0U);
-	ret |= mmio_write(self, base + RING_MODE_GEN7, MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
-	ret |= mmio_write(self, base + RING_MI_MODE, MASKED_DISABLE(STOP_RING));
-	ret |= mmio_write(self, base + RING_HWS_PGA, (__u32)c->hwsp_gm);
-	if (mmio_read(self, base + RING_HWS_PGA) != (__u32)c->hwsp_gm)
-		ret = -EIO;
-	ret |= csb_reset(self, c);
-	return ret;
-}
-
-/* The interrupt set-up of gen8_gt_irq_postinstall for the four engines. */
-static int irq_enable(FIXTURE_DATA(gdrv) *self)
-{
-	__u32 bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
-	__u32 want[4] = { bits | bits << 16, bits, 0, bits };
-	int n, ret = 0;
-
-	for (n = 0; n < 4; n++) {
-		ret |= mmio_write(self, GEN8_GT_IIR(n), ~0U);
-		ret |= mmio_write(self, GEN8_GT_IER(n), want[n]);
-		ret |= mmio_write(self, GEN8_GT_IMR(n), ~want[n]);
-	}
-	ret |= mmio_write(self, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
-	return ret;
-}
-
-static int msi_setup(FIXTURE_DATA(gdrv) *self)
-{
-	struct {
-		struct vfio_irq_set set;
-		__s32 fd;
-	} req = {
-		.set = {
-			.argsz = sizeof(req),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_MSI_IRQ_INDEX,
-			.count = 1,
-		},
-	};
-
-	req.fd = self->msi;
-	return ioctl(self->vfio.device, VFIO_DEVICE_SET_IRQS, &req) ? -errno : 0;
-}
-
-/*
- * Everything a driver sets up after probe or a full reset: GGTT entries of
- * status pages, rings and contexts (their low-GM addresses stay the same),
- * execlists on every engine, interrupts.
- */
-static int gpu_init(FIXTURE_DATA(gdrv) *self)
-{
-	int i, ret = 0;
-
-	self->next_gm = 0;
-	for (i = 0; i < NENGINES; i++) {
-		struct ctx *c = &self->ctx[i];
-
-		c->hwsp_gm = ggtt_map(self, c->hwsp_page, 1);
-		c->ring_gm = ggtt_map(self, c->ring_page, RING_SIZE / PAGE);
-		c->lrca = ggtt_map(self, c->ctx_page, c->ctx_pages);
-		if (c->hwsp_gm == ~0ULL || c->ring_gm == ~0ULL || c->lrca == ~0ULL)
-			return -EIO;
-		memset(hwsp(self, c), 0, PAGE);
-		memset(host(self, c->ring_page), 0, RING_SIZE);
-		ctx_image_init(self, c);
-		ret |= engine_resume(self, c);
-	}
-	ret |= irq_enable(self);
-	ret |= msi_setup(self);
-	return ret;
-}
-
-static void ring_emit(FIXTURE_DATA(gdrv) *self, struct ctx *c, __u32 dw)
-{
-	__u32 *ring = host(self, c->ring_page);
-
-	ring[c->tail / 4] = dw;
-	c->tail = (c->tail + 4) % RING_SIZE;
-}
-
-/* Ring commands that run batch va (PPGTT unless ggtt), tail qword aligned. */
-static void ring_batch(FIXTURE_DATA(gdrv) *self, struct ctx *c, __u64 va, bool ggtt,
-		       bool user_interrupt)
-{
-	ring_emit(self, c, MI_ARB_CHECK);
-	ring_emit(self, c, MI_BATCH_BUFFER_START_GEN8 | (ggtt ? 0 : MI_BATCH_PPGTT));
-	ring_emit(self, c, (__u32)va);
-	ring_emit(self, c, va >> 32);
-	if (user_interrupt)
-		ring_emit(self, c, MI_USER_INTERRUPT);
-	if (c->tail & 7)
-		ring_emit(self, c, MI_NOOP);
-}
-
-static void elsp_write(FIXTURE_DATA(gdrv) *self, struct ctx *c, __u64 d1, __u64 d0)
-{
-	__u32 elsp = c->e->base + RING_ELSP;
-
-	clock_gettime(CLOCK_MONOTONIC, &self->t_submit);
-	mmio_write(self, elsp, d1 >> 32);
-	mmio_write(self, elsp, (__u32)d1);
-	mmio_write(self, elsp, d0 >> 32);
-	mmio_write(self, elsp, (__u32)d0);
-}
-
-/*
- * lrc_update_regs() for a context going in (head = where the last
- * submission ended, which the engine saved in the image), then ELSP with
- * the context in element 0 and nothing in element 1.
- */
-static void submit(FIXTURE_DATA(gdrv) *self, struct ctx *c)
-{
-	ctx_regs_set(self, c, CTX_RING_TAIL, c->tail);
-	elsp_write(self, c, 0, ctx_desc(c));
+	return rgvt_gpu_wait_ctx(&self->g, c, timeout_ms, true);
 }
 
 static double ms_since(const struct timespec *t0)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* gen8_gt_irq_handler's ack: master off, IIR written back, master on. */
-static __u32 irq_ack(FIXTURE_DATA(gdrv) *self, unsigned int bank)
-{
-	__u32 iir;
-
-	mmio_write(self, GEN8_MASTER_IRQ, 0);
-	iir = mmio_read(self, GEN8_GT_IIR(bank));
-	if (iir && iir != 0xdeadbeef)
-		mmio_write(self, GEN8_GT_IIR(bank), iir);
-	mmio_write(self, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
-	return iir == 0xdeadbeef ? 0 : iir;
-}
-
-/*
- * Wait for the context-status event that takes context c out (COMPLETE or
- * ACTIVE_IDLE with its ID), reading the CSB mirror as process_csb() does,
- * on each MSI (and every 10 ms, so a missing interrupt shows as irqs == 0
- * rather than a hang).
- */
-static struct done wait_ctx(FIXTURE_DATA(gdrv) *self, struct ctx *c, int timeout_ms)
-{
-	struct pollfd p = { .fd = self->msi, .events = POLLIN };
-	struct done d = { 0 };
-	__u32 *s = hwsp(self, c);
-
-	while (ms_since(&self->t_submit) < timeout_ms) {
-		unsigned int wp;
-		__u64 n;
-
-		if (poll(&p, 1, 10) == 1 && read(self->msi, &n, 8) == 8) {
-			d.irqs += n;
-			d.iir |= irq_ack(self, c->e->bank) >> c->e->shift & 0xffff;
-		}
-		wp = __atomic_load_n(&s[I915_HWS_CSB_WRITE_INDEX], __ATOMIC_ACQUIRE) & 7;
-		if (wp >= CSB_ENTRIES)
-			continue;
-		while (c->csb_head != wp) {
-			__u32 status, id;
-
-			c->csb_head = (c->csb_head + 1) % CSB_ENTRIES;
-			status = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head];
-			id = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head + 1];
-			if (d.events < 8) {
-				d.ev_status[d.events] = status;
-				d.ev_id[d.events] = id;
-			}
-			d.events++;
-			if (id == c->ccid &&
-			    status & (CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE)) {
-				d.complete = true;
-				d.status = status;
-			}
-		}
-		if (d.complete) {
-			d.ms = ms_since(&self->t_submit);
-			/* The interrupt may trail the status page by a moment. */
-			if (!d.irqs && poll(&p, 1, 100) == 1 && read(self->msi, &n, 8) == 8) {
-				d.irqs += n;
-				d.iir |= irq_ack(self, c->e->bank) >> c->e->shift & 0xffff;
-			}
-			return d;
-		}
-	}
-	d.ms = ms_since(&self->t_submit);
-	return d;
+	return rgvt_gpu_ms(t0);
 }
 
 /* Submit batch va on context c and wait for it. */
-static struct done run(FIXTURE_DATA(gdrv) *self, struct ctx *c, __u64 va, int timeout_ms)
+static struct rgvt_gpu_done run(FIXTURE_DATA(gdrv) *self, struct rgvt_gpu_ctx *c, __u64 va,
+				int timeout_ms)
 {
-	ring_batch(self, c, va, false, false);
+	rgvt_gpu_ring_batch(&self->g, c, va, false);
 	submit(self, c);
 	return wait_ctx(self, c, timeout_ms);
 }
@@ -644,7 +305,7 @@ static int full_reset(FIXTURE_DATA(gdrv) *self)
 	int i, n;
 
 	for (i = 0; i < NENGINES; i++) {
-		__u32 base = self->ctx[i].e->base;
+		__u32 base = self->g.ctx[i].e->base;
 
 		mmio_write(self, base + RING_RESET_CTL, MASKED_ENABLE(REQUEST_RESET));
 		for (n = 0; n < 100; n++)
@@ -659,14 +320,14 @@ static int full_reset(FIXTURE_DATA(gdrv) *self)
 	if (n == 100)
 		return -ETIMEDOUT;
 	for (i = 0; i < NENGINES; i++) {
-		struct ctx *c = &self->ctx[i];
+		struct rgvt_gpu_ctx *c = &self->g.ctx[i];
 
 		mmio_write(self, c->e->base + RING_RESET_CTL, MASKED_DISABLE(REQUEST_RESET));
-		ctx_image_init(self, c);
-		if (engine_resume(self, c))
+		rgvt_gpu_ctx_image_init(&self->g, c);
+		if (rgvt_gpu_engine_resume(&self->g, c))
 			return -EIO;
 	}
-	return irq_enable(self);
+	return rgvt_gpu_irq_enable(&self->g);
 }
 
 /*
@@ -676,23 +337,23 @@ static int full_reset(FIXTURE_DATA(gdrv) *self)
  * event; i915's hang check then resets the engine), so the test resets.
  * Returns whether the counter moved; *d says whether an event came anyway.
  */
-static bool run_refused(FIXTURE_DATA(gdrv) *self, struct ctx *c, __u64 va, bool ggtt,
-			const char *words, int timeout_ms, struct done *d)
+static bool run_refused(FIXTURE_DATA(gdrv) *self, struct rgvt_gpu_ctx *c, __u64 va, bool ggtt,
+			const char *words, int timeout_ms, struct rgvt_gpu_done *d)
 {
 	unsigned long long before = debugfs_sum(self, words);
 	bool moved = false;
 	double at;
 
-	ring_batch(self, c, va, ggtt, false);
+	rgvt_gpu_ring_batch(&self->g, c, va, ggtt);
 	submit(self, c);
-	while (ms_since(&self->t_submit) < timeout_ms) {
+	while (ms_since(&self->g.t_submit) < timeout_ms) {
 		if (debugfs_sum(self, words) > before) {
 			moved = true;
 			break;
 		}
 		usleep(5 * 1000);
 	}
-	at = ms_since(&self->t_submit);
+	at = ms_since(&self->g.t_submit);
 	/* Any event within 200 ms more (none expected; logged if one comes). */
 	*d = wait_ctx(self, c, (int)at + 200);
 	d->ms = at;	/* when the counter moved */
@@ -703,55 +364,33 @@ static bool run_refused(FIXTURE_DATA(gdrv) *self, struct ctx *c, __u64 va, bool 
 
 FIXTURE_SETUP(gdrv)
 {
-	unsigned long long id;
-	int i, ret;
+	int ret;
 
 	self->owner = getpid();
-	self->vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
-	self->mem = self->outside = MAP_FAILED;
-	self->msi = -1;
+	self->g.vfio = (struct rgvt_vfio)RGVT_VFIO_CLOSED;
+	self->g.msi = -1;
+	self->outside = MAP_FAILED;
 	ASSERT_EQ(0, rgvt_module_ensure()) TH_LOG("loading %s", rgvt_ko());
 	ASSERT_EQ(0, set_sim_dma(variant->dma));
 	ret = rgvt_create(&self->created, TYPE, self->uuid);
 	/* Only the creation reads it: back to the default at once. */
 	ASSERT_EQ(0, set_sim_dma(false));
 	ASSERT_EQ(0, ret);
-	ASSERT_EQ(0, rgvt_vgpu_attr(self->uuid, "vgpu_id", &id));
-	self->id = id;
-	ASSERT_EQ(0, rgvt_vgpu_attr(self->uuid, "low_gm_base", &self->low_base));
-	ASSERT_EQ(0, rgvt_vgpu_attr(self->uuid, "low_gm_size", &self->low_size));
-	ret = rgvt_vfio_open(self->uuid, &self->vfio);
-	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->vfio.failed, strerror(-ret));
 
-	self->mem = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	self->outside = mmap(NULL, OUTSIDE_SIZE, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->mem);
 	ASSERT_NE(MAP_FAILED, self->outside);
 	memset(self->outside, 0xa5, OUTSIDE_SIZE);
-	ASSERT_EQ(0, rgvt_dma_map(&self->vfio, self->mem, GUEST_IOVA, GUEST_SIZE));
-	self->msi = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	ASSERT_LE(0, self->msi);
-
-	/* Page 0 stays unused: a zero address never names a real page. */
-	self->next_page = 1;
+	/*
+	 * The driver's set-up (rgvt_gpu_open()): guest memory mapped for DMA at
+	 * GUEST_IOVA (page 0 unused: a zero address never names a real page),
+	 * the PPGTT root, per engine a status page, ring and context in low GM,
+	 * execlists on, interrupts and the MSI.
+	 */
+	ret = rgvt_gpu_open(&self->g, self->uuid, GUEST_PAGES);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->g.vfio.failed ?: "set-up", strerror(-ret));
 	self->canary_page = alloc_pages(self, 1);
 	memset(host(self, self->canary_page), 0x5a, PAGE);
-	self->pml4_page = alloc_pages(self, 1);
-	/* PML4 slot 0x24, PDP slot 0x1d, PD slot 0x123 >> 0: all four levels used. */
-	self->next_va = 0x0000123456000000ULL;
-	for (i = 0; i < NENGINES; i++) {
-		struct ctx *c = &self->ctx[i];
-
-		c->e = &engines[i];
-		c->ccid = 0x100 + i * 0x10 + 1;
-		c->hwsp_page = alloc_pages(self, 1);
-		c->ring_page = alloc_pages(self, RING_SIZE / PAGE);
-		c->ctx_pages = engines[i].rcs ? 22 : 2;
-		c->ctx_page = alloc_pages(self, c->ctx_pages);
-	}
-	ASSERT_EQ(0, gpu_init(self));
 }
 
 /*
@@ -764,12 +403,8 @@ FIXTURE_SETUP(gdrv)
  */
 FIXTURE_TEARDOWN_PARENT(gdrv)
 {
-	if (getpid() == self->owner) {
-		rgvt_vfio_close(&self->vfio);
-		if (self->msi >= 0)
-			close(self->msi);
-		self->msi = -1;
-	}
+	if (getpid() == self->owner)
+		rgvt_gpu_close(&self->g);
 	rgvt_remove_created(&self->created);
 }
 
@@ -789,7 +424,7 @@ static void print_refused(FIXTURE_DATA(gdrv) *self)
 {
 	char path[PATH_MAX], buf[16384], *line, *save = NULL, *engine = "";
 
-	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/engines", self->id), buf,
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/engines", self->g.id), buf,
 		      sizeof(buf)) < 0)
 		return;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -831,20 +466,20 @@ TEST_F(gdrv, empty_batch_completes_on_every_engine)
 	int i;
 
 	for (i = 0; i < NENGINES; i++) {
-		struct ctx *c = &self->ctx[i];
-		struct batch b = batch_new(self, 1);
-		struct done d;
+		struct rgvt_gpu_ctx *c = &self->g.ctx[i];
+		struct rgvt_batch b = batch_new(self, 1);
+		struct rgvt_gpu_done d;
 
 		EXPECT_EQ(GFX_RUN_LIST_ENABLE,
 			  mmio_read(self, c->e->base + RING_MODE_GEN7) & GFX_RUN_LIST_ENABLE)
 			TH_LOG("%s RING_MODE", c->e->name);
-		emit_end(&b);
-		d = run(self, c, b.va, WAIT_MS);
+		rgvt_batch_end(&b);
+		d = run(self, c, b.addr, WAIT_MS);
 		ASSERT_DONE(d, c->e->name);
 		EXPECT_LE(1U, d.irqs) TH_LOG("%s: no MSI", c->e->name);
 		EXPECT_NE(0U, d.iir & GT_CONTEXT_SWITCH_INTERRUPT)
 			TH_LOG("%s: IIR bits 0x%x", c->e->name, d.iir);
-		EXPECT_EQ(c->tail, ctx_reg(self, c, CTX_RING_HEAD) & (RING_SIZE - 4))
+		EXPECT_EQ(c->tail, rgvt_gpu_ctx_reg(&self->g, c, CTX_RING_HEAD) & (RING_SIZE - 4))
 			TH_LOG("%s: RING_HEAD not saved in the context image", c->e->name);
 		/*
 		 * gen9 from idle: IDLE_ACTIVE first, then the context out with
@@ -889,11 +524,11 @@ TEST_F(gdrv, empty_batch_completes_on_every_engine)
  */
 TEST_F_TIMEOUT(gdrv, stores_land_where_the_guest_ptes_say, 60)
 {
-	struct ctx *c = &self->ctx[RCS];
-	struct batch b = batch_new(self, 2);
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
+	struct rgvt_batch b = batch_new(self, 2);
 	__u64 va[NSTORES];
 	unsigned int target = alloc_pages(self, NSTORES), i, bad = 0;
-	struct done d;
+	struct rgvt_gpu_done d;
 
 	for (i = 0; i < NSTORES; i++) {
 		/* Strides in every level: bits 12.., 21.., 30.., 39.. */
@@ -903,8 +538,8 @@ TEST_F_TIMEOUT(gdrv, stores_land_where_the_guest_ptes_say, 60)
 		ppgtt_map(self, va[i] & ~(PAGE - 1), target + (i * 97) % NSTORES);
 		emit_store(&b, va[i], 0xc0de0000 | i);
 	}
-	emit_end(&b);
-	d = run(self, c, b.va, WAIT_MS);
+	rgvt_batch_end(&b);
+	d = run(self, c, b.addr, WAIT_MS);
 	ASSERT_DONE(d, "stores");
 	for (i = 0; i < NSTORES; i++) {
 		if (va_read(self, va[i]) != (0xc0de0000 | i)) {
@@ -934,23 +569,23 @@ TEST_F_TIMEOUT(gdrv, stores_land_where_the_guest_ptes_say, 60)
  */
 TEST_F(gdrv, changed_pte_takes_effect_on_the_next_workload)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 va = 0x00007f0012345000ULL + 0x40;
 	unsigned int old = alloc_pages(self, 1), new = alloc_pages(self, 1);
-	struct batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
-	struct done d;
+	struct rgvt_batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
+	struct rgvt_gpu_done d;
 
 	ppgtt_map(self, va & ~(PAGE - 1), old);
 	emit_store(&b1, va, 0x11111111);
-	emit_end(&b1);
-	d = run(self, c, b1.va, WAIT_MS);
+	rgvt_batch_end(&b1);
+	d = run(self, c, b1.addr, WAIT_MS);
 	ASSERT_DONE(d, "first store");
 	EXPECT_EQ(0x11111111U, ((__u32 *)host(self, old))[0x10]);
 
 	ppgtt_map(self, va & ~(PAGE - 1), new);
 	emit_store(&b2, va, 0x22222222);
-	emit_end(&b2);
-	d = run(self, c, b2.va, WAIT_MS);
+	rgvt_batch_end(&b2);
+	d = run(self, c, b2.addr, WAIT_MS);
 	ASSERT_DONE(d, "second store");
 	EXPECT_EQ(0x22222222U, ((__u32 *)host(self, new))[0x10])
 		TH_LOG("the store did not reach the page the new PTE names");
@@ -958,13 +593,13 @@ TEST_F(gdrv, changed_pte_takes_effect_on_the_next_workload)
 		TH_LOG("the store went to the old page: a stale shadow entry");
 
 	/* And the PTE removed: the store faults, nothing lands in either page. */
-	*pte_of(self, va, false) = 0;
+	*rgvt_gpu_pte_of(&self->g, va, false) = 0;
 	{
-		struct batch b3 = batch_new(self, 1);
+		struct rgvt_batch b3 = batch_new(self, 1);
 
 		emit_store(&b3, va, 0x33333333);
-		emit_end(&b3);
-		EXPECT_TRUE(run_refused(self, c, b3.va, false, "fault", WAIT_MS, &d))
+		rgvt_batch_end(&b3);
+		EXPECT_TRUE(run_refused(self, c, b3.addr, false, "fault", WAIT_MS, &d))
 			TH_LOG("a store to a removed PTE: no fault counted");
 	}
 	EXPECT_EQ(0x22222222U, ((__u32 *)host(self, new))[0x10]);
@@ -978,7 +613,7 @@ static long long shadow_value(FIXTURE_DATA(gdrv) *self, const char *name)
 	char path[PATH_MAX], buf[32768], *line, *save = NULL;
 	size_t len = strlen(name);
 
-	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/shadow", self->id), buf,
+	if (rgvt_read(rgvt_path(path, RGVT_DEBUGFS "/vgpu%ld/shadow", self->g.id), buf,
 		      sizeof(buf)) < 0)
 		return -1;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -996,12 +631,12 @@ static long long shadow_value(FIXTURE_DATA(gdrv) *self, const char *name)
  */
 TEST_F_TIMEOUT(gdrv, shadow_guest_pages_released_on_unmap_and_close, 60)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 va = 0x0000300000000000ULL;
 	unsigned int target = alloc_pages(self, 4), i;
-	struct batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
+	struct rgvt_batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
 	long long mapped, rebuilds;
-	struct done d;
+	struct rgvt_gpu_done d;
 
 	if (!variant->dma) {
 		EXPECT_EQ(-1, shadow_value(self, "dma_mapped"))
@@ -1013,9 +648,9 @@ TEST_F_TIMEOUT(gdrv, shadow_guest_pages_released_on_unmap_and_close, 60)
 		emit_store(&b1, va + i * PAGE, 0xd0000000 | i);
 		emit_store(&b2, va + i * PAGE + 4, 0xe0000000 | i);
 	}
-	emit_end(&b1);
-	emit_end(&b2);
-	d = run(self, c, b1.va, WAIT_MS);
+	rgvt_batch_end(&b1);
+	rgvt_batch_end(&b2);
+	d = run(self, c, b1.addr, WAIT_MS);
 	ASSERT_DONE(d, "stores before the unmap");
 	mapped = shadow_value(self, "dma_mapped");
 	/* At least the four targets (the batch and ring are GGTT pages). */
@@ -1024,7 +659,7 @@ TEST_F_TIMEOUT(gdrv, shadow_guest_pages_released_on_unmap_and_close, 60)
 	rebuilds = shadow_value(self, "dma_stale_rebuilds");
 
 	/* The VMM unmaps all guest memory: nothing of it stays held. */
-	ASSERT_EQ(0, rgvt_dma_unmap(&self->vfio, GUEST_IOVA, GUEST_SIZE));
+	ASSERT_EQ(0, rgvt_dma_unmap(&self->g.vfio, GUEST_IOVA, GUEST_SIZE));
 	EXPECT_EQ(0, shadow_value(self, "dma_mapped"));
 	EXPECT_EQ(0, shadow_value(self, "dma_pins_out"));
 	EXPECT_EQ(1, shadow_value(self, "dma_stale"));
@@ -1035,9 +670,9 @@ TEST_F_TIMEOUT(gdrv, shadow_guest_pages_released_on_unmap_and_close, 60)
 	 * driver sets them up again), the next workload drops the stale trees
 	 * and pins afresh.
 	 */
-	ASSERT_EQ(0, rgvt_dma_map(&self->vfio, self->mem, GUEST_IOVA, GUEST_SIZE));
-	ASSERT_EQ(0, gpu_init(self));
-	d = run(self, c, b2.va, WAIT_MS);
+	ASSERT_EQ(0, rgvt_dma_map(&self->g.vfio, self->g.mem, GUEST_IOVA, GUEST_SIZE));
+	ASSERT_EQ(0, rgvt_gpu_reinit(&self->g));
+	d = run(self, c, b2.addr, WAIT_MS);
 	ASSERT_DONE(d, "stores after the unmap");
 	for (i = 0; i < 4; i++) {
 		__u32 *p = host(self, target + i);
@@ -1050,7 +685,7 @@ TEST_F_TIMEOUT(gdrv, shadow_guest_pages_released_on_unmap_and_close, 60)
 	EXPECT_LE(4, shadow_value(self, "dma_mapped"));
 
 	/* Closed: every page back, none released without a device. */
-	rgvt_vfio_close(&self->vfio);
+	rgvt_vfio_close(&self->g.vfio);
 	EXPECT_EQ(0, shadow_value(self, "dma_mapped"));
 	EXPECT_EQ(0, shadow_value(self, "dma_orphaned"));
 	EXPECT_EQ(0, shadow_value(self, "trees"));
@@ -1060,12 +695,12 @@ TEST_F_TIMEOUT(gdrv, shadow_guest_pages_released_on_unmap_and_close, 60)
 /* A qword store, a GGTT store from the (privileged) ring, and SRM. */
 TEST_F(gdrv, qword_ggtt_and_register_stores)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 va = ppgtt_alloc(self, 1);
-	struct batch b = batch_new(self, 1);
+	struct rgvt_batch b = batch_new(self, 1);
 	__u32 *page = va_host(self, va);
 	__u32 *s = hwsp(self, c);
-	struct done d;
+	struct rgvt_gpu_done d;
 
 	*b.cs++ = MI_STORE_QWORD_IMM_GEN8;
 	*b.cs++ = (__u32)va;
@@ -1077,13 +712,13 @@ TEST_F(gdrv, qword_ggtt_and_register_stores)
 	*b.cs++ = c->e->base + RING_MODE_GEN7;
 	*b.cs++ = (__u32)(va + 16);
 	*b.cs++ = (va + 16) >> 32;
-	emit_end(&b);
+	rgvt_batch_end(&b);
 	/* A GGTT store in the ring itself, to the status page's free dword. */
 	ring_emit(self, c, MI_STORE_DWORD_IMM_GEN4 | MI_USE_GGTT);
 	ring_emit(self, c, (__u32)c->hwsp_gm + HWSP_SCRATCH * 4);
 	ring_emit(self, c, 0);
 	ring_emit(self, c, 0x600d600d);
-	d = run(self, c, b.va, WAIT_MS);
+	d = run(self, c, b.addr, WAIT_MS);
 	ASSERT_DONE(d, "stores");
 	EXPECT_EQ(0x89abcdefU, page[0]);
 	EXPECT_EQ(0x01234567U, page[1]);
@@ -1102,27 +737,27 @@ TEST_F(gdrv, qword_ggtt_and_register_stores)
  */
 TEST_F(gdrv, chained_and_second_level_batches)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 out = ppgtt_alloc(self, 1);
-	struct batch b1 = batch_new(self, 1), b2 = batch_new(self, 1), sub = batch_new(self, 1);
+	struct rgvt_batch b1 = batch_new(self, 1), b2 = batch_new(self, 1), sub = batch_new(self, 1);
 	unsigned int gpage = alloc_pages(self, 1);
 	__u64 ggtt_batch = ggtt_map(self, gpage, 1);
-	__u32 *o = va_host(self, out), *g = host(self, gpage);
-	struct done d;
+	__u32 *o = va_host(self, out);
+	struct rgvt_gpu_done d;
 
 	/* b1: store 1, chain to b2 (never comes back). */
 	emit_store(&b1, out, 1);
-	emit_bb_start(&b1, b2.va, MI_BATCH_PPGTT);
+	emit_bb_start(&b1, b2.addr, MI_BATCH_PPGTT);
 	emit_store(&b1, out + 60, 0xbad);	/* not reached */
-	emit_end(&b1);
+	rgvt_batch_end(&b1);
 	/* b2: store 2, call sub (second level), store 4 after it returns. */
 	emit_store(&b2, out + 4, 2);
-	emit_bb_start(&b2, sub.va, MI_BATCH_PPGTT | MI_BATCH_2ND_LEVEL);
+	emit_bb_start(&b2, sub.addr, MI_BATCH_PPGTT | MI_BATCH_2ND_LEVEL);
 	emit_store(&b2, out + 12, 4);
-	emit_end(&b2);
+	rgvt_batch_end(&b2);
 	emit_store(&sub, out + 8, 3);
-	emit_end(&sub);
-	d = run(self, c, b1.va, WAIT_MS);
+	rgvt_batch_end(&sub);
+	d = run(self, c, b1.addr, WAIT_MS);
 	ASSERT_DONE(d, "chained batches");
 	EXPECT_EQ(1U, o[0]);
 	EXPECT_EQ(2U, o[1]);
@@ -1132,14 +767,14 @@ TEST_F(gdrv, chained_and_second_level_batches)
 
 	/* A batch in the GGTT (privileged, from the ring: bit 8 clear). */
 	{
-		struct batch gb = { .va = ggtt_batch, .start = g, .cs = g };
+		struct rgvt_batch gb = rgvt_gpu_batch_ggtt(&self->g, gpage, ggtt_batch);
 
 		*gb.cs++ = MI_STORE_DWORD_IMM_GEN4;	/* PPGTT target */
 		*gb.cs++ = (__u32)(out + 20);
 		*gb.cs++ = (out + 20) >> 32;
 		*gb.cs++ = 5;
-		emit_end(&gb);
-		ring_batch(self, c, ggtt_batch, true, false);
+		rgvt_batch_end(&gb);
+		rgvt_gpu_ring_batch(&self->g, c, ggtt_batch, true);
 		submit(self, c);
 		d = wait_ctx(self, c, WAIT_MS);
 		ASSERT_DONE(d, "GGTT batch");
@@ -1159,11 +794,11 @@ TEST_F(gdrv, chained_and_second_level_batches)
  */
 TEST_F(gdrv, post_sync_writes_and_user_interrupt)
 {
-	struct ctx *r = &self->ctx[RCS], *bc = &self->ctx[BCS];
-	struct batch b = batch_new(self, 1), bb = batch_new(self, 1);
+	struct rgvt_gpu_ctx *r = &self->g.ctx[RCS], *bc = &self->g.ctx[BCS];
+	struct rgvt_batch b = batch_new(self, 1), bb = batch_new(self, 1);
 	__u64 out = ppgtt_alloc(self, 1);
 	__u32 *o = va_host(self, out), gm;
-	struct done d;
+	struct rgvt_gpu_done d;
 
 	*b.cs++ = GFX_OP_PIPE_CONTROL(6);
 	*b.cs++ = PIPE_CONTROL_QW_WRITE | PIPE_CONTROL_CS_STALL;
@@ -1171,11 +806,11 @@ TEST_F(gdrv, post_sync_writes_and_user_interrupt)
 	*b.cs++ = out >> 32;
 	*b.cs++ = 0xfeed0003;
 	*b.cs++ = 0xfeed0004;
-	emit_end(&b);
+	rgvt_batch_end(&b);
 	ring_emit(self, r, MI_ARB_CHECK);
 	ring_emit(self, r, MI_BATCH_BUFFER_START_GEN8 | MI_BATCH_PPGTT);
-	ring_emit(self, r, (__u32)b.va);
-	ring_emit(self, r, b.va >> 32);
+	ring_emit(self, r, (__u32)b.addr);
+	ring_emit(self, r, b.addr >> 32);
 	gm = (__u32)r->hwsp_gm + HWSP_SCRATCH * 4;
 	ring_emit(self, r, GFX_OP_PIPE_CONTROL(6));
 	ring_emit(self, r, PIPE_CONTROL_QW_WRITE | PIPE_CONTROL_GLOBAL_GTT_IVB |
@@ -1199,11 +834,11 @@ TEST_F(gdrv, post_sync_writes_and_user_interrupt)
 	*bb.cs++ = (__u32)out + 16;		/* PPGTT (no USE_GTT) */
 	*bb.cs++ = (out + 16) >> 32;
 	*bb.cs++ = 0xf1a50002;
-	emit_end(&bb);
+	rgvt_batch_end(&bb);
 	ring_emit(self, bc, MI_ARB_CHECK);
 	ring_emit(self, bc, MI_BATCH_BUFFER_START_GEN8 | MI_BATCH_PPGTT);
-	ring_emit(self, bc, (__u32)bb.va);
-	ring_emit(self, bc, bb.va >> 32);
+	ring_emit(self, bc, (__u32)bb.addr);
+	ring_emit(self, bc, bb.addr >> 32);
 	gm = (__u32)bc->hwsp_gm + HWSP_SCRATCH * 4;
 	ring_emit(self, bc, (MI_FLUSH_DW | MI_FLUSH_DW_OP_STOREDW) + 1);
 	ring_emit(self, bc, gm | MI_FLUSH_DW_USE_GTT);
@@ -1228,19 +863,19 @@ TEST_F(gdrv, post_sync_writes_and_user_interrupt)
  */
 TEST_F(gdrv, semaphore_released_by_the_cpu)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 sema = ppgtt_alloc(self, 1);
-	struct batch b = batch_new(self, 1);
+	struct rgvt_batch b = batch_new(self, 1);
 	__u32 *sp = va_host(self, sema);
-	struct done d;
+	struct rgvt_gpu_done d;
 
 	*b.cs++ = MI_SEMAPHORE_WAIT | MI_SEMAPHORE_POLL | MI_SEMAPHORE_SAD_EQ_SDD;
 	*b.cs++ = 0x5e3a;
 	*b.cs++ = (__u32)sema;
 	*b.cs++ = sema >> 32;
 	emit_store(&b, sema + 4, 0xafe7);
-	emit_end(&b);
-	ring_batch(self, c, b.va, false, false);
+	rgvt_batch_end(&b);
+	rgvt_gpu_ring_batch(&self->g, c, b.addr, false);
 	submit(self, c);
 	usleep(20 * 1000);
 	EXPECT_EQ(0U, __atomic_load_n(&sp[1], __ATOMIC_ACQUIRE))
@@ -1263,12 +898,12 @@ TEST_F(gdrv, semaphore_released_by_the_cpu)
  */
 TEST_F_TIMEOUT(gdrv, blitter_copy_4mb, 120)
 {
-	struct ctx *c = &self->ctx[BCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[BCS];
 	unsigned int npages = BLT_W * 4 * BLT_H / PAGE, i, bad = 0;
 	__u64 src = 0x0000300000000000ULL, dst = 0x0000310000000000ULL;
 	unsigned int sp = alloc_pages(self, npages), dp = alloc_pages(self, npages);
-	struct batch b = batch_new(self, 1);
-	struct done d;
+	struct rgvt_batch b = batch_new(self, 1);
+	struct rgvt_gpu_done d;
 
 	for (i = 0; i < npages; i++) {
 		unsigned int w;
@@ -1292,8 +927,8 @@ TEST_F_TIMEOUT(gdrv, blitter_copy_4mb, 120)
 	*b.cs++ = BLT_W * 4;			/* src pitch */
 	*b.cs++ = (__u32)src;
 	*b.cs++ = src >> 32;
-	emit_end(&b);
-	d = run(self, c, b.va, 60000);
+	rgvt_batch_end(&b);
+	d = run(self, c, b.addr, 60000);
 	ASSERT_DONE(d, "blit");
 	for (i = 0; i < npages; i++) {
 		if (memcmp(va_host(self, src + i * PAGE), va_host(self, dst + i * PAGE), PAGE)) {
@@ -1315,11 +950,11 @@ TEST_F_TIMEOUT(gdrv, blitter_copy_4mb, 120)
  */
 TEST_F(gdrv, two_elements_in_one_elsp)
 {
-	struct ctx *c0 = &self->ctx[RCS], c1 = *c0;
+	struct rgvt_gpu_ctx *c0 = &self->g.ctx[RCS], c1 = *c0;
 	__u64 out = ppgtt_alloc(self, 1);
 	__u32 *o = va_host(self, out);
-	struct batch b0 = batch_new(self, 1), b1 = batch_new(self, 1);
-	struct done d;
+	struct rgvt_batch b0 = batch_new(self, 1), b1 = batch_new(self, 1);
+	struct rgvt_gpu_done d;
 
 	/* A second context on RCS: its own ring and image, same status page. */
 	c1.ccid = c0->ccid + 1;
@@ -1327,17 +962,17 @@ TEST_F(gdrv, two_elements_in_one_elsp)
 	c1.ctx_page = alloc_pages(self, c1.ctx_pages);
 	c1.ring_gm = ggtt_map(self, c1.ring_page, RING_SIZE / PAGE);
 	c1.lrca = ggtt_map(self, c1.ctx_page, c1.ctx_pages);
-	ctx_image_init(self, &c1);
+	rgvt_gpu_ctx_image_init(&self->g, &c1);
 
 	emit_store(&b0, out, 0xe0);
-	emit_end(&b0);
+	rgvt_batch_end(&b0);
 	emit_store(&b1, out + 4, 0xe1);
-	emit_end(&b1);
-	ring_batch(self, c0, b0.va, false, false);
-	ring_batch(self, &c1, b1.va, false, false);
-	ctx_regs_set(self, c0, CTX_RING_TAIL, c0->tail);
-	ctx_regs_set(self, &c1, CTX_RING_TAIL, c1.tail);
-	elsp_write(self, c0, ctx_desc(&c1), ctx_desc(c0));
+	rgvt_batch_end(&b1);
+	rgvt_gpu_ring_batch(&self->g, c0, b0.addr, false);
+	rgvt_gpu_ring_batch(&self->g, &c1, b1.addr, false);
+	rgvt_gpu_ctx_reg_set(&self->g, c0, CTX_RING_TAIL, c0->tail);
+	rgvt_gpu_ctx_reg_set(&self->g, &c1, CTX_RING_TAIL, c1.tail);
+	rgvt_gpu_elsp(&self->g, c0, rgvt_gpu_ctx_desc(&c1), rgvt_gpu_ctx_desc(c0));
 	/* Both events come through the same CSB: wait for element 1's. */
 	c1.csb_head = c0->csb_head;
 	d = wait_ctx(self, &c1, WAIT_MS);
@@ -1359,17 +994,17 @@ TEST_F(gdrv, two_elements_in_one_elsp)
  */
 TEST_F(gdrv, two_address_spaces_same_va)
 {
-	struct ctx *ca = &self->ctx[RCS], cb = *ca;
+	struct rgvt_gpu_ctx *ca = &self->g.ctx[RCS], cb = *ca;
 	__u64 va = 0x00006a0000000000ULL + 0x40;
 	unsigned int pa = alloc_pages(self, 1), pb = alloc_pages(self, 1);
-	unsigned int root_a = self->pml4_page, root_b = alloc_pages(self, 1);
-	struct batch a1 = batch_new(self, 1), a2 = batch_new(self, 1), b1;
+	unsigned int root_a = self->g.pml4_page, root_b = alloc_pages(self, 1);
+	struct rgvt_batch a1 = batch_new(self, 1), a2 = batch_new(self, 1), b1;
 	__u32 *wa = host(self, pa), *wb = host(self, pb);
-	struct done d;
+	struct rgvt_gpu_done d;
 
 	ppgtt_map(self, va & ~(PAGE - 1), pa);
 	/* Context B: its own root, ring and image, the same status page. */
-	self->pml4_page = root_b;
+	self->g.pml4_page = root_b;
 	ppgtt_map(self, va & ~(PAGE - 1), pb);
 	b1 = batch_new(self, 1);
 	cb.ccid = ca->ccid + 2;
@@ -1377,26 +1012,26 @@ TEST_F(gdrv, two_address_spaces_same_va)
 	cb.ctx_page = alloc_pages(self, cb.ctx_pages);
 	cb.ring_gm = ggtt_map(self, cb.ring_page, RING_SIZE / PAGE);
 	cb.lrca = ggtt_map(self, cb.ctx_page, cb.ctx_pages);
-	ctx_image_init(self, &cb);
-	self->pml4_page = root_a;
+	rgvt_gpu_ctx_image_init(&self->g, &cb);
+	self->g.pml4_page = root_a;
 
 	emit_store(&a1, va, 0xaaaa0001);
-	emit_end(&a1);
+	rgvt_batch_end(&a1);
 	emit_store(&b1, va, 0xbbbb0001);
-	emit_end(&b1);
+	rgvt_batch_end(&b1);
 	emit_store(&a2, va, 0xaaaa0002);
-	emit_end(&a2);
+	rgvt_batch_end(&a2);
 
-	d = run(self, ca, a1.va, WAIT_MS);
+	d = run(self, ca, a1.addr, WAIT_MS);
 	ASSERT_DONE(d, "context A");
 	EXPECT_EQ(0xaaaa0001U, wa[0x10]);
 	cb.csb_head = ca->csb_head;
-	d = run(self, &cb, b1.va, WAIT_MS);
+	d = run(self, &cb, b1.addr, WAIT_MS);
 	ASSERT_DONE(d, "context B");
 	ca->csb_head = cb.csb_head;
 	EXPECT_EQ(0xbbbb0001U, wb[0x10]) TH_LOG("B's store did not reach B's page");
 	EXPECT_EQ(0xaaaa0001U, wa[0x10]) TH_LOG("B's store went through A's tables");
-	d = run(self, ca, a2.va, WAIT_MS);
+	d = run(self, ca, a2.addr, WAIT_MS);
 	ASSERT_DONE(d, "context A again");
 	EXPECT_EQ(0xaaaa0002U, wa[0x10]) TH_LOG("A's second store did not reach A's page");
 	EXPECT_EQ(0xbbbb0001U, wb[0x10]) TH_LOG("A's store went through B's tables");
@@ -1411,25 +1046,25 @@ TEST_F(gdrv, two_address_spaces_same_va)
  */
 TEST_F(gdrv, lite_restore_extends_the_running_context)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 out = ppgtt_alloc(self, 1);
 	__u32 *o = va_host(self, out);
-	struct batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
-	struct done d;
+	struct rgvt_batch b1 = batch_new(self, 1), b2 = batch_new(self, 1);
+	struct rgvt_gpu_done d;
 
 	*b1.cs++ = MI_SEMAPHORE_WAIT | MI_SEMAPHORE_POLL | MI_SEMAPHORE_SAD_EQ_SDD;
 	*b1.cs++ = 1;
 	*b1.cs++ = (__u32)out;
 	*b1.cs++ = out >> 32;
 	emit_store(&b1, out + 4, 0x111);
-	emit_end(&b1);
+	rgvt_batch_end(&b1);
 	emit_store(&b2, out + 8, 0x222);
-	emit_end(&b2);
-	ring_batch(self, c, b1.va, false, false);
+	rgvt_batch_end(&b2);
+	rgvt_gpu_ring_batch(&self->g, c, b1.addr, false);
 	submit(self, c);
 	usleep(20 * 1000);
 	/* Same descriptor, new tail: a lite restore. */
-	ring_batch(self, c, b2.va, false, false);
+	rgvt_gpu_ring_batch(&self->g, c, b2.addr, false);
 	submit(self, c);
 	usleep(20 * 1000);
 	EXPECT_EQ(0U, o[1]) TH_LOG("the semaphore did not hold the first batch");
@@ -1438,14 +1073,14 @@ TEST_F(gdrv, lite_restore_extends_the_running_context)
 	d = wait_ctx(self, c, WAIT_MS);
 	ASSERT_DONE(d, "lite restore");
 	/* The first completion may have been the lite restore's: wait for the tail. */
-	while (o[2] != 0x222 && ms_since(&self->t_submit) < WAIT_MS)
+	while (o[2] != 0x222 && ms_since(&self->g.t_submit) < WAIT_MS)
 		usleep(1000);
 	EXPECT_EQ(0x111U, o[1]);
 	EXPECT_EQ(0x222U, o[2]) TH_LOG("the new tail was not run");
-	while ((ctx_reg(self, c, CTX_RING_HEAD) & (RING_SIZE - 4)) != c->tail &&
-	       ms_since(&self->t_submit) < WAIT_MS)
+	while ((rgvt_gpu_ctx_reg(&self->g, c, CTX_RING_HEAD) & (RING_SIZE - 4)) != c->tail &&
+	       ms_since(&self->g.t_submit) < WAIT_MS)
 		usleep(1000);
-	EXPECT_EQ(c->tail, ctx_reg(self, c, CTX_RING_HEAD) & (RING_SIZE - 4))
+	EXPECT_EQ(c->tail, rgvt_gpu_ctx_reg(&self->g, c, CTX_RING_HEAD) & (RING_SIZE - 4))
 		TH_LOG("RING_HEAD in the image is not the new tail");
 	ksft_print_msg("lite restore: %u CSB events: 0x%x 0x%x 0x%x 0x%x\n", d.events,
 		       d.ev_status[0], d.ev_status[1], d.ev_status[2], d.ev_status[3]);
@@ -1469,21 +1104,21 @@ TEST_F(gdrv, lite_restore_extends_the_running_context)
  * work.
  */
 static void bad_workload(struct __test_metadata *_metadata, FIXTURE_DATA(gdrv) *self,
-			 struct ctx *c, const __u32 *bad, unsigned int n, const char *words,
+			 struct rgvt_gpu_ctx *c, const __u32 *bad, unsigned int n, const char *words,
 			 const char *what)
 {
 	__u64 out = ppgtt_alloc(self, 1);
 	__u32 *o = va_host(self, out);
-	struct batch b = batch_new(self, 1);
-	struct done d;
+	struct rgvt_batch b = batch_new(self, 1);
+	struct rgvt_gpu_done d;
 	unsigned int i;
 
 	emit_store(&b, out, 0xbef0);
 	for (i = 0; i < n; i++)
 		*b.cs++ = bad[i];
 	emit_store(&b, out + 4, 0xaf7e);
-	emit_end(&b);
-	EXPECT_TRUE(run_refused(self, c, b.va, false, words, WAIT_MS, &d))
+	rgvt_batch_end(&b);
+	EXPECT_TRUE(run_refused(self, c, b.addr, false, words, WAIT_MS, &d))
 		TH_LOG("%s: no \"%s\" counter moved in debugfs", what, words);
 	EXPECT_EQ(0U, o[0]) TH_LOG("%s: the store before the bad command ran", what);
 	EXPECT_EQ(0U, o[1]) TH_LOG("%s: the store after the bad command ran", what);
@@ -1499,14 +1134,14 @@ static void works_after_reset(struct __test_metadata *_metadata, FIXTURE_DATA(gd
 	int i;
 
 	for (i = 0; i < NENGINES; i++) {
-		struct ctx *c = &self->ctx[i];
+		struct rgvt_gpu_ctx *c = &self->g.ctx[i];
 		__u64 out = ppgtt_alloc(self, 1);
-		struct batch b = batch_new(self, 1);
-		struct done d;
+		struct rgvt_batch b = batch_new(self, 1);
+		struct rgvt_gpu_done d;
 
 		emit_store(&b, out, 0x0c0c0000 | i);
-		emit_end(&b);
-		d = run(self, c, b.va, WAIT_MS);
+		rgvt_batch_end(&b);
+		d = run(self, c, b.addr, WAIT_MS);
 		EXPECT_TRUE(d.complete) TH_LOG("%s after reset: no completion", c->e->name);
 		EXPECT_EQ(0x0c0c0000U | i, va_read(self, out)) TH_LOG("%s after reset", c->e->name);
 	}
@@ -1523,7 +1158,7 @@ TEST_F_TIMEOUT(gdrv, forbidden_lri_is_refused, 90)
 		char what[64];
 
 		snprintf(what, sizeof(what), "LRI to 0x%x", regs[i]);
-		bad_workload(_metadata, self, &self->ctx[RCS], bad, 4, "audit", what);
+		bad_workload(_metadata, self, &self->g.ctx[RCS], bad, 4, "audit", what);
 	}
 	/* The registers themselves are untouched. */
 	EXPECT_EQ(GEN8_MASTER_IRQ_CONTROL, mmio_read(self, GEN8_MASTER_IRQ) & GEN8_MASTER_IRQ_CONTROL);
@@ -1535,30 +1170,30 @@ TEST_F_TIMEOUT(gdrv, unknown_opcode_is_refused, 90)
 	__u32 mi[] = { MI_INSTR(0x3f, 0), MI_NOOP };
 	__u32 client7[] = { 7U << 29 | 0x1234, MI_NOOP };
 
-	bad_workload(_metadata, self, &self->ctx[RCS], mi, 2, "audit", "MI opcode 0x3f");
-	bad_workload(_metadata, self, &self->ctx[BCS], client7, 2, "audit", "command type 7");
+	bad_workload(_metadata, self, &self->g.ctx[RCS], mi, 2, "audit", "MI opcode 0x3f");
+	bad_workload(_metadata, self, &self->g.ctx[BCS], client7, 2, "audit", "command type 7");
 	works_after_reset(_metadata, self);
 }
 
 TEST_F_TIMEOUT(gdrv, batch_outside_guest_memory_is_refused, 90)
 {
 	__u64 hole = 0x0000400000000000ULL, away = 0x0000410000000000ULL;
-	__u64 gm_out = self->low_base + self->low_size + 16 * PAGE;
+	__u64 gm_out = self->g.low_base + self->g.low_size + 16 * PAGE;
 	__u32 to_hole[] = { MI_BATCH_BUFFER_START_GEN8 | MI_BATCH_PPGTT | MI_BATCH_2ND_LEVEL,
 			    (__u32)hole, hole >> 32, MI_NOOP };
 	__u32 to_away[] = { MI_BATCH_BUFFER_START_GEN8 | MI_BATCH_PPGTT | MI_BATCH_2ND_LEVEL,
 			    (__u32)away, away >> 32, MI_NOOP };
-	struct done d;
+	struct rgvt_gpu_done d;
 
 	/* A PTE that names a guest frame outside guest memory. */
 	ppgtt_map_gpa(self, away, UNMAPPED_GPA);
-	bad_workload(_metadata, self, &self->ctx[RCS], to_hole, 4, "audit|fault",
+	bad_workload(_metadata, self, &self->g.ctx[RCS], to_hole, 4, "audit|fault",
 		     "batch at an unmapped PPGTT address");
-	bad_workload(_metadata, self, &self->ctx[RCS], to_away, 4, "audit|fault",
+	bad_workload(_metadata, self, &self->g.ctx[RCS], to_away, 4, "audit|fault",
 		     "batch in a frame outside guest memory");
 
 	/* From the ring (privileged): a GGTT batch beyond the vGPU's GM range. */
-	EXPECT_TRUE(run_refused(self, &self->ctx[VCS], gm_out, true, "audit|fault", WAIT_MS, &d))
+	EXPECT_TRUE(run_refused(self, &self->g.ctx[VCS], gm_out, true, "audit|fault", WAIT_MS, &d))
 		TH_LOG("GGTT batch out of range: no audit or fault counted");
 	ASSERT_EQ(0, full_reset(self)) TH_LOG("reset");
 
@@ -1567,12 +1202,12 @@ TEST_F_TIMEOUT(gdrv, batch_outside_guest_memory_is_refused, 90)
 	 * can know a PTE): counted, and they land nowhere.
 	 */
 	{
-		struct batch b = batch_new(self, 1);
+		struct rgvt_batch b = batch_new(self, 1);
 
 		emit_store(&b, hole, 0xdead0001);
 		emit_store(&b, away, 0xdead0002);
-		emit_end(&b);
-		EXPECT_TRUE(run_refused(self, &self->ctx[RCS], b.va, false, "fault", WAIT_MS, &d))
+		rgvt_batch_end(&b);
+		EXPECT_TRUE(run_refused(self, &self->g.ctx[RCS], b.addr, false, "fault", WAIT_MS, &d))
 			TH_LOG("stores to unmapped addresses: no fault counted");
 		ASSERT_EQ(0, full_reset(self));
 	}
@@ -1582,10 +1217,10 @@ TEST_F_TIMEOUT(gdrv, batch_outside_guest_memory_is_refused, 90)
 
 TEST_F_TIMEOUT(gdrv, endless_loop_is_cut_off, 120)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 out = ppgtt_alloc(self, 1), sema = ppgtt_alloc(self, 1);
-	struct batch b = batch_new(self, 1), s = batch_new(self, 1);
-	struct done d;
+	struct rgvt_batch b = batch_new(self, 1), s = batch_new(self, 1);
+	struct rgvt_gpu_done d;
 
 	/*
 	 * A BB_START to itself. The store before it may run (a hang, not an
@@ -1593,8 +1228,8 @@ TEST_F_TIMEOUT(gdrv, endless_loop_is_cut_off, 120)
 	 */
 	emit_store(&b, out, 1);
 	emit_bb_start(&b, batch_here(&b), MI_BATCH_PPGTT);
-	emit_end(&b);
-	EXPECT_TRUE(run_refused(self, c, b.va, false, "hang", HANG_WAIT_MS, &d))
+	rgvt_batch_end(&b);
+	EXPECT_TRUE(run_refused(self, c, b.addr, false, "hang", HANG_WAIT_MS, &d))
 		TH_LOG("the endless batch was not cut off (no hang counted) in %d s",
 		       HANG_WAIT_MS / 1000);
 	ksft_print_msg("endless loop: hang counted %.1f ms after the ELSP write\n", d.ms);
@@ -1605,8 +1240,8 @@ TEST_F_TIMEOUT(gdrv, endless_loop_is_cut_off, 120)
 	*s.cs++ = 1;
 	*s.cs++ = (__u32)sema;
 	*s.cs++ = sema >> 32;
-	emit_end(&s);
-	EXPECT_TRUE(run_refused(self, c, s.va, false, "hang", HANG_WAIT_MS, &d))
+	rgvt_batch_end(&s);
+	EXPECT_TRUE(run_refused(self, c, s.addr, false, "hang", HANG_WAIT_MS, &d))
 		TH_LOG("the semaphore wait was not cut off (no hang counted)");
 	ksft_print_msg("unreleased semaphore: hang counted %.1f ms after the ELSP write\n", d.ms);
 	ASSERT_EQ(0, full_reset(self));
@@ -1617,17 +1252,17 @@ TEST_F_TIMEOUT(gdrv, endless_loop_is_cut_off, 120)
 /* A VFIO reset (as QEMU does at guest reboot): the driver sets up again. */
 TEST_F_TIMEOUT(gdrv, works_after_device_reset, 60)
 {
-	struct ctx *c = &self->ctx[RCS];
-	struct batch b = batch_new(self, 1);
-	struct done d;
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
+	struct rgvt_batch b = batch_new(self, 1);
+	struct rgvt_gpu_done d;
 
-	emit_end(&b);
-	d = run(self, c, b.va, WAIT_MS);
+	rgvt_batch_end(&b);
+	d = run(self, c, b.addr, WAIT_MS);
 	ASSERT_DONE(d, "before the reset");
-	ASSERT_EQ(0, ioctl(self->vfio.device, VFIO_DEVICE_RESET));
+	ASSERT_EQ(0, ioctl(self->g.vfio.device, VFIO_DEVICE_RESET));
 	EXPECT_EQ(0U, mmio_read(self, c->e->base + RING_MODE_GEN7) & GFX_RUN_LIST_ENABLE)
 		TH_LOG("RING_MODE survived the reset");
-	ASSERT_EQ(0, gpu_init(self));
+	ASSERT_EQ(0, rgvt_gpu_reinit(&self->g));
 	works_after_reset(_metadata, self);
 	EXPECT_NOTHING_OUTSIDE();
 }
@@ -1636,7 +1271,7 @@ TEST_F_TIMEOUT(gdrv, works_after_device_reset, 60)
 
 TEST_F_TIMEOUT(gdrv, throughput, 120)
 {
-	struct ctx *c = &self->ctx[RCS];
+	struct rgvt_gpu_ctx *c = &self->g.ctx[RCS];
 	__u64 out = ppgtt_alloc(self, 4);
 	struct timespec t0;
 	double total = 0, ms;
@@ -1644,15 +1279,15 @@ TEST_F_TIMEOUT(gdrv, throughput, 120)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++) {
-		struct batch b = batch_new(self, 1);
-		struct done d;
+		struct rgvt_batch b = batch_new(self, 1);
+		struct rgvt_gpu_done d;
 		int k;
 
 		for (k = 0; k < 200; k++)
 			emit_store(&b, out + (k % 1024) * 4 + (i & 3) * PAGE, i << 16 | k);
 		stores += 200;
-		emit_end(&b);
-		d = run(self, c, b.va, WAIT_MS);
+		rgvt_batch_end(&b);
+		d = run(self, c, b.addr, WAIT_MS);
 		ASSERT_DONE(d, "throughput");
 		total += d.ms;
 	}
@@ -1668,12 +1303,12 @@ TEST_F_TIMEOUT(gdrv, throughput, 120)
 	 */
 	{
 		double lo = 1e9, hi = 0;
-		struct batch b = batch_new(self, 1);
+		struct rgvt_batch b = batch_new(self, 1);
 
 		emit_store(&b, out, 0x1234);
-		emit_end(&b);
+		rgvt_batch_end(&b);
 		for (i = 0, total = 0; i < 20; i++) {
-			struct done d = run(self, c, b.va, WAIT_MS);
+			struct rgvt_gpu_done d = run(self, c, b.addr, WAIT_MS);
 
 			ASSERT_DONE(d, "one store");
 			total += d.ms;

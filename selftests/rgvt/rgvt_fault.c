@@ -322,19 +322,6 @@ static void mark(const char *what, const char *test, unsigned int n)
 		mark("end", _metadata->name, n);				\
 	} while (0)
 
-/* insmod $RGVT_KO with parameters: finit_module(2). */
-static int module_load_params(const char *params)
-{
-	int fd, ret;
-
-	fd = open(rgvt_ko(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(__NR_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 /* Nothing of the module is left (as rgvt_unload's expect_nothing_left). */
 static void expect_no_module(struct __test_metadata *_metadata, unsigned int n)
 {
@@ -368,7 +355,7 @@ TEST_F_TIMEOUT(fault, load, 280)
 		ksft_print_msg("load: kmemleak's records (__alloc_object) are not failed\n");
 	ASSERT_EQ(0, rgvt_module_unload_settled());
 	for (n = self->first; n <= MAX_NTH; n++) {
-		INJECT(self, n, ret, module_load_params(LOAD_PARAMS));
+		INJECT(self, n, ret, rgvt_module_load_params(LOAD_PARAMS));
 		if (!injected) {
 			ASSERT_EQ(0, ret) TH_LOG("load without an injected failure: %s", strerror(-ret));
 			break;

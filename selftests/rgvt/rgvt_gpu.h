@@ -20,13 +20,23 @@
  *   b  = rgvt_gpu_batch_ppgtt(&g, n)     a batch of n pages in the PPGTT
  *   rgvt_batch_store(&b, addr, v, ggtt); rgvt_batch_end(&b);
  *   rgvt_gpu_submit(&g, engine, b.addr, b.ggtt);   ring + ELSP
- *   rgvt_gpu_wait(&g, engine, ms)        1: complete, 0: timed out
+ *   rgvt_gpu_wait(&g, engine, ms)        1: complete, 0: not within ms of
+ *                                        the ELSP write
  *   rgvt_gpu_close(&g);
+ *
+ * For the tests that check the driver's every step (rgvt_engine.c), the
+ * steps are also there one by one: rgvt_gpu_ppgtt_map() / rgvt_gpu_pte_of()
+ * (the guest's own PTEs), rgvt_gpu_ctx_image_init(), rgvt_gpu_engine_resume()
+ * and rgvt_gpu_irq_enable() (after an engine reset), rgvt_gpu_reinit() (after
+ * a device reset or a DMA unmap), rgvt_gpu_ring_emit() / rgvt_gpu_ring_batch()
+ * / rgvt_gpu_ctx_submit() / rgvt_gpu_elsp() (ring and ELSP), and
+ * rgvt_gpu_wait_ctx(), which records every context-status event and
+ * interrupt it saw (struct rgvt_gpu_done).
  *
  * Errors are returned as -errno (or ~0ULL for addresses); nothing here
  * asserts, so it can run in forked children. Completion is read from the
  * context-status mirror in the status page, woken by the MSI (an eventfd;
- * the GT interrupts of rcs0 and bcs0 unmasked, acked as i915 acks them).
+ * the GT interrupts of every engine unmasked, acked as i915 acks them).
  */
 #ifndef RGVT_GPU_H
 #define RGVT_GPU_H
@@ -51,13 +61,14 @@ struct rgvt_gpu_engine {
 	__u32 base;
 	bool rcs;
 	unsigned int bank;	/* GT interrupt bank */
+	unsigned int shift;	/* the engine's bits in it: IIR >> shift & 0xffff */
 };
 
 static const struct rgvt_gpu_engine rgvt_gpu_engines[RGVT_NENGINES] = {
-	[RGVT_RCS] = { "rcs0", 0x2000, true, 0 },
-	[RGVT_BCS] = { "bcs0", 0x22000, false, 0 },
-	[RGVT_VCS] = { "vcs0", 0x12000, false, 1 },
-	[RGVT_VECS] = { "vecs0", 0x1a000, false, 3 },
+	[RGVT_RCS] = { "rcs0", 0x2000, true, 0, 0 },
+	[RGVT_BCS] = { "bcs0", 0x22000, false, 0, 16 },
+	[RGVT_VCS] = { "vcs0", 0x12000, false, 1, 0 },
+	[RGVT_VECS] = { "vecs0", 0x1a000, false, 3, 0 },
 };
 
 /* One logical ring context on one engine, with its ring and status page. */
@@ -81,6 +92,18 @@ struct rgvt_gpu {
 	__u64 next_va;
 	struct rgvt_gpu_ctx ctx[RGVT_NENGINES];
 	int msi;			/* eventfd of the MSI, -1 if none */
+	struct timespec t_submit;	/* the last ELSP write */
+};
+
+/* What rgvt_gpu_wait_ctx() saw of one submission. */
+struct rgvt_gpu_done {
+	bool complete;		/* a COMPLETE / ACTIVE_IDLE event for the context */
+	__u32 status;		/* its status dword */
+	unsigned int events;	/* CSB entries read */
+	__u32 ev_status[8], ev_id[8];	/* the first 8 of them */
+	unsigned int irqs;	/* MSI signals */
+	__u32 iir;		/* GT IIR bits of the engine seen while waiting */
+	double ms;		/* ELSP write to the event */
 };
 
 static inline __u64 rgvt_gpu_gpa(unsigned int page)
@@ -200,6 +223,20 @@ static inline __u64 *rgvt_gpu_pte_of(struct rgvt_gpu *g, __u64 va, bool alloc)
 	return rgvt_gpu_pt_slot(g, tp, va, 0);
 }
 
+/*
+ * Points the PTE of va at guest-physical addr (gen8: address | RW |
+ * PRESENT), allocating the tables on the way; 0 or -ENOMEM.
+ */
+static inline int rgvt_gpu_ppgtt_map(struct rgvt_gpu *g, __u64 va, __u64 addr)
+{
+	__u64 *pte = rgvt_gpu_pte_of(g, va, true);
+
+	if (!pte)
+		return -ENOMEM;
+	*pte = addr | PPGTT_RW | PPGTT_PRESENT;
+	return 0;
+}
+
 /* The CPU's view of PPGTT address va, as the guest's own tables say. */
 static inline void *rgvt_gpu_va_host(struct rgvt_gpu *g, __u64 va)
 {
@@ -221,13 +258,9 @@ static inline __u64 rgvt_gpu_ppgtt_alloc(struct rgvt_gpu *g, unsigned int n)
 
 	if (p == -1U)
 		return 0;
-	for (i = 0; i < n; i++) {
-		__u64 *pte = rgvt_gpu_pte_of(g, va + i * RGVT_GPU_PAGE, true);
-
-		if (!pte)
+	for (i = 0; i < n; i++)
+		if (rgvt_gpu_ppgtt_map(g, va + i * RGVT_GPU_PAGE, rgvt_gpu_gpa(p + i)))
 			return 0;
-		*pte = rgvt_gpu_gpa(p + i) | PPGTT_RW | PPGTT_PRESENT;
-	}
 	g->next_va += (n + 1) * RGVT_GPU_PAGE;
 	return va;
 }
@@ -282,23 +315,35 @@ static inline __u32 *rgvt_gpu_hwsp(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
 	return rgvt_gpu_host(g, c->hwsp_page);
 }
 
-/* enable_execlists(), a fresh context image and ring, the CSB reset. */
-static inline int rgvt_gpu_engine_init(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
+/*
+ * A fresh context image (rgvt_lrc_init(): the ring, PDP0 = the PPGTT root
+ * g->pml4_page) and an empty ring.
+ */
+static inline void rgvt_gpu_ctx_image_init(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
+{
+	memset(rgvt_gpu_host(g, c->ctx_page), 0, c->ctx_pages * RGVT_GPU_PAGE);
+	rgvt_lrc_init(rgvt_gpu_host(g, c->ctx_page + 1), c->e->rcs, c->e->base, (__u32)c->ring_gm,
+		      RGVT_GPU_RING_SIZE, rgvt_gpu_gpa(g->pml4_page));
+	c->tail = 0;
+}
+
+/*
+ * enable_execlists() and the CSB pointers as reset_csb_pointers() leaves
+ * them, for one engine; -EIO if a write failed or RING_HWS_PGA does not
+ * read back.
+ */
+static inline int rgvt_gpu_engine_resume(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
 {
 	__u32 base = c->e->base, *s = rgvt_gpu_hwsp(g, c);
 	unsigned int i;
 	int ret = 0;
 
-	memset(s, 0, RGVT_GPU_PAGE);
-	memset(rgvt_gpu_host(g, c->ring_page), 0, RGVT_GPU_RING_SIZE);
-	memset(rgvt_gpu_host(g, c->ctx_page), 0, c->ctx_pages * RGVT_GPU_PAGE);
-	rgvt_lrc_init(rgvt_gpu_host(g, c->ctx_page + 1), c->e->rcs, base, (__u32)c->ring_gm,
-		      RGVT_GPU_RING_SIZE, rgvt_gpu_gpa(g->pml4_page));
-	c->tail = 0;
 	ret |= rgvt_gpu_mmio_write(g, base + RING_HWSTAM, ~0U);
 	ret |= rgvt_gpu_mmio_write(g, base + RING_MODE_GEN7, MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
 	ret |= rgvt_gpu_mmio_write(g, base + RING_MI_MODE, MASKED_DISABLE(STOP_RING));
 	ret |= rgvt_gpu_mmio_write(g, base + RING_HWS_PGA, (__u32)c->hwsp_gm);
+	if (rgvt_gpu_mmio_read(g, base + RING_HWS_PGA) != (__u32)c->hwsp_gm)
+		ret = -EIO;
 	for (i = 0; i < 2 * CSB_ENTRIES; i++)
 		s[I915_HWS_CSB_BUF0_INDEX + i] = ~0U;
 	c->csb_head = CSB_ENTRIES - 1;
@@ -308,11 +353,37 @@ static inline int rgvt_gpu_engine_init(struct rgvt_gpu *g, struct rgvt_gpu_ctx *
 	return ret ? -EIO : 0;
 }
 
-/* gen8_gt_irq_postinstall for the four engines, and the MSI as an eventfd. */
-static inline int rgvt_gpu_irq_init(struct rgvt_gpu *g)
+/* A zeroed status page and ring, a fresh context image, execlists on. */
+static inline int rgvt_gpu_engine_init(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
+{
+	memset(rgvt_gpu_hwsp(g, c), 0, RGVT_GPU_PAGE);
+	memset(rgvt_gpu_host(g, c->ring_page), 0, RGVT_GPU_RING_SIZE);
+	rgvt_gpu_ctx_image_init(g, c);
+	return rgvt_gpu_engine_resume(g, c);
+}
+
+/* gen8_gt_irq_postinstall for the four engines (IIR cleared, IER, IMR, master). */
+static inline int rgvt_gpu_irq_enable(struct rgvt_gpu *g)
 {
 	__u32 bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
 	__u32 want[4] = { bits | bits << 16, bits, 0, bits };
+	int n, ret = 0;
+
+	for (n = 0; n < 4; n++) {
+		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IIR(n), ~0U);
+		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IER(n), want[n]);
+		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IMR(n), ~want[n]);
+	}
+	ret |= rgvt_gpu_mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+	return ret ? -EIO : 0;
+}
+
+/*
+ * The MSI on g->msi (an eventfd, made here the first time) and the GT
+ * interrupts (rgvt_gpu_irq_enable()).
+ */
+static inline int rgvt_gpu_irq_init(struct rgvt_gpu *g)
+{
 	struct {
 		struct vfio_irq_set set;
 		__s32 fd;
@@ -324,25 +395,21 @@ static inline int rgvt_gpu_irq_init(struct rgvt_gpu *g)
 			.count = 1,
 		},
 	};
-	int n, ret = 0;
-
-	g->msi = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (g->msi < 0)
+		g->msi = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (g->msi < 0)
 		return -errno;
 	req.fd = g->msi;
 	if (ioctl(g->vfio.device, VFIO_DEVICE_SET_IRQS, &req))
 		return -errno;
-	for (n = 0; n < 4; n++) {
-		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IIR(n), ~0U);
-		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IER(n), want[n]);
-		ret |= rgvt_gpu_mmio_write(g, GEN8_GT_IMR(n), ~want[n]);
-	}
-	ret |= rgvt_gpu_mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
-	return ret ? -EIO : 0;
+	return rgvt_gpu_irq_enable(g);
 }
 
-/* gen8_gt_irq_handler's ack of one bank: master off, IIR written back, on. */
-static inline void rgvt_gpu_irq_ack(struct rgvt_gpu *g, unsigned int bank)
+/*
+ * gen8_gt_irq_handler's ack of one bank: master off, IIR written back, on.
+ * Returns the bank's IIR (0 if unreadable).
+ */
+static inline __u32 rgvt_gpu_irq_ack(struct rgvt_gpu *g, unsigned int bank)
 {
 	__u32 iir;
 
@@ -351,6 +418,7 @@ static inline void rgvt_gpu_irq_ack(struct rgvt_gpu *g, unsigned int bank)
 	if (iir && iir != 0xdeadbeef)
 		rgvt_gpu_mmio_write(g, GEN8_GT_IIR(bank), iir);
 	rgvt_gpu_mmio_write(g, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+	return iir == 0xdeadbeef ? 0 : iir;
 }
 
 static inline void rgvt_gpu_close(struct rgvt_gpu *g)
@@ -432,12 +500,97 @@ fail:
 	return ret;
 }
 
+/*
+ * Everything a driver sets up again after a device reset (or after the VMM
+ * unmapped guest memory, which puts the GGTT on scratch): the GGTT entries
+ * of the status pages, rings and contexts at their low-GM addresses, every
+ * engine afresh, interrupts and the MSI. 0 or -EIO.
+ */
+static inline int rgvt_gpu_reinit(struct rgvt_gpu *g)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < RGVT_NENGINES; i++) {
+		struct rgvt_gpu_ctx *c = &g->ctx[i];
+
+		if (rgvt_gpu_map_at(g, c->hwsp_gm, c->hwsp_page, 1) == ~0ULL ||
+		    rgvt_gpu_map_at(g, c->ring_gm, c->ring_page,
+				    RGVT_GPU_RING_SIZE / RGVT_GPU_PAGE) == ~0ULL ||
+		    rgvt_gpu_map_at(g, c->lrca, c->ctx_page, c->ctx_pages) == ~0ULL)
+			return -EIO;
+		ret |= rgvt_gpu_engine_init(g, c);
+	}
+	ret |= rgvt_gpu_irq_init(g);
+	return ret ? -EIO : 0;
+}
+
 static inline void rgvt_gpu_ring_emit(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c, __u32 dw)
 {
 	__u32 *ring = rgvt_gpu_host(g, c->ring_page);
 
 	ring[c->tail / 4] = dw;
 	c->tail = (c->tail + 4) % RGVT_GPU_RING_SIZE;
+}
+
+/* Ring commands that run the batch at addr (PPGTT unless ggtt), tail qword aligned. */
+static inline void rgvt_gpu_ring_batch(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c, __u64 addr,
+				       bool ggtt)
+{
+	rgvt_gpu_ring_emit(g, c, MI_ARB_CHECK);
+	rgvt_gpu_ring_emit(g, c, MI_BATCH_BUFFER_START_GEN8 | (ggtt ? 0 : MI_BATCH_PPGTT));
+	rgvt_gpu_ring_emit(g, c, (__u32)addr);
+	rgvt_gpu_ring_emit(g, c, addr >> 32);
+	if (c->tail & 7)
+		rgvt_gpu_ring_emit(g, c, MI_NOOP);
+}
+
+/* The context's word idx of its register state page, as the engine saved it. */
+static inline __u32 rgvt_gpu_ctx_reg(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c, int idx)
+{
+	__u32 *regs = rgvt_gpu_host(g, c->ctx_page + 1);
+
+	return __atomic_load_n(&regs[idx], __ATOMIC_ACQUIRE);
+}
+
+static inline void rgvt_gpu_ctx_reg_set(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c, int idx,
+					__u32 v)
+{
+	__u32 *regs = rgvt_gpu_host(g, c->ctx_page + 1);
+
+	__atomic_store_n(&regs[idx], v, __ATOMIC_RELEASE);
+}
+
+static inline __u64 rgvt_gpu_ctx_desc(const struct rgvt_gpu_ctx *c)
+{
+	return rgvt_ctx_desc((__u32)c->lrca, c->ccid);
+}
+
+/*
+ * ELSP of engine c->e (as execlists_submit_ports() writes it): element 1's
+ * descriptor d1 (0: none), then element 0's d0. Notes the time in
+ * g->t_submit.
+ */
+static inline int rgvt_gpu_elsp(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c, __u64 d1, __u64 d0)
+{
+	__u32 elsp = c->e->base + RING_ELSP;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &g->t_submit);
+	ret |= rgvt_gpu_mmio_write(g, elsp, d1 >> 32);
+	ret |= rgvt_gpu_mmio_write(g, elsp, (__u32)d1);
+	ret |= rgvt_gpu_mmio_write(g, elsp, d0 >> 32);
+	ret |= rgvt_gpu_mmio_write(g, elsp, (__u32)d0);
+	return ret ? -EIO : 0;
+}
+
+/*
+ * lrc_update_regs() for context c going in (its ring tail in the image),
+ * then ELSP with c in element 0 and nothing in element 1.
+ */
+static inline int rgvt_gpu_ctx_submit(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c)
+{
+	rgvt_gpu_ctx_reg_set(g, c, CTX_RING_TAIL, c->tail);
+	return rgvt_gpu_elsp(g, c, 0, rgvt_gpu_ctx_desc(c));
 }
 
 /*
@@ -448,22 +601,9 @@ static inline void rgvt_gpu_ring_emit(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c
 static inline int rgvt_gpu_submit(struct rgvt_gpu *g, int engine, __u64 addr, bool ggtt)
 {
 	struct rgvt_gpu_ctx *c = &g->ctx[engine];
-	__u32 *regs = rgvt_gpu_host(g, c->ctx_page + 1), elsp = c->e->base + RING_ELSP;
-	__u64 d = rgvt_ctx_desc((__u32)c->lrca, c->ccid);
-	int ret = 0;
 
-	rgvt_gpu_ring_emit(g, c, MI_ARB_CHECK);
-	rgvt_gpu_ring_emit(g, c, MI_BATCH_BUFFER_START_GEN8 | (ggtt ? 0 : MI_BATCH_PPGTT));
-	rgvt_gpu_ring_emit(g, c, (__u32)addr);
-	rgvt_gpu_ring_emit(g, c, addr >> 32);
-	if (c->tail & 7)
-		rgvt_gpu_ring_emit(g, c, MI_NOOP);
-	__atomic_store_n(&regs[CTX_RING_TAIL], c->tail, __ATOMIC_RELEASE);
-	ret |= rgvt_gpu_mmio_write(g, elsp, 0);
-	ret |= rgvt_gpu_mmio_write(g, elsp, 0);
-	ret |= rgvt_gpu_mmio_write(g, elsp, d >> 32);
-	ret |= rgvt_gpu_mmio_write(g, elsp, (__u32)d);
-	return ret ? -EIO : 0;
+	rgvt_gpu_ring_batch(g, c, addr, ggtt);
+	return rgvt_gpu_ctx_submit(g, c);
 }
 
 static inline double rgvt_gpu_ms(const struct timespec *t0)
@@ -474,48 +614,91 @@ static inline double rgvt_gpu_ms(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/*
- * Waits up to timeout_ms for the context-status event that takes engine's
- * context out (COMPLETE or ACTIVE_IDLE with its ID), reading the CSB
- * mirror as process_csb() does. Returns 1 when it came, 0 on timeout.
- */
-static inline int rgvt_gpu_wait(struct rgvt_gpu *g, int engine, int timeout_ms)
+/* One MSI, if it came within timeout_ms: counted and acked, c's IIR bits noted. */
+static inline void rgvt_gpu_poll_msi(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c, int timeout_ms,
+				     struct rgvt_gpu_done *d)
 {
-	struct rgvt_gpu_ctx *c = &g->ctx[engine];
+	struct pollfd p = { .fd = g->msi, .events = POLLIN };
+	__u64 n;
+
+	if (poll(&p, 1, timeout_ms) == 1 && read(g->msi, &n, 8) == 8) {
+		d->irqs += n;
+		d->iir |= rgvt_gpu_irq_ack(g, c->e->bank) >> c->e->shift & 0xffff;
+	}
+}
+
+/* Up to 10 ms for an MSI (rgvt_gpu_poll_msi()); 200 us without one. */
+static inline void rgvt_gpu_sleep_msi(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c,
+				      struct rgvt_gpu_done *d)
+{
+	if (g->msi >= 0)
+		rgvt_gpu_poll_msi(g, c, 10, d);
+	else
+		usleep(200);
+}
+
+/*
+ * Waits until timeout_ms after the last ELSP write (g->t_submit) for the
+ * context-status event that takes context c out (COMPLETE or ACTIVE_IDLE
+ * with its ID), reading the CSB mirror as process_csb() does, on each MSI
+ * and every 10 ms anyway (an interrupt may be shared, or missing: that
+ * shows as irqs == 0 rather than a hang). Returns what it saw.
+ *
+ * With want_irq (rgvt_engine.c, which checks the interrupts), every MSI is
+ * taken before the CSB is read and an event that came before its MSI waits
+ * up to 100 ms more for it; without (rgvt_gpu_wait()), the CSB is read first
+ * and the MSI only wakes the wait, for the least latency.
+ */
+static inline struct rgvt_gpu_done rgvt_gpu_wait_ctx(struct rgvt_gpu *g, struct rgvt_gpu_ctx *c,
+						     int timeout_ms, bool want_irq)
+{
+	struct rgvt_gpu_done d = { 0 };
 	__u32 *s = rgvt_gpu_hwsp(g, c);
-	struct timespec t0;
-	bool done = false;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		unsigned int wp = __atomic_load_n(&s[I915_HWS_CSB_WRITE_INDEX],
-						  __ATOMIC_ACQUIRE) & 7;
+	while (rgvt_gpu_ms(&g->t_submit) < timeout_ms) {
+		unsigned int wp;
 
+		if (want_irq)
+			rgvt_gpu_sleep_msi(g, c, &d);
+		wp = __atomic_load_n(&s[I915_HWS_CSB_WRITE_INDEX], __ATOMIC_ACQUIRE) & 7;
 		while (wp < CSB_ENTRIES && c->csb_head != wp) {
 			__u32 status, id;
 
 			c->csb_head = (c->csb_head + 1) % CSB_ENTRIES;
 			status = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head];
 			id = s[I915_HWS_CSB_BUF0_INDEX + 2 * c->csb_head + 1];
+			if (d.events < 8) {
+				d.ev_status[d.events] = status;
+				d.ev_id[d.events] = id;
+			}
+			d.events++;
 			if (id == c->ccid &&
-			    status & (CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE))
-				done = true;
+			    status & (CTX_STATUS_COMPLETE | CTX_STATUS_ACTIVE_IDLE)) {
+				d.complete = true;
+				d.status = status;
+			}
 		}
-		if (done)
-			return 1;
-		if (rgvt_gpu_ms(&t0) > timeout_ms)
-			return 0;
-		/* The MSI wakes us; every 10 ms anyway (an interrupt may be shared). */
-		if (g->msi >= 0) {
-			struct pollfd p = { .fd = g->msi, .events = POLLIN };
-			__u64 n;
-
-			if (poll(&p, 1, 10) == 1 && read(g->msi, &n, 8) == 8)
-				rgvt_gpu_irq_ack(g, c->e->bank);
-		} else {
-			usleep(200);
+		if (d.complete) {
+			d.ms = rgvt_gpu_ms(&g->t_submit);
+			/* The interrupt may trail the status page by a moment. */
+			if (want_irq && !d.irqs && g->msi >= 0)
+				rgvt_gpu_poll_msi(g, c, 100, &d);
+			return d;
 		}
+		if (!want_irq)
+			rgvt_gpu_sleep_msi(g, c, &d);
 	}
+	d.ms = rgvt_gpu_ms(&g->t_submit);
+	return d;
+}
+
+/*
+ * Waits up to timeout_ms after the last ELSP write for engine's context to
+ * go out (rgvt_gpu_wait_ctx()). Returns 1 when it did, 0 on timeout.
+ */
+static inline int rgvt_gpu_wait(struct rgvt_gpu *g, int engine, int timeout_ms)
+{
+	return rgvt_gpu_wait_ctx(g, &g->ctx[engine], timeout_ms, false).complete;
 }
 
 #endif /* RGVT_GPU_H */

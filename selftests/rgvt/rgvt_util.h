@@ -775,17 +775,23 @@ static inline int rgvt_module_unload_settled(void)
 	return ret;
 }
 
-/* insmod $RGVT_KO: finit_module(2). */
-static inline int rgvt_module_load(void)
+/* insmod $RGVT_KO with module parameters params ("a=1 b=2"): finit_module(2). */
+static inline int rgvt_module_load_params(const char *params)
 {
 	int fd, ret;
 
 	fd = open(rgvt_ko(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = syscall(__NR_finit_module, fd, "", 0) ? -errno : 0;
+	ret = syscall(__NR_finit_module, fd, params, 0) ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+/* insmod $RGVT_KO. */
+static inline int rgvt_module_load(void)
+{
+	return rgvt_module_load_params("");
 }
 
 /*

@@ -811,28 +811,29 @@ static void table(const struct outcome *o, int k)
 			printf(" " fmt, (expr));			\
 		printf("\n");						\
 	} while (0)
+/* A row of field, then the row of its ratio to the first configuration's. */
+#define ROW_RATIO(label, fmt, field) do {				\
+		ROW(label, fmt, o[i].field);				\
+		ROW("  ratio vs static-384", "%14.2f", ratio(o[i].field, b->field)); \
+	} while (0)
 	ROW("vGPUs running", "%14d", o[i].started - o[i].failed_setup);
 	ROW("seconds", "%14.1f", o[i].secs);
 	ROW("high-GM slots per vGPU at end min", "%14u", o[i].slots_min);
 	ROW("                              max", "%14u", o[i].slots_max);
 	ROW("growing guests' slots at end", "%14u", o[i].slots_growing_end);
-	ROW("GTT entries copied / s", "%14.0f", o[i].entries_per_s);
-	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].entries_per_s, b->entries_per_s));
+	ROW_RATIO("GTT entries copied / s", "%14.0f", entries_per_s);
 	ROW("switches / s", "%14.1f", o[i].switches_per_s);
-	ROW("switch time (ns per switch)", "%14.0f", o[i].ns_per_switch);
-	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].ns_per_switch, b->ns_per_switch));
+	ROW_RATIO("switch time (ns per switch)", "%14.0f", ns_per_switch);
 	ROW("workloads / s per guest  min", "%14.1f", o[i].wl_min);
 	ROW("                      median", "%14.1f", o[i].wl_med);
 	ROW("                         max", "%14.1f", o[i].wl_max);
 	ROW("  median ratio vs static-384", "%14.2f", ratio(o[i].wl_med, b->wl_med));
-	ROW("growing guests' median wl/s", "%14.1f", o[i].wl_growing_med);
-	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].wl_growing_med, b->wl_growing_med));
+	ROW_RATIO("growing guests' median wl/s", "%14.1f", wl_growing_med);
 	ROW("workloads completed", "%14llu", o[i].done);
 	ROW("wrong results", "%14llu", o[i].wrong);
 	ROW("workloads timed out", "%14llu", o[i].timeouts);
 	ROW("workloads failed (any error)", "%14llu", o[i].failures);
-	ROW("evictions", "%14llu", o[i].evictions);
-	ROW("  ratio vs static-384", "%14.2f", ratio(o[i].evictions, b->evictions));
+	ROW_RATIO("evictions", "%14llu", evictions);
 	ROW("balloon requests", "%14llu", o[i].requests);
 	ROW("grants", "%14llu", o[i].granted);
 	ROW("  slots granted", "%14llu", o[i].granted_slots);
@@ -844,6 +845,7 @@ static void table(const struct outcome *o, int k)
 	ROW("mean phi (ballooning only)", "%14.2f", o[i].phi_mean);
 	ROW("  mean W", "%14.3f", o[i].w_mean);
 	ROW("  mean C", "%14.3f", o[i].c_mean);
+#undef ROW_RATIO
 #undef ROW
 	for (i = 0; i < k; i++)
 		if (o[i].why[0])
@@ -870,19 +872,14 @@ static void json_outcome(FILE *f, const struct outcome *o)
 		o->slots_growing_end, o->phi_mean, o->w_mean, o->c_mean);
 }
 
+/* The module unloaded (if it was loaded) and loaded again with params. */
 static int module_reload(const char *params)
 {
-	int fd, ret;
+	int ret = rgvt_module_unload_settled();
 
-	ret = rgvt_module_unload_settled();
 	if (ret && ret != -ENOENT)
 		return ret;
-	fd = open(rgvt_ko(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(__NR_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
+	return rgvt_module_load_params(params);
 }
 
 int main(int argc, char **argv)
