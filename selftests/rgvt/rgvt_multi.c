@@ -545,7 +545,7 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 		char buf[4096];
 
 		if (rgvt_read(RGVT_DEBUGFS "/engines", buf, sizeof(buf)) > 0)
-			ksft_print_msg("fairness: engines:\n%s", buf);
+			ksft_print_msg("fairness: engines:\n%s\n", buf);
 	}
 	for (i = 0; i < 3; i++) {
 		struct report *r = &self->reports[i];
