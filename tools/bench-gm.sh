@@ -44,13 +44,7 @@ mkdir -p "$work" "$(dirname "$out")"
 kdir=$("$here/kernel.sh")
 module=$(build_module "$kdir")
 
-# Static, like the selftests: the guest has no C library.
-khdr=()
-[[ -d "$kdir/usr/include/linux" ]] && khdr=(-isystem "$kdir/usr/include")
-log "building gm_kernel"
-${CC:-gcc} -static -O2 -g -Wall -Wextra "${khdr[@]}" \
-	-I"$RGVT_ROOT/include/uapi" -I"$RGVT_ROOT/selftests/rgvt" \
-	-o "$work/gm_kernel" "$here/bench/gm_kernel.c"
+build_guest_prog "$kdir" "$here/bench/gm_kernel.c" "$work/gm_kernel"
 
 write_guest_env "$work/env" "$module"
 {

@@ -67,13 +67,7 @@ mkdir -p "$work" "$out"
 kdir=$("$here/kernel.sh")
 module=$(build_module "$kdir")
 
-# Static, like the selftests: the guest has no C library.
-khdr=()
-[[ -d "$kdir/usr/include/linux" ]] && khdr=(-isystem "$kdir/usr/include")
-log "building shadow_bench"
-${CC:-gcc} -static -O2 -g -Wall -Wextra "${khdr[@]}" \
-	-I"$RGVT_ROOT/include/uapi" -I"$RGVT_ROOT/selftests/rgvt" \
-	-o "$work/shadow_bench" "$here/bench/shadow_bench.c"
+build_guest_prog "$kdir" "$here/bench/shadow_bench.c" "$work/shadow_bench"
 
 write_guest_env "$work/env" "$module"
 {

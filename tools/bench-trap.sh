@@ -34,14 +34,7 @@ mkdir -p "$work"
 kdir=$("$here/kernel.sh")
 module=$(build_module "$kdir")
 
-# Static, like the selftests: the guest has no C library. The kernel's own
-# uapi headers when installed in the build tree, else the host's.
-khdr=()
-[[ -d "$kdir/usr/include/linux" ]] && khdr=(-isystem "$kdir/usr/include")
-log "building trap_cost"
-${CC:-gcc} -static -O2 -g -Wall -Wextra "${khdr[@]}" \
-	-I"$RGVT_ROOT/include/uapi" -I"$RGVT_ROOT/selftests/rgvt" \
-	-o "$work/trap_cost" "$here/bench/trap_cost.c"
+build_guest_prog "$kdir" "$here/bench/trap_cost.c" "$work/trap_cost"
 
 write_guest_env "$work/env" "$module"
 {

@@ -76,13 +76,8 @@ build_rgvtctl() {
 # The many-guests workload on selftests/rgvt/rgvt_gpu.h, static like the
 # selftests (the guest has no C library). Prints its path.
 build_manyguests() {
-	local out=$work/manyguests khdr=()
-	[[ -d "$1/usr/include/linux" ]] && khdr=(-isystem "$1/usr/include")
-	log "building manyguests (static)"
-	gcc -static -O2 -Wall -Wextra -Werror "${khdr[@]}" -I"$RGVT_ROOT/include/uapi" \
-		-I"$RGVT_ROOT/selftests/rgvt" -o "$out" "$here/demo/manyguests.c" >&2 ||
-		die "manyguests build failed"
-	echo "$out"
+	build_guest_prog "$1" "$here/demo/manyguests.c" "$work/manyguests"
+	echo "$work/manyguests"
 }
 
 # The demo's VFIO workload, static. Prints its path.

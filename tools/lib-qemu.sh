@@ -17,6 +17,19 @@ SPLAT_RE+='|detected stalls on CPUs'
 # SLUB debugging reports a corrupted object as "BUG <cache> (<taint>): ...".
 SPLAT_RE+='|BUG [^ ]+ \((Not t|T)ainted'
 
+# build_guest_prog KDIR SRC OUT: a C program for the test guest, static (the
+# guest has no C library), warnings as errors, against KDIR's UAPI headers
+# when it has them, rgvt's UAPI and the selftests' headers (the gen9 guest
+# driver rgvt_gpu.h).
+build_guest_prog() {
+	local kdir=$1 src=$2 out=$3 khdr=()
+	[[ -d "$kdir/usr/include/linux" ]] && khdr=(-isystem "$kdir/usr/include")
+	log "building $(basename "$out") (static)"
+	${CC:-gcc} -static -O2 -g -Wall -Wextra -Werror "${khdr[@]}" \
+		-I"$RGVT_ROOT/include/uapi" -I"$RGVT_ROOT/selftests/rgvt" \
+		-o "$out" "$src" >&2 || die "$(basename "$src") build failed"
+}
+
 # build_module KDIR: build rgvt.ko out of tree against KDIR; print its path.
 build_module() {
 	local kdir=$1

@@ -384,25 +384,14 @@ static inline int rgvt_gpu_irq_enable(struct rgvt_gpu *g)
  */
 static inline int rgvt_gpu_irq_init(struct rgvt_gpu *g)
 {
-	struct {
-		struct vfio_irq_set set;
-		__s32 fd;
-	} req = {
-		.set = {
-			.argsz = sizeof(req),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_MSI_IRQ_INDEX,
-			.count = 1,
-		},
-	};
+	int ret;
+
 	if (g->msi < 0)
 		g->msi = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (g->msi < 0)
 		return -errno;
-	req.fd = g->msi;
-	if (ioctl(g->vfio.device, VFIO_DEVICE_SET_IRQS, &req))
-		return -errno;
-	return rgvt_gpu_irq_enable(g);
+	ret = rgvt_msi_eventfd(g->vfio.device, g->msi);
+	return ret ? ret : rgvt_gpu_irq_enable(g);
 }
 
 /*

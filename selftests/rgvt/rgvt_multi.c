@@ -567,8 +567,8 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 		unsigned long long refused = vgpu_counter(self->id[0], "counters", "sysfs_refused");
 
 		rgvt_path(path, MDEV_DEVICES "/%s/rgvt/weight", self->uuid[0]);
-		for (i = 0; i < (int)ARRAY_SIZE(bad); i++)
-			EXPECT_EQ(-EINVAL, rgvt_write(path, bad[i])) TH_LOG("\"%s\"", bad[i]);
+		for (unsigned int j = 0; j < ARRAY_SIZE(bad); j++)
+			EXPECT_EQ(-EINVAL, rgvt_write(path, bad[j])) TH_LOG("\"%s\"", bad[j]);
 		EXPECT_EQ(refused + ARRAY_SIZE(bad),
 			  vgpu_counter(self->id[0], "counters", "sysfs_refused"));
 	}

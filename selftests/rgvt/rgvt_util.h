@@ -183,6 +183,25 @@ static inline int rgvt_read_long(const char *path, long *val)
 }
 
 /* Write str with one write(2), as "echo str > path" does. */
+/* Signals eventfd fd on the device's MSI (VFIO_DEVICE_SET_IRQS); 0 or -errno. */
+static inline int rgvt_msi_eventfd(int device, int fd)
+{
+	struct {
+		struct vfio_irq_set set;
+		__s32 fd;
+	} req = {
+		.set = {
+			.argsz = sizeof(req),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_MSI_IRQ_INDEX,
+			.count = 1,
+		},
+		.fd = fd,
+	};
+
+	return ioctl(device, VFIO_DEVICE_SET_IRQS, &req) ? -errno : 0;
+}
+
 static inline int rgvt_write(const char *path, const char *str)
 {
 	size_t len = strlen(str);

@@ -256,17 +256,6 @@ static int csb_reset(struct bench *b)
 
 static int gpu_init(struct bench *b)
 {
-	struct {
-		struct vfio_irq_set set;
-		__s32 fd;
-	} req = {
-		.set = {
-			.argsz = sizeof(req),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_MSI_IRQ_INDEX,
-			.count = 1,
-		},
-	};
 	__u32 bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
 	int ret = 0;
 
@@ -286,9 +275,8 @@ static int gpu_init(struct bench *b)
 	ret |= mmio_write(b, GEN8_GT_IER(0), bits);
 	ret |= mmio_write(b, GEN8_GT_IMR(0), ~bits);
 	ret |= mmio_write(b, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
-	req.fd = b->msi;
-	if (ioctl(b->v.device, VFIO_DEVICE_SET_IRQS, &req))
-		ret = -errno;
+	if (rgvt_msi_eventfd(b->v.device, b->msi))
+		ret = -EIO;
 	return ret;
 }
 

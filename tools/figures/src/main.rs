@@ -660,6 +660,14 @@ fn main() -> std::process::ExitCode {
 mod tests {
     use super::*;
 
+    /// Asserts that the SVG at `svg` holds every one of `needles`.
+    fn assert_drawn(svg: &Path, needles: &[&str]) {
+        let s = std::fs::read_to_string(svg).expect("svg");
+        for needle in needles {
+            assert!(s.contains(needle), "{needle} not in the SVG");
+        }
+    }
+
     #[test]
     fn dates() {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
@@ -682,19 +690,19 @@ mod tests {
         });
         let svg = dir.join("shadow.svg");
         shadow(&shadow_in, &svg).expect("draws");
-        let s = std::fs::read_to_string(&svg).expect("svg");
-        for needle in [
-            "<svg",
-            "massive trace",
-            "normal trace",
-            "\n400\n",
-            "\n100\n",
-            "\n0.250x strict\n",
-            "\n1.250x strict\n",
-            "1970-01-01",
-        ] {
-            assert!(s.contains(needle), "{needle} not in the SVG");
-        }
+        assert_drawn(
+            &svg,
+            &[
+                "<svg",
+                "massive trace",
+                "normal trace",
+                "\n400\n",
+                "\n100\n",
+                "\n0.250x strict\n",
+                "\n1.250x strict\n",
+                "1970-01-01",
+            ],
+        );
         let kernel_in = serde_json::json!({
             "command": "tools/bench-shadow.sh", "unix_time": 0, "accel": "tcg", "pt_pages": 64,
             "rows": [
@@ -706,16 +714,16 @@ mod tests {
         });
         let svg = dir.join("shadow-kernel.svg");
         shadow_kernel(&kernel_in, &svg).expect("draws");
-        let s = std::fs::read_to_string(&svg).expect("svg");
-        for needle in [
-            "massive trace",
-            "normal trace",
-            "\n300\n",
-            "\n0.50x / 0.25x\n",
-            "5000 ns per PTE",
-        ] {
-            assert!(s.contains(needle), "{needle} not in the SVG");
-        }
+        assert_drawn(
+            &svg,
+            &[
+                "massive trace",
+                "normal trace",
+                "\n300\n",
+                "\n0.50x / 0.25x\n",
+                "5000 ns per PTE",
+            ],
+        );
         // Both shadows side by side: a panel per shadow and trace, a floor each.
         let both_in = serde_json::json!({
             "command": "tools/bench-shadow.sh", "unix_time": 0, "accel": "tcg", "pt_pages": 64,
@@ -731,15 +739,15 @@ mod tests {
             ]
         });
         shadow_kernel(&both_in, &svg).expect("draws");
-        let s = std::fs::read_to_string(&svg).expect("svg");
-        for needle in [
-            "massive trace, sim shadow",
-            "massive trace, pinned shadow",
-            "\n0.10x / 0.20x\n",
-            "sim 5000 ns per PTE (short pin), pinned 160 ns per PTE (books lookup)",
-        ] {
-            assert!(s.contains(needle), "{needle} not in the SVG");
-        }
+        assert_drawn(
+            &svg,
+            &[
+                "massive trace, sim shadow",
+                "massive trace, pinned shadow",
+                "\n0.10x / 0.20x\n",
+                "sim 5000 ns per PTE (short pin), pinned 160 ns per PTE (books lookup)",
+            ],
+        );
         let gm_in = serde_json::json!({
             "command": "cargo bench -p rgvt-core --bench gm", "unix_time": 0,
             "model": {"t2": 1.0, "sweep_scene_ms": 2000},
@@ -755,16 +763,16 @@ mod tests {
         });
         let svg = dir.join("gm.svg");
         gm(&gm_in, &svg).expect("draws");
-        let s = std::fs::read_to_string(&svg).expect("svg");
-        for needle in [
-            "\n4.9M\n",
-            "\nΦ 0.57\n",
-            "\nΦ 0.49\n",
-            "static 384MB (sustains 16)",
-            "vGPUs",
-        ] {
-            assert!(s.contains(needle), "{needle} not in the SVG");
-        }
+        assert_drawn(
+            &svg,
+            &[
+                "\n4.9M\n",
+                "\nΦ 0.57\n",
+                "\nΦ 0.49\n",
+                "static 384MB (sustains 16)",
+                "vGPUs",
+            ],
+        );
         assert!(gm(&serde_json::json!({}), &svg).is_err());
         let kernel_in = serde_json::json!({
             "bench": "gm-kernel", "accel": "tcg", "commit": "0123456789abcdef", "unix_time": 0,
@@ -779,16 +787,16 @@ mod tests {
         });
         let svg = dir.join("gm-kernel.svg");
         gm_kernel(&kernel_in, &svg).expect("draws");
-        let s = std::fs::read_to_string(&svg).expect("svg");
-        for needle in [
-            "\n6.2M\n",
-            "\nΦ 1.91\n",
-            "\n3 grants\n",
-            "\n6.6-12.6\n",
-            "correct results: 32",
-        ] {
-            assert!(s.contains(needle), "{needle} not in the SVG");
-        }
+        assert_drawn(
+            &svg,
+            &[
+                "\n6.2M\n",
+                "\nΦ 1.91\n",
+                "\n3 grants\n",
+                "\n6.6-12.6\n",
+                "correct results: 32",
+            ],
+        );
         assert!(gm_kernel(&serde_json::json!({}), &svg).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
