@@ -231,7 +231,15 @@ impl Sched {
                         return Action::Step(c);
                     }
                     Some(p) => self.next = Some(p),
-                    None => return Action::Idle,
+                    // The policy holds the GPU back for now: a vGPU with
+                    // share left is between two workloads, or `c` owes
+                    // more than a share. Nothing else will wake this
+                    // engine (no timer; `c`'s guest already kicked), so
+                    // it decides again after a short sleep, as in a grace:
+                    // returning idle here left `c`'s workload queued
+                    // until some other vGPU's kick (rgvt_multi saw two
+                    // never complete).
+                    None => return Action::Retry,
                 },
                 Some(c) if cur_work => {
                     // The current vGPU works on other engines; this one
