@@ -567,8 +567,13 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 		unsigned long long refused = vgpu_counter(self->id[0], "counters", "sysfs_refused");
 
 		rgvt_path(path, MDEV_DEVICES "/%s/rgvt/weight", self->uuid[0]);
-		for (unsigned int j = 0; j < ARRAY_SIZE(bad); j++)
+		/*
+		 * Braces: EXPECT_EQ() is a statement and its TH_LOG() the body of
+		 * a loop of the harness after it, outside a bare for's body.
+		 */
+		for (unsigned int j = 0; j < ARRAY_SIZE(bad); j++) {
 			EXPECT_EQ(-EINVAL, rgvt_write(path, bad[j])) TH_LOG("\"%s\"", bad[j]);
+		}
 		EXPECT_EQ(refused + ARRAY_SIZE(bad),
 			  vgpu_counter(self->id[0], "counters", "sysfs_refused"));
 	}
