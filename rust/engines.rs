@@ -125,7 +125,8 @@ enum Action {
     /// Nothing this engine can do now (it is kicked when that changes).
     Idle,
     /// The scheduler waits a moment for the current vGPU's next workload
-    /// ([`Params::idle_grace_ns`]): decide again after a short sleep.
+    /// ([`Params::idle_grace_ns`]), or for another's while the vGPUs with
+    /// work are in debt: decide again after a short sleep.
     Retry,
     /// Step this client.
     Step(usize),
@@ -231,14 +232,14 @@ impl Sched {
                         return Action::Step(c);
                     }
                     Some(p) => self.next = Some(p),
-                    // The policy holds the GPU back for now: a vGPU with
-                    // share left is between two workloads, or `c` owes
-                    // more than a share. Nothing else will wake this
-                    // engine (no timer; `c`'s guest already kicked), so
-                    // it decides again after a short sleep, as in a grace:
-                    // returning idle here left `c`'s workload queued
-                    // until some other vGPU's kick (rgvt_multi saw two
-                    // never complete).
+                    // Not "nothing to do": the current vGPU has work here
+                    // but owes more than a share while another keeps share
+                    // left (`Scheduler::pick_next` with a grace). Decide
+                    // again after a short sleep: the wait ends by the
+                    // balance period. Idle here slept with the work queued
+                    // and, once the other guests stopped submitting,
+                    // nothing left to kick this engine (rgvt_multi
+                    // guests_8 on the debug kernel: batches never ran).
                     None => return Action::Retry,
                 },
                 Some(c) if cur_work => {
@@ -262,7 +263,9 @@ impl Sched {
                         Some(p) if Some(p) != cur => self.next = Some(p),
                         Some(_) => return Action::Idle,
                         // Work waits while the current vGPU's guest submits
-                        // its next workload (bounded by the grace).
+                        // its next workload (bounded by the grace), or while
+                        // a vGPU with share left does (bounded by the
+                        // balance period).
                         None => return Action::Retry,
                     }
                 }

@@ -266,8 +266,12 @@ impl Scheduler {
     }
 
     /// Chooses the vGPU whose next workload runs, at time `now`, among those for which
-    /// `has_work` is true; `None` leaves the engine idle. Call only between workloads (no
-    /// preemption); the choice counts as one workload started in the slice.
+    /// `has_work` is true. Call only between workloads (no preemption); the choice counts as
+    /// one workload started in the slice. `None` with no vGPU with work leaves the engine idle;
+    /// with a grace ([`Params::idle_grace_ns`]) it may also come while a vGPU has work: a wait
+    /// (for the last vGPU's next workload, or for a vGPU with share left while every vGPU with
+    /// work owes more than a share), which ends by the grace or the balance period with no
+    /// event to tell the caller: it must ask again soon.
     ///
     /// The running slice goes on while its vGPU has work, credit, time left in the slice and
     /// fewer than [`Params::max_workloads`] workloads; otherwise the least recently chosen

@@ -567,7 +567,10 @@ TEST_F_TIMEOUT(multi, fairness_1_2_4, 150)
 		unsigned long long refused = vgpu_counter(self->id[0], "counters", "sysfs_refused");
 
 		rgvt_path(path, MDEV_DEVICES "/%s/rgvt/weight", self->uuid[0]);
-		/* Braces: EXPECT_EQ's log statement follows the check's. */
+		/*
+		 * Braces: EXPECT_EQ() is a statement and its TH_LOG() the body of
+		 * a loop of the harness after it, outside a bare for's body.
+		 */
 		for (unsigned int j = 0; j < ARRAY_SIZE(bad); j++) {
 			EXPECT_EQ(-EINVAL, rgvt_write(path, bad[j])) TH_LOG("\"%s\"", bad[j]);
 		}

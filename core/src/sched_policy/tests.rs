@@ -377,3 +377,51 @@ mod with_the_gtt {
         }
     }
 }
+
+/// With a grace, `pick_next` may answer `None` although a vGPU has work: every vGPU with work
+/// owes more than one share while another that ran keeps share left (it is between two of its
+/// workloads). That `None` is a wait, not an idle engine: the caller must ask again (the
+/// kernel's engines poll, `Action::Retry`), and the wait ends by the balance period. An
+/// engine that took it for "nothing to do" slept with the current vGPU's work queued and
+/// nothing left to kick it (rgvt_multi guests_8 on the debug kernel: two guests' batches never
+/// completed).
+#[test]
+fn none_with_work_is_a_wait_bounded_by_the_period() {
+    let params = Params {
+        idle_grace_ns: 10 * DEFAULT_TIME_SLICE_NS,
+        ..Params::default()
+    };
+    let mut s = Scheduler::new(params).unwrap();
+    let (a, b) = (id(0), id(1));
+    s.add(a, 1).unwrap();
+    s.add(b, 1).unwrap();
+    // Both have work: the first period starts, 50 ms each.
+    assert_eq!(s.pick_next(0, |_| true).map(|p| p.vgpu), Some(a));
+    s.charge(a, 1_000);
+    // b runs one short workload and has no more work: it keeps its share.
+    assert_eq!(s.pick_next(2_000_000, |_| true).map(|p| p.vgpu), Some(b));
+    s.charge(b, 1_000);
+    // a runs on: a long workload puts it more than a share in debt.
+    let only_a = |v: VgpuId| v == a;
+    assert_eq!(s.pick_next(3_000_000, only_a), None, "b's grace");
+    assert_eq!(s.pick_next(14_000_000, only_a).map(|p| p.vgpu), Some(a));
+    s.charge(a, 120_000_000);
+    // a ran last and has work (no grace applies), yet: None.
+    let waits = s.pick_next(15_000_000, only_a);
+    assert_eq!(waits, None, "a waits for b's share to go unused");
+    // Asked again (polled), the wait ends with the period.
+    let mut now = 15_000_000;
+    let got = loop {
+        now += 100_000;
+        if let Some(p) = s.pick_next(now, only_a) {
+            break (now, p.vgpu);
+        }
+        assert!(now < 200_000_000, "still waiting at {now} ns");
+    };
+    assert_eq!(got.1, a);
+    assert!(
+        got.0 <= DEFAULT_BALANCE_PERIOD_NS + 100_000,
+        "waited until {} ns",
+        got.0
+    );
+}
