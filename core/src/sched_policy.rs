@@ -161,16 +161,7 @@ pub struct Scheduler {
 
 impl Default for Scheduler {
     fn default() -> Self {
-        Self::new(Params::default()).unwrap_or(Scheduler {
-            params: Params::default(),
-            entries: [None; MAX_VGPUS as usize],
-            slice: None,
-            last: None,
-            period_start: 0,
-            picks: 0,
-            periods: 0,
-            idle_since: None,
-        })
+        Self::empty(Params::default())
     }
 }
 
@@ -181,7 +172,13 @@ impl Scheduler {
             return Err(Error::Invalid);
         }
         // INVARIANT: no vGPUs, valid parameters.
-        Ok(Scheduler {
+        Ok(Self::empty(params))
+    }
+
+    /// A scheduler with no vGPUs; `params` are the caller's to have checked
+    /// (the defaults are: the test `default_params_are_valid`).
+    fn empty(params: Params) -> Self {
+        Scheduler {
             params,
             entries: [None; MAX_VGPUS as usize],
             slice: None,
@@ -190,7 +187,7 @@ impl Scheduler {
             picks: 0,
             periods: 0,
             idle_since: None,
-        })
+        }
     }
 
     /// Returns the tunables.
