@@ -161,7 +161,16 @@ pub struct Scheduler {
 
 impl Default for Scheduler {
     fn default() -> Self {
-        Self::empty(Params::default())
+        Self::new(Params::default()).unwrap_or(Scheduler {
+            params: Params::default(),
+            entries: [None; MAX_VGPUS as usize],
+            slice: None,
+            last: None,
+            period_start: 0,
+            picks: 0,
+            periods: 0,
+            idle_since: None,
+        })
     }
 }
 
@@ -172,13 +181,7 @@ impl Scheduler {
             return Err(Error::Invalid);
         }
         // INVARIANT: no vGPUs, valid parameters.
-        Ok(Self::empty(params))
-    }
-
-    /// A scheduler with no vGPUs; `params` are the caller's to have checked
-    /// (the defaults are: the test `default_params_are_valid`).
-    fn empty(params: Params) -> Self {
-        Scheduler {
+        Ok(Scheduler {
             params,
             entries: [None; MAX_VGPUS as usize],
             slice: None,
@@ -187,7 +190,7 @@ impl Scheduler {
             picks: 0,
             periods: 0,
             idle_since: None,
-        }
+        })
     }
 
     /// Returns the tunables.

@@ -332,25 +332,7 @@ struct Host<'a> {
     books: Option<dma::Held<'a>>,
 }
 
-impl<'a> Host<'a> {
-    /// The host of one operation (a trap, a prepare, an attach, ...):
-    /// nothing probed and no books held yet.
-    fn new(
-        guest: &'a dyn GuestFrames,
-        store: &'a mut PageStore,
-        track: &'a mut Tracker,
-        dma: Option<&'a GuestDma>,
-    ) -> Self {
-        Self {
-            guest,
-            store,
-            track,
-            probed: None,
-            dma,
-            books: None,
-        }
-    }
-
+impl Host<'_> {
     /// Ends a run of pins and unpins: the books' lock is dropped.
     fn unhold(&mut self) {
         self.books = None;
@@ -710,7 +692,14 @@ impl Shadow {
         if t.params().policy == want {
             return;
         }
-        let mut host = Host::new(guest, &mut self.store, &mut self.track, self.dma.as_deref());
+        let mut host = Host {
+            guest,
+            store: &mut self.store,
+            track: &mut self.track,
+            probed: None,
+            dma: self.dma.as_deref(),
+            books: None,
+        };
         // A page that could not change mode stays as it was: strict pages
         // are protected, relaxed ones rebuilt before every workload.
         let _ = t.set_policy(&mut host, want);
@@ -743,7 +732,14 @@ impl Shadow {
         let Some(t) = tables.as_mut() else {
             return Ok(());
         };
-        let mut host = Host::new(guest, store, track, dma.as_deref());
+        let mut host = Host {
+            guest,
+            store,
+            track,
+            probed: None,
+            dma: dma.as_deref(),
+            books: None,
+        };
         let r = t.write(&mut host, gpa >> 12, (gpa & 0xfff) as usize, data, t0);
         // The books' lock goes with the host.
         drop(host);
@@ -798,7 +794,14 @@ impl Shadow {
         let t = match tables {
             Some(t) => t,
             None => {
-                let mut host = Host::new(&NoGuest, &mut *store, &mut *track, dma);
+                let mut host = Host {
+                    guest: &NoGuest,
+                    store: &mut *store,
+                    track: &mut *track,
+                    probed: None,
+                    dma,
+                    books: None,
+                };
                 let p = Params { policy, ..*params };
                 tables.insert(Tables::new(&mut host, p).map_err(errno)?)
             }
@@ -878,7 +881,14 @@ impl Shadow {
             track.mark_stale();
         }
         let full = full || track.needs_full_rebuild();
-        let mut host = Host::new(guest, store, track, dma);
+        let mut host = Host {
+            guest,
+            store,
+            track,
+            probed: None,
+            dma,
+            books: None,
+        };
         let untracked = host.track.source() == Source::None;
         let r = if untracked {
             // Nothing traps: this tree may be stale anywhere; the others
@@ -1204,7 +1214,14 @@ impl Shadow {
         }
         self.roots.try_reserve(1)?;
         let (tables, store, stats, track, dma) = self.parts()?;
-        let mut host = Host::new(guest, store, track, dma);
+        let mut host = Host {
+            guest,
+            store,
+            track,
+            probed: None,
+            dma,
+            books: None,
+        };
         if let Err(e) = tables.attach(&mut host, gfn) {
             stats.root_errors += 1;
             return Err(errno(e));
@@ -1230,12 +1247,14 @@ impl Shadow {
         };
         self.held = self.held.saturating_sub(root.held);
         if let Some(t) = self.tables.as_mut() {
-            let mut host = Host::new(
-                &NoGuest,
-                &mut self.store,
-                &mut self.track,
-                self.dma.as_deref(),
-            );
+            let mut host = Host {
+                guest: &NoGuest,
+                store: &mut self.store,
+                track: &mut self.track,
+                probed: None,
+                dma: self.dma.as_deref(),
+                books: None,
+            };
             // The reference exists by the type invariant.
             let _ = t.detach(&mut host, root.gfn);
         }
@@ -1263,12 +1282,14 @@ impl Drop for Shadow {
     fn drop(&mut self) {
         self.clear();
         if let Some(t) = self.tables.take() {
-            let mut host = Host::new(
-                &NoGuest,
-                &mut self.store,
-                &mut self.track,
-                self.dma.as_deref(),
-            );
+            let mut host = Host {
+                guest: &NoGuest,
+                store: &mut self.store,
+                track: &mut self.track,
+                probed: None,
+                dma: self.dma.as_deref(),
+                books: None,
+            };
             t.destroy(&mut host);
         }
         // Whatever the tables left, the store's pages are freed with it.

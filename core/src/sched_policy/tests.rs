@@ -425,9 +425,3 @@ fn none_with_work_is_a_wait_bounded_by_the_period() {
         got.0
     );
 }
-
-#[test]
-fn default_params_are_valid() {
-    // `Scheduler::default` builds on them without `new`'s check.
-    assert!(Params::default().valid());
-}
